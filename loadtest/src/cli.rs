@@ -1,0 +1,322 @@
+//! The command line, parsed once into a typed [`Config`].
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::Parser;
+
+use crate::crowd::Stop;
+use crate::http::Target;
+use crate::printer::Format;
+
+/// Flash-crowd load generator for flashsale: restocks a product, sends a crowd
+/// of buyers with each lock mode, reads back what the service really sold, and
+/// prints the modes side by side with a verdict for each.
+///
+/// Exit status: 0 when every mode named in --expect-safe neither oversold nor
+/// lost an update; 1 when one did; 2 for bad arguments or a service that
+/// cannot be reached or refuses the run.
+#[derive(Debug, Parser)]
+#[command(name = "flashsale-loadtest", version, about, long_about = None)]
+#[command(after_help = "Example: flashsale-loadtest --stock 100 --requests 1000 --work-ms 20")]
+pub struct Args {
+    /// Base URL of a flashsale instance. Repeat it to spread the crowd over
+    /// several instances round-robin (request n goes to URL n mod count).
+    #[arg(
+        long = "url",
+        value_name = "URL",
+        default_value = "http://127.0.0.1:8080",
+        value_parser = Target::parse
+    )]
+    pub urls: Vec<Target>,
+
+    /// The product the crowd buys.
+    #[arg(long, default_value_t = 1)]
+    pub product: u64,
+
+    /// The stock the product is reset to before each mode's crowd.
+    #[arg(long, default_value_t = 100)]
+    pub stock: u64,
+
+    /// Purchases sent per mode.
+    #[arg(long, short = 'n', default_value_t = 1000, conflicts_with = "duration")]
+    pub requests: u64,
+
+    /// Send purchases for this long per mode instead of a fixed number
+    /// (e.g. 10s, 500ms, 2m; a bare number is seconds).
+    #[arg(long, short = 'z', value_parser = parse_duration)]
+    pub duration: Option<Duration>,
+
+    /// Buyers in flight at once, each on its own keep-alive connection.
+    #[arg(long, short = 'c', default_value_t = 200, value_parser = clap::value_parser!(u64).range(1..=100_000))]
+    pub concurrency: u64,
+
+    /// Lock modes to compare, in order: comma-separated or repeated. Any mode
+    /// the service accepts; it is asked before the run starts.
+    #[arg(
+        long,
+        value_name = "MODE",
+        value_delimiter = ',',
+        default_value = "none,redis",
+        value_parser = parse_mode
+    )]
+    pub modes: Vec<String>,
+
+    /// Simulated business step inside the critical section, in milliseconds
+    /// (the service's `work_ms`). A few ms make the race without a lock
+    /// dependable.
+    #[arg(long, default_value_t = 0)]
+    pub work_ms: u64,
+
+    /// Open model: start this many requests per second on a fixed schedule
+    /// instead of one after another per worker. Requests that start late
+    /// (all workers busy) are counted, and their latency includes the delay.
+    #[arg(long, value_name = "REQ_PER_S", value_parser = parse_rate)]
+    pub rate: Option<f64>,
+
+    /// Give up on a request after this long (counted as a timeout).
+    #[arg(long, default_value = "30s", value_parser = parse_duration)]
+    pub timeout: Duration,
+
+    /// Report format.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+
+    /// Write the report to FILE instead of stdout (stdout then gets only the
+    /// verdict lines).
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+
+    /// Modes that must neither oversell nor lose an update: if one does, the
+    /// exit status is 1. Comma-separated; an empty value expects nothing.
+    #[arg(
+        long,
+        value_name = "MODE",
+        value_delimiter = ',',
+        default_value = "redis",
+        value_parser = parse_expected_mode
+    )]
+    pub expect_safe: Vec<String>,
+
+    /// Benchmark the generator itself: send `GET PATH` (e.g. /healthz) instead
+    /// of purchases; no reset, no read-back, no verdict.
+    #[arg(long, value_name = "PATH", value_parser = parse_path)]
+    pub get: Option<String>,
+
+    /// Never draw the progress bar (it is drawn only when stdout is a terminal).
+    #[arg(long)]
+    pub no_progress: bool,
+}
+
+/// Everything a run needs, validated.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub targets: Vec<Target>,
+    pub product: u64,
+    pub stock: u64,
+    pub stop: Stop,
+    pub concurrency: usize,
+    pub modes: Vec<String>,
+    pub work_ms: u64,
+    pub rate: Option<f64>,
+    pub timeout: Duration,
+    pub format: Format,
+    pub out: Option<PathBuf>,
+    pub expect_safe: Vec<String>,
+    pub get_path: Option<String>,
+    pub progress: bool,
+}
+
+impl Args {
+    pub fn into_config(self) -> Config {
+        let mut modes: Vec<String> = Vec::new();
+        for mode in self.modes {
+            if !modes.contains(&mode) {
+                modes.push(mode);
+            }
+        }
+        Config {
+            targets: self.urls,
+            product: self.product,
+            stock: self.stock,
+            stop: match self.duration {
+                Some(duration) => Stop::Duration(duration),
+                None => Stop::Requests(self.requests),
+            },
+            concurrency: self.concurrency as usize,
+            modes,
+            work_ms: self.work_ms,
+            rate: self.rate,
+            timeout: self.timeout,
+            format: self.format,
+            out: self.out,
+            expect_safe: self
+                .expect_safe
+                .into_iter()
+                .filter(|m| !m.is_empty())
+                .collect(),
+            get_path: self.get,
+            progress: !self.no_progress && std::io::stdout().is_terminal(),
+        }
+    }
+}
+
+/// `10s`, `500ms`, `2m`, `1.5s`, or a bare number of seconds.
+pub fn parse_duration(input: &str) -> Result<Duration, String> {
+    let input = input.trim();
+    let split = input
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(input.len());
+    let (number, unit) = input.split_at(split);
+    let value: f64 = number
+        .parse()
+        .map_err(|_| format!("`{input}` is not a duration (e.g. 10s, 500ms, 2m)"))?;
+    let seconds = match unit.trim() {
+        "" | "s" => value,
+        "ms" => value / 1000.0,
+        "m" | "min" => value * 60.0,
+        "h" => value * 3600.0,
+        other => {
+            return Err(format!(
+                "unknown unit `{other}` in `{input}` (use ms, s, m or h)"
+            ));
+        }
+    };
+    if seconds <= 0.0 || !seconds.is_finite() {
+        return Err(format!("`{input}`: the duration must be positive"));
+    }
+    Ok(Duration::from_secs_f64(seconds))
+}
+
+fn parse_rate(input: &str) -> Result<f64, String> {
+    match input.parse::<f64>() {
+        Ok(rate) if rate > 0.0 && rate.is_finite() => Ok(rate),
+        _ => Err(format!(
+            "`{input}` is not a positive number of requests per second"
+        )),
+    }
+}
+
+/// A lock mode goes into a query string as it is, so it is limited to the
+/// characters that need no escaping; which modes exist is the service's call.
+fn parse_mode(input: &str) -> Result<String, String> {
+    let mode = input.trim();
+    if mode.is_empty() {
+        return Err("a lock mode cannot be empty".to_string());
+    }
+    if !mode
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+    {
+        return Err(format!(
+            "`{mode}`: a lock mode is made of letters, digits, - and _"
+        ));
+    }
+    Ok(mode.to_string())
+}
+
+fn parse_expected_mode(input: &str) -> Result<String, String> {
+    if input.trim().is_empty() {
+        Ok(String::new())
+    } else {
+        parse_mode(input)
+    }
+}
+
+fn parse_path(input: &str) -> Result<String, String> {
+    if !input.starts_with('/') {
+        return Err(format!("`{input}`: the path starts with /, e.g. /healthz"));
+    }
+    input
+        .parse::<hyper::Uri>()
+        .map_err(|e| format!("`{input}`: {e}"))?;
+    Ok(input.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+    use clap::error::ErrorKind;
+
+    fn parse(args: &[&str]) -> Result<Args, clap::Error> {
+        Args::try_parse_from(std::iter::once("flashsale-loadtest").chain(args.iter().copied()))
+    }
+
+    #[test]
+    fn the_command_line_is_consistent() {
+        Args::command().debug_assert();
+    }
+
+    #[test]
+    fn the_defaults_compare_none_and_redis_against_the_local_service() {
+        let config = parse(&[]).unwrap().into_config();
+        assert_eq!(config.targets[0].url, "http://127.0.0.1:8080");
+        assert_eq!((config.product, config.stock), (1, 100));
+        assert_eq!(config.stop, Stop::Requests(1000));
+        assert_eq!(config.concurrency, 200);
+        assert_eq!(config.modes, ["none", "redis"]);
+        assert_eq!(config.expect_safe, ["redis"]);
+        assert_eq!(config.format, Format::Text);
+        assert!(config.rate.is_none());
+    }
+
+    #[test]
+    fn modes_can_be_comma_separated_and_repeated_without_duplicates() {
+        let config = parse(&["--modes", "none,redis", "--modes", "zk", "--modes", "none"])
+            .unwrap()
+            .into_config();
+        assert_eq!(config.modes, ["none", "redis", "zk"]);
+    }
+
+    #[test]
+    fn several_urls_are_kept_in_order() {
+        let config = parse(&["--url", "http://127.0.0.1:1", "--url", "http://127.0.0.1:2"])
+            .unwrap()
+            .into_config();
+        let urls: Vec<_> = config.targets.iter().map(|t| t.url.as_str()).collect();
+        assert_eq!(urls, ["http://127.0.0.1:1", "http://127.0.0.1:2"]);
+    }
+
+    #[test]
+    fn a_duration_replaces_the_request_budget_but_not_both() {
+        let config = parse(&["--duration", "10s"]).unwrap().into_config();
+        assert_eq!(config.stop, Stop::Duration(Duration::from_secs(10)));
+        let err = parse(&["--duration", "10s", "--requests", "5"]).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::ArgumentConflict);
+    }
+
+    #[test]
+    fn an_empty_expect_safe_expects_nothing() {
+        let config = parse(&["--expect-safe", ""]).unwrap().into_config();
+        assert!(config.expect_safe.is_empty());
+    }
+
+    #[test]
+    fn bad_values_are_clap_errors() {
+        for args in [
+            &["--concurrency", "0"][..],
+            &["--url", "https://127.0.0.1"],
+            &["--modes", "a&b"],
+            &["--rate", "-3"],
+            &["--duration", "soon"],
+            &["--format", "xml"],
+            &["--requests", "many"],
+            &["--get", "healthz"],
+            &["--bogus"],
+        ] {
+            assert!(parse(args).is_err(), "{args:?} should be refused");
+        }
+    }
+
+    #[test]
+    fn durations_read_like_people_write_them() {
+        assert_eq!(parse_duration("10s"), Ok(Duration::from_secs(10)));
+        assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
+        assert_eq!(parse_duration("2m"), Ok(Duration::from_secs(120)));
+        assert_eq!(parse_duration("1.5"), Ok(Duration::from_millis(1500)));
+        assert!(parse_duration("0s").is_err());
+        assert!(parse_duration("3 parsecs").is_err());
+    }
+}

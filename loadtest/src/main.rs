@@ -1,0 +1,69 @@
+//! `flashsale-loadtest`: see `--help`, and `loadtest/README-benchmark.md`.
+//!
+//! Exit status: 0 all expected-safe modes were safe; 1 one of them oversold
+//! or lost an update; 2 bad arguments, or a service that cannot be reached or
+//! refuses the run.
+
+use std::fs::File;
+use std::io::{self, BufWriter, Write};
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::Parser;
+use loadtest::cli::Args;
+use loadtest::printer;
+
+fn main() -> ExitCode {
+    let config = Args::parse().into_config();
+    match try_main(&config) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn try_main(config: &loadtest::cli::Config) -> anyhow::Result<ExitCode> {
+    // Open the output file first: a bad path should not cost a whole run.
+    let file = match &config.out {
+        Some(path) => {
+            Some(File::create(path).with_context(|| format!("cannot write {}", path.display()))?)
+        }
+        None => None,
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    let report = runtime.block_on(loadtest::run(config))?;
+
+    let stdout = io::stdout();
+    match file {
+        Some(file) => {
+            let mut out = BufWriter::new(file);
+            printer::print(&mut out, &report, config.format)?;
+            out.flush()?;
+            printer::verdicts(&mut stdout.lock(), &report)?;
+        }
+        None => {
+            let mut out = stdout.lock();
+            printer::print(&mut out, &report, config.format)?;
+            out.flush()?;
+        }
+    }
+
+    let failed = report.unsafe_expected();
+    for mode in &failed {
+        let summary = mode.verdict.as_ref().map_or("", |v| v.summary.as_str());
+        eprintln!(
+            "error: lock={} was expected to be safe (--expect-safe) but {summary}",
+            mode.mode
+        );
+    }
+    Ok(if failed.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}

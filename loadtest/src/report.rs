@@ -1,0 +1,418 @@
+//! The report: the run's parameters and one entry per lock mode. This is the
+//! JSON others plot, diff and grade, so its shape is stable: fields are only
+//! ever added, and `schema_version` changes if one ever has to change meaning.
+//! Every field is documented in `loadtest/README-benchmark.md`.
+
+use hdrhistogram::Histogram;
+use serde::{Deserialize, Serialize};
+
+use crate::crowd::{Outcome, Stats};
+use crate::http::TransportError;
+use crate::service::Product;
+
+pub const SCHEMA_VERSION: u32 = 1;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Report {
+    pub schema_version: u32,
+    pub parameters: Parameters,
+    pub modes: Vec<ModeReport>,
+}
+
+/// What was asked for.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Parameters {
+    pub urls: Vec<String>,
+    pub product: u64,
+    pub stock: u64,
+    /// Request budget per mode (`null` when bounded by `duration_s`).
+    pub requests: Option<u64>,
+    /// Time budget per mode in seconds (`null` when bounded by `requests`).
+    pub duration_s: Option<f64>,
+    pub concurrency: usize,
+    pub modes: Vec<String>,
+    pub work_ms: u64,
+    /// `"closed"` (send when the previous answer arrives) or `"open"` (`rate`).
+    pub model: String,
+    /// Open model: requests per second; `null` in the closed model.
+    pub rate: Option<f64>,
+    pub timeout_s: f64,
+    pub expect_safe: Vec<String>,
+    /// Users are named `lt-{run_id}-{mode}-{n}`.
+    pub run_id: String,
+    /// Set when the generator was benchmarked on `GET {get_path}` instead of
+    /// running a sale.
+    pub get_path: Option<String>,
+}
+
+/// One lock mode's crowd and what the service says it sold.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ModeReport {
+    pub mode: String,
+    pub requests: Requests,
+    pub transport_errors: TransportErrors,
+    /// The service's numbers, read back after the crowd (`null` for `--get`).
+    pub server: Option<ServerOutcome>,
+    pub elapsed_s: f64,
+    pub throughput: Throughput,
+    pub latency_ms: LatencyByOutcome,
+    /// `null` for `--get`.
+    pub verdict: Option<Verdict>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Requests {
+    /// Requests the crowd attempted.
+    pub sent: u64,
+    /// Requests that got an HTTP answer (any status).
+    pub completed: u64,
+    pub sold_201: u64,
+    pub sold_out_409: u64,
+    pub busy_429: u64,
+    pub other_4xx: u64,
+    pub server_5xx: u64,
+    /// 1xx, other 2xx and 3xx answers (none expected).
+    pub other_status: u64,
+    /// Open model: requests that started more than 1 ms after their slot.
+    pub started_late: u64,
+    pub max_start_lag_ms: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TransportErrors {
+    pub connect: u64,
+    pub timeout: u64,
+    pub reset: u64,
+    pub other: u64,
+    pub total: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ServerOutcome {
+    pub initial_stock: i64,
+    pub orders: i64,
+    pub stock: i64,
+    pub oversold: i64,
+    pub lost_updates: i64,
+    /// Stock left over while buyers were turned away busy (429): the undersell
+    /// of a lock that fails fast. 0 when nobody got a 429.
+    pub unsold: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Throughput {
+    /// Answers per second (`completed / elapsed_s`).
+    pub requests_per_s: f64,
+    /// 201s per second.
+    pub purchases_per_s: f64,
+}
+
+/// Latency in milliseconds, by outcome; an outcome nobody got is `null`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LatencyByOutcome {
+    pub all: Option<Latency>,
+    /// 201.
+    pub sold: Option<Latency>,
+    /// 409.
+    pub sold_out: Option<Latency>,
+    /// 429.
+    pub busy: Option<Latency>,
+    /// Any other status.
+    pub other: Option<Latency>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Latency {
+    pub count: u64,
+    pub mean: f64,
+    pub p50: f64,
+    pub p90: f64,
+    pub p99: f64,
+    pub p99_9: f64,
+    pub max: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Verdict {
+    /// Neither oversold nor lost an update: what `--expect-safe` checks.
+    pub safe: bool,
+    pub oversold: bool,
+    pub lost_updates: bool,
+    pub unsold: bool,
+    /// The sentence, e.g. `sold 137 of 100: OVERSOLD by 37, 37 lost updates`.
+    pub summary: String,
+}
+
+fn ms(us: u64) -> f64 {
+    // Three decimals: microsecond resolution.
+    us as f64 / 1000.0
+}
+
+fn round3(x: f64) -> f64 {
+    (x * 1000.0).round() / 1000.0
+}
+
+impl Latency {
+    pub fn of(histogram: &Histogram<u64>) -> Option<Latency> {
+        if histogram.is_empty() {
+            return None;
+        }
+        Some(Latency {
+            count: histogram.len(),
+            mean: round3(histogram.mean() / 1000.0),
+            p50: ms(histogram.value_at_quantile(0.50)),
+            p90: ms(histogram.value_at_quantile(0.90)),
+            p99: ms(histogram.value_at_quantile(0.99)),
+            p99_9: ms(histogram.value_at_quantile(0.999)),
+            max: ms(histogram.max()),
+        })
+    }
+}
+
+impl ModeReport {
+    /// Puts one crowd's merged numbers and the service's read-back together.
+    pub fn new(mode: &str, stats: &Stats, product: Option<&Product>) -> ModeReport {
+        let elapsed_s = stats.elapsed.as_secs_f64();
+        let per_s = |n: u64| {
+            if elapsed_s > 0.0 {
+                round3(n as f64 / elapsed_s)
+            } else {
+                0.0
+            }
+        };
+        let transport = |kind: TransportError| stats.transport[kind.index()];
+        let server = product.map(|p| ServerOutcome {
+            initial_stock: p.initial_stock,
+            orders: p.orders,
+            stock: p.stock,
+            oversold: p.oversold,
+            lost_updates: p.lost_updates,
+            unsold: if stats.status_429 > 0 {
+                p.stock.max(0)
+            } else {
+                0
+            },
+        });
+        let requests = Requests {
+            sent: stats.sent,
+            completed: stats.completed(),
+            sold_201: stats.status_201,
+            sold_out_409: stats.status_409,
+            busy_429: stats.status_429,
+            other_4xx: stats.other_4xx,
+            server_5xx: stats.status_5xx,
+            other_status: stats.other_status,
+            started_late: stats.started_late,
+            max_start_lag_ms: ms(stats.max_start_lag_us),
+        };
+        let transport_errors = TransportErrors {
+            connect: transport(TransportError::Connect),
+            timeout: transport(TransportError::Timeout),
+            reset: transport(TransportError::Reset),
+            other: transport(TransportError::Other),
+            total: stats.transport_errors(),
+        };
+        let verdict = server
+            .as_ref()
+            .map(|s| verdict(s, &requests, &transport_errors));
+        ModeReport {
+            mode: mode.to_string(),
+            throughput: Throughput {
+                requests_per_s: per_s(requests.completed),
+                purchases_per_s: per_s(requests.sold_201),
+            },
+            requests,
+            transport_errors,
+            server,
+            elapsed_s: round3(elapsed_s),
+            latency_ms: LatencyByOutcome {
+                all: Latency::of(&stats.latency_all()),
+                sold: Latency::of(&stats.latency[Outcome::Sold as usize]),
+                sold_out: Latency::of(&stats.latency[Outcome::SoldOut as usize]),
+                busy: Latency::of(&stats.latency[Outcome::Busy as usize]),
+                other: Latency::of(&stats.latency[Outcome::Other as usize]),
+            },
+            verdict,
+        }
+    }
+}
+
+/// The sentence a student needs, and the flags behind it.
+pub fn verdict(server: &ServerOutcome, requests: &Requests, errors: &TransportErrors) -> Verdict {
+    let oversold = server.oversold > 0;
+    let lost = server.lost_updates > 0;
+    let unsold = server.unsold > 0;
+    let (orders, initial) = (server.orders, server.initial_stock);
+    let mut summary = if oversold {
+        let mut s = format!(
+            "sold {orders} of {initial}: OVERSOLD by {}",
+            server.oversold
+        );
+        if lost {
+            s.push_str(&format!(", {} lost updates", server.lost_updates));
+        }
+        s
+    } else if lost {
+        format!(
+            "sold {orders} of {initial} but LOST {} updates (the stock says {} sold)",
+            server.lost_updates,
+            initial - server.stock
+        )
+    } else if unsold {
+        format!(
+            "sold {orders} of {initial}: UNDERSOLD, {} left in stock while {} buyers were turned away busy",
+            server.unsold, requests.busy_429
+        )
+    } else if orders == initial {
+        format!("sold exactly {orders} of {initial}: safe")
+    } else {
+        format!(
+            "sold {orders} of {initial}: safe ({} left: fewer buyers than stock)",
+            server.stock
+        )
+    };
+    let mut troubles = Vec::new();
+    if requests.server_5xx > 0 {
+        troubles.push(format!("{} answered 5xx", requests.server_5xx));
+    }
+    if requests.other_4xx > 0 {
+        troubles.push(format!("{} answered another 4xx", requests.other_4xx));
+    }
+    if errors.total > 0 {
+        troubles.push(format!("{} transport errors", errors.total));
+    }
+    if !troubles.is_empty() {
+        summary.push_str(&format!(" ({})", troubles.join(", ")));
+    }
+    Verdict {
+        safe: !oversold && !lost,
+        oversold,
+        lost_updates: lost,
+        unsold,
+        summary,
+    }
+}
+
+impl Report {
+    /// The modes named in `expect_safe` that oversold or lost an update.
+    pub fn unsafe_expected(&self) -> Vec<&ModeReport> {
+        self.modes
+            .iter()
+            .filter(|m| self.parameters.expect_safe.iter().any(|e| e == &m.mode))
+            .filter(|m| m.verdict.as_ref().is_some_and(|v| !v.safe))
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn server(initial: i64, orders: i64, stock: i64, lost: i64, unsold: i64) -> ServerOutcome {
+        ServerOutcome {
+            initial_stock: initial,
+            orders,
+            stock,
+            oversold: (orders - initial).max(0),
+            lost_updates: lost,
+            unsold,
+        }
+    }
+
+    fn requests(busy: u64) -> Requests {
+        Requests {
+            sent: 1000,
+            completed: 1000,
+            sold_201: 0,
+            sold_out_409: 0,
+            busy_429: busy,
+            other_4xx: 0,
+            server_5xx: 0,
+            other_status: 0,
+            started_late: 0,
+            max_start_lag_ms: 0.0,
+        }
+    }
+
+    fn no_errors() -> TransportErrors {
+        TransportErrors {
+            connect: 0,
+            timeout: 0,
+            reset: 0,
+            other: 0,
+            total: 0,
+        }
+    }
+
+    #[test]
+    fn an_oversold_sale_says_by_how_much_and_is_unsafe() {
+        let v = verdict(&server(100, 137, 0, 37, 0), &requests(0), &no_errors());
+        assert_eq!(
+            v.summary,
+            "sold 137 of 100: OVERSOLD by 37, 37 lost updates"
+        );
+        assert!(!v.safe && v.oversold && v.lost_updates);
+    }
+
+    #[test]
+    fn a_sale_of_exactly_the_stock_is_safe() {
+        let v = verdict(&server(100, 100, 0, 0, 0), &requests(0), &no_errors());
+        assert_eq!(v.summary, "sold exactly 100 of 100: safe");
+        assert!(v.safe && !v.unsold);
+    }
+
+    #[test]
+    fn lost_updates_without_oversell_are_unsafe_too() {
+        let v = verdict(&server(100, 90, 20, 10, 0), &requests(0), &no_errors());
+        assert!(!v.safe && !v.oversold && v.lost_updates);
+        assert_eq!(
+            v.summary,
+            "sold 90 of 100 but LOST 10 updates (the stock says 80 sold)"
+        );
+    }
+
+    #[test]
+    fn stock_left_while_buyers_were_turned_away_busy_is_an_undersell() {
+        let v = verdict(&server(100, 87, 13, 0, 13), &requests(40), &no_errors());
+        assert!(v.safe && v.unsold);
+        assert_eq!(
+            v.summary,
+            "sold 87 of 100: UNDERSOLD, 13 left in stock while 40 buyers were turned away busy"
+        );
+    }
+
+    #[test]
+    fn failed_requests_are_named_after_the_verdict() {
+        let mut errors = no_errors();
+        errors.total = 3;
+        let mut reqs = requests(0);
+        reqs.server_5xx = 2;
+        let v = verdict(&server(100, 50, 50, 0, 0), &reqs, &errors);
+        assert_eq!(
+            v.summary,
+            "sold 50 of 100: safe (50 left: fewer buyers than stock) (2 answered 5xx, 3 transport errors)"
+        );
+    }
+
+    #[test]
+    fn unsold_is_the_stock_left_only_when_someone_got_a_429() {
+        let product = Product {
+            id: 1,
+            name: "p".into(),
+            initial_stock: 100,
+            stock: 13,
+            orders: 87,
+            oversold: 0,
+            lost_updates: 0,
+        };
+        let mut stats = Stats::new();
+        stats.record_status(201, 10);
+        let calm = ModeReport::new("redis", &stats, Some(&product));
+        assert_eq!(calm.server.unwrap().unsold, 0);
+        stats.record_status(429, 5_000_000);
+        let busy = ModeReport::new("redis", &stats, Some(&product));
+        assert_eq!(busy.server.unwrap().unsold, 13);
+        assert!(busy.latency_ms.busy.unwrap().p50 >= 4_990.0);
+        assert!(busy.latency_ms.sold_out.is_none());
+    }
+}
