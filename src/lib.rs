@@ -1,0 +1,20 @@
+//! flashsale: a flash sale that oversells without a lock and never with one.
+//!
+//! * [`purchase`] — the race (read, check, write back) and the guard around it;
+//! * [`lock`] — the Redis spin-retry lock with a deadline;
+//! * [`startup`] — builds the service (database, Redis, HTTP server);
+//! * [`routes`] — the JSON API and the pages.
+
+pub mod configuration;
+pub mod domain;
+pub mod error;
+pub mod lock;
+pub mod products;
+pub mod purchase;
+pub mod routes;
+pub mod startup;
+pub mod state;
+pub mod telemetry;
+
+#[cfg(feature = "testing")]
+pub mod testing;

@@ -1,0 +1,32 @@
+use std::process::ExitCode;
+
+use clap::Parser;
+use flashsale::configuration::Settings;
+use flashsale::startup::Application;
+use flashsale::telemetry;
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let settings = Settings::parse();
+    telemetry::init("info,sqlx=warn");
+    match run(settings).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            // One line naming what is wrong: the whole cause chain, no backtrace.
+            eprintln!("error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(settings: Settings) -> anyhow::Result<()> {
+    let application = Application::build(&settings).await?;
+    tracing::info!(
+        "flashsale listening on http://{}:{} (default lock mode: {})",
+        settings.host,
+        application.port(),
+        settings.default_lock_mode
+    );
+    application.run_until_stopped().await?;
+    Ok(())
+}

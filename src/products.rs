@@ -1,0 +1,133 @@
+//! Products, their live numbers, and restocking.
+
+use serde::Serialize;
+use sqlx::{FromRow, PgPool};
+
+use crate::domain::{ProductId, StockLevel};
+
+/// A product with the damage a sale did to it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ProductStats {
+    pub id: ProductId,
+    pub name: String,
+    pub initial_stock: i64,
+    pub stock: i64,
+    /// Orders recorded since the last restock.
+    pub orders: i64,
+    /// Units sold that did not exist: `max(0, orders - initial_stock)`.
+    pub oversold: i64,
+    /// Sales whose decrement was overwritten: `orders - (initial_stock - stock)`.
+    pub lost_updates: i64,
+}
+
+#[derive(FromRow)]
+struct ProductRow {
+    id: i64,
+    name: String,
+    initial_stock: i64,
+    stock: i64,
+    orders: i64,
+}
+
+impl From<ProductRow> for ProductStats {
+    fn from(row: ProductRow) -> Self {
+        Self {
+            id: ProductId::from(row.id),
+            oversold: (row.orders - row.initial_stock).max(0),
+            lost_updates: row.orders - (row.initial_stock - row.stock),
+            name: row.name,
+            initial_stock: row.initial_stock,
+            stock: row.stock,
+            orders: row.orders,
+        }
+    }
+}
+
+const SELECT_STATS: &str = "
+    SELECT p.id, p.name, p.initial_stock, p.stock,
+           (SELECT count(*) FROM orders o WHERE o.product_id = p.id) AS orders
+    FROM products p";
+
+#[tracing::instrument(skip(db))]
+pub async fn list(db: &PgPool) -> Result<Vec<ProductStats>, sqlx::Error> {
+    let rows: Vec<ProductRow> =
+        sqlx::query_as(sqlx::AssertSqlSafe(format!("{SELECT_STATS} ORDER BY p.id")))
+            .fetch_all(db)
+            .await?;
+    Ok(rows.into_iter().map(ProductStats::from).collect())
+}
+
+#[tracing::instrument(skip(db))]
+pub async fn find(db: &PgPool, id: ProductId) -> Result<Option<ProductStats>, sqlx::Error> {
+    let row: Option<ProductRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "{SELECT_STATS} WHERE p.id = $1"
+    )))
+    .bind(id.get())
+    .fetch_optional(db)
+    .await?;
+    Ok(row.map(ProductStats::from))
+}
+
+/// Set the stock and the initial stock to `level` and forget the product's
+/// orders, in one transaction. `None` when there is no such product.
+#[tracing::instrument(skip(db))]
+pub async fn restock(
+    db: &PgPool,
+    id: ProductId,
+    level: StockLevel,
+) -> Result<Option<ProductStats>, sqlx::Error> {
+    let mut tx = db.begin().await?;
+    let updated = sqlx::query(
+        "UPDATE products SET stock = $2, initial_stock = $2, updated_at = now() WHERE id = $1",
+    )
+    .bind(id.get())
+    .bind(level.get())
+    .execute(&mut *tx)
+    .await?;
+    if updated.rows_affected() == 0 {
+        return Ok(None);
+    }
+    sqlx::query("DELETE FROM orders WHERE product_id = $1")
+        .bind(id.get())
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    find(db, id).await
+}
+
+/// Demo products, inserted at start-up when the table is empty.
+const DEMO_PRODUCTS: [(i64, &str, i64); 3] = [
+    (1, "Flash-sale phone", 100),
+    (2, "Limited sneakers", 20),
+    (3, "Last concert ticket", 1),
+];
+
+pub async fn seed_demo_products(db: &PgPool) -> Result<(), sqlx::Error> {
+    let mut tx = db.begin().await?;
+    // Two instances starting at once must not both seed.
+    sqlx::query("LOCK TABLE products IN SHARE ROW EXCLUSIVE MODE")
+        .execute(&mut *tx)
+        .await?;
+    let empty: bool = sqlx::query_scalar("SELECT NOT EXISTS (SELECT 1 FROM products)")
+        .fetch_one(&mut *tx)
+        .await?;
+    if empty {
+        for (id, name, stock) in DEMO_PRODUCTS {
+            sqlx::query(
+                "INSERT INTO products (id, name, initial_stock, stock) VALUES ($1, $2, $3, $3)",
+            )
+            .bind(id)
+            .bind(name)
+            .bind(stock)
+            .execute(&mut *tx)
+            .await?;
+        }
+        // Keep the identity ahead of the explicit ids.
+        sqlx::query(
+            "SELECT setval(pg_get_serial_sequence('products', 'id'), (SELECT max(id) FROM products))",
+        )
+        .execute(&mut *tx)
+        .await?;
+    }
+    tx.commit().await
+}

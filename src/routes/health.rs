@@ -1,0 +1,41 @@
+use actix_web::{HttpResponse, get, web};
+use serde_json::json;
+use tokio::time::timeout;
+
+use crate::state::AppState;
+
+/// The process is up.
+#[get("/healthz")]
+pub async fn healthz() -> HttpResponse {
+    HttpResponse::Ok().json(json!({ "status": "ok" }))
+}
+
+/// Ready only while both Postgres and Redis answer.
+#[get("/readyz")]
+pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
+    let postgres = async {
+        let ping = sqlx::query("SELECT 1").execute(&state.shop.db);
+        matches!(timeout(state.db_timeout, ping).await, Ok(Ok(_)))
+    };
+    let redis = async {
+        let mut connection = state.redis.clone();
+        let ping = redis::cmd("PING");
+        let reply = timeout(
+            state.redis_timeout,
+            ping.query_async::<String>(&mut connection),
+        );
+        matches!(reply.await, Ok(Ok(_)))
+    };
+    let (postgres, redis) = tokio::join!(postgres, redis);
+    let word = |up: bool| if up { "up" } else { "down" };
+    let body = json!({
+        "status": if postgres && redis { "ready" } else { "unavailable" },
+        "postgres": word(postgres),
+        "redis": word(redis),
+    });
+    if postgres && redis {
+        HttpResponse::Ok().json(body)
+    } else {
+        HttpResponse::ServiceUnavailable().json(body)
+    }
+}

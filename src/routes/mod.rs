@@ -1,0 +1,47 @@
+//! HTTP routes. Extractor failures answer in the same JSON error shape as
+//! everything else.
+
+mod health;
+mod pages;
+mod products;
+mod purchase;
+
+use actix_web::{error::InternalError, web};
+
+use crate::error::ApiError;
+
+pub use purchase::PurchaseQuery;
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.app_data(web::QueryConfig::default().error_handler(|error, _| {
+        let message = format!("malformed query string: {error}");
+        InternalError::from_response(
+            error,
+            web_error(ApiError::bad_request("invalid_query", message)),
+        )
+        .into()
+    }))
+    .app_data(
+        web::JsonConfig::default()
+            .limit(4096)
+            .error_handler(|error, _| {
+                let message = format!("malformed JSON body: {error}");
+                InternalError::from_response(
+                    error,
+                    web_error(ApiError::bad_request("invalid_body", message)),
+                )
+                .into()
+            }),
+    )
+    .service(health::healthz)
+    .service(health::readyz)
+    .service(products::list)
+    .service(products::get)
+    .service(products::reset)
+    .service(purchase::buy)
+    .configure(pages::configure);
+}
+
+fn web_error(error: ApiError) -> actix_web::HttpResponse {
+    actix_web::ResponseError::error_response(&error)
+}

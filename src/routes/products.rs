@@ -1,0 +1,46 @@
+use actix_web::{HttpResponse, get, post, web};
+use serde::Deserialize;
+
+use crate::domain::{ProductId, StockLevel};
+use crate::error::ApiError;
+use crate::products;
+use crate::state::AppState;
+
+#[get("/api/products")]
+pub async fn list(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    let products = products::list(&state.shop.db).await?;
+    Ok(HttpResponse::Ok().json(products))
+}
+
+#[get("/api/products/{id}")]
+pub async fn get(
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let id = ProductId::parse(&id)?;
+    let product = products::find(&state.shop.db, id)
+        .await?
+        .ok_or(ApiError::ProductNotFound(id))?;
+    Ok(HttpResponse::Ok().json(product))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RestockBody {
+    stock: i64,
+}
+
+/// Restock: stock and initial stock become N, the product's orders are deleted.
+#[post("/api/products/{id}/reset")]
+pub async fn reset(
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+    body: web::Json<RestockBody>,
+) -> Result<HttpResponse, ApiError> {
+    let id = ProductId::parse(&id)?;
+    let level = StockLevel::new(body.stock)?;
+    let product = products::restock(&state.shop.db, id, level)
+        .await?
+        .ok_or(ApiError::ProductNotFound(id))?;
+    Ok(HttpResponse::Ok().json(product))
+}

@@ -1,0 +1,190 @@
+//! Building the service: database (created, migrated, seeded), Redis, and a
+//! bound HTTP server that tests can start on port 0.
+
+use std::net::TcpListener;
+use std::time::Duration;
+
+use actix_web::dev::Server;
+use actix_web::{App, HttpServer, web};
+use anyhow::Context;
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::{Connection, PgConnection, PgPool};
+use tokio::time::timeout;
+use tracing_actix_web::TracingLogger;
+
+use crate::configuration::Settings;
+use crate::lock::{LockTimings, RedisLock};
+use crate::purchase::Shop;
+use crate::state::AppState;
+use crate::{products, routes};
+
+/// A service with its port bound, not yet serving.
+pub struct Application {
+    port: u16,
+    server: Server,
+    state: AppState,
+}
+
+impl Application {
+    /// Prepare the database and Redis, then bind `settings.host:settings.port`.
+    /// Each failure names what could not be reached.
+    pub async fn build(settings: &Settings) -> anyhow::Result<Self> {
+        let db = prepare_database(settings).await?;
+        let redis = connect_redis(settings).await?;
+        let state = app_state(settings, db, redis);
+
+        let address = settings.address();
+        let listener =
+            TcpListener::bind(&address).with_context(|| format!("cannot listen on {address}"))?;
+        let port = listener.local_addr()?.port();
+        let server = serve(listener, state.clone(), settings.workers)?;
+        Ok(Self {
+            port,
+            server,
+            state,
+        })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// The state handlers see, for running purchases in-process.
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}
+
+fn app_state(settings: &Settings, db: PgPool, redis: ConnectionManager) -> AppState {
+    let lock = RedisLock::new(
+        redis.clone(),
+        settings.lock_key_prefix.clone(),
+        LockTimings {
+            ttl: settings.lock_ttl,
+            deadline: settings.lock_deadline,
+            retry: settings.lock_retry,
+            call_timeout: settings.redis_timeout,
+        },
+    );
+    AppState {
+        shop: Shop { db, lock },
+        redis,
+        default_lock_mode: settings.default_lock_mode,
+        redis_timeout: settings.redis_timeout,
+        db_timeout: settings.db_timeout,
+    }
+}
+
+fn serve(listener: TcpListener, state: AppState, workers: Option<usize>) -> anyhow::Result<Server> {
+    let data = web::Data::new(state);
+    let mut server = HttpServer::new(move || {
+        App::new()
+            .wrap(TracingLogger::default())
+            .app_data(data.clone())
+            .configure(routes::configure)
+    })
+    .shutdown_timeout(5);
+    if let Some(workers) = workers {
+        server = server.workers(workers);
+    }
+    Ok(server.listen(listener)?.run())
+}
+
+/// Create the database when missing, connect a pool, migrate, seed the demo.
+pub async fn prepare_database(settings: &Settings) -> anyhow::Result<PgPool> {
+    let options = &settings.database_url;
+    let target = format!(
+        "Postgres at {}:{}/{}",
+        options.get_host(),
+        options.get_port(),
+        settings.database_name()
+    );
+    create_database_if_missing(options, settings.database_name(), settings.db_timeout)
+        .await
+        .with_context(|| format!("cannot prepare {target}"))?;
+
+    let statement_timeout = settings.db_timeout.as_millis().to_string();
+    let pool = PgPoolOptions::new()
+        .max_connections(settings.db_max_connections)
+        .acquire_timeout(settings.db_timeout)
+        .connect_with(
+            options
+                .clone()
+                .options([("statement_timeout", statement_timeout.as_str())]),
+        )
+        .await
+        .with_context(|| format!("cannot connect to {target}"))?;
+
+    sqlx::migrate!("./migrations")
+        .run(&pool)
+        .await
+        .with_context(|| format!("cannot migrate {target}"))?;
+    products::seed_demo_products(&pool)
+        .await
+        .with_context(|| format!("cannot seed {target}"))?;
+    Ok(pool)
+}
+
+async fn create_database_if_missing(
+    options: &PgConnectOptions,
+    name: &str,
+    limit: Duration,
+) -> anyhow::Result<()> {
+    // Connect to the maintenance database of the same server.
+    let maintenance = options.clone().database("postgres");
+    let mut connection = timeout(limit, PgConnection::connect_with(&maintenance))
+        .await
+        .context("connection timed out")??;
+    let exists: bool =
+        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)")
+            .bind(name)
+            .fetch_one(&mut connection)
+            .await?;
+    if !exists {
+        let create = format!("CREATE DATABASE {}", quote_identifier(name));
+        match sqlx::query(sqlx::AssertSqlSafe(create))
+            .execute(&mut connection)
+            .await
+        {
+            Ok(_) => tracing::info!(database = name, "created the database"),
+            // Another instance created it at the same moment.
+            Err(sqlx::Error::Database(e)) if e.code().as_deref() == Some("42P04") => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    connection.close().await?;
+    Ok(())
+}
+
+pub fn quote_identifier(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+/// One multiplexed connection for the whole instance, checked with a PING.
+pub async fn connect_redis(settings: &Settings) -> anyhow::Result<ConnectionManager> {
+    let info = settings.redis_url.clone();
+    let target = format!("Redis at {}", info.addr());
+    let client = redis::Client::open(info).with_context(|| format!("bad address for {target}"))?;
+    let config = ConnectionManagerConfig::new()
+        .set_connection_timeout(Some(settings.redis_timeout))
+        .set_response_timeout(Some(settings.redis_timeout))
+        .set_number_of_retries(3)
+        .set_max_delay(Duration::from_millis(500));
+    let connect = async {
+        let mut manager = ConnectionManager::new_with_config(client, config).await?;
+        redis::cmd("PING")
+            .query_async::<String>(&mut manager)
+            .await?;
+        Ok::<_, redis::RedisError>(manager)
+    };
+    timeout(settings.redis_timeout * 3, connect)
+        .await
+        .map_err(|_| anyhow::anyhow!("timed out"))
+        .and_then(|connected| connected.map_err(Into::into))
+        .with_context(|| format!("cannot reach {target}"))
+}

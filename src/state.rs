@@ -1,0 +1,19 @@
+//! What every handler is handed: one pool, one Redis connection, the settings
+//! they need. Cheap to clone.
+
+use std::time::Duration;
+
+use redis::aio::ConnectionManager;
+
+use crate::domain::LockMode;
+use crate::purchase::Shop;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub shop: Shop,
+    /// For readiness checks; the lock holds its own clone.
+    pub redis: ConnectionManager,
+    pub default_lock_mode: LockMode,
+    pub redis_timeout: Duration,
+    pub db_timeout: Duration,
+}

@@ -1,0 +1,76 @@
+//! Liveness, readiness, and what happens when Redis goes away.
+
+use std::time::{Duration, Instant};
+
+use reqwest::StatusCode;
+use serde_json::Value;
+
+use crate::helpers::{RedisProxy, assert_error, client, purchase, spawn_app, spawn_app_with};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn healthz_and_readyz_answer_200_when_all_is_up() {
+    let app = spawn_app().await;
+
+    let health = client().get(app.url("/healthz")).send().await.unwrap();
+    let ready = client().get(app.url("/readyz")).send().await.unwrap();
+
+    assert_eq!(health.status(), StatusCode::OK);
+    assert_eq!(ready.status(), StatusCode::OK);
+    let body: Value = ready.json().await.unwrap();
+    assert_eq!(body["postgres"], "up");
+    assert_eq!(body["redis"], "up");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn when_redis_goes_away_locked_purchases_get_503_and_write_nothing() {
+    let proxy = RedisProxy::start().await;
+    let url = proxy.url();
+    let app = spawn_app_with(|settings| settings.redis_url = url.parse().unwrap()).await;
+
+    proxy.cut();
+    let response = purchase(&client(), &app.address, 1, "lock=redis").await;
+
+    assert_error(
+        response,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "service_unavailable",
+    )
+    .await;
+    assert_eq!(app.order_count(1).await, 0);
+    assert_eq!(app.stock(1).await, 100);
+    let ready = client().get(app.url("/readyz")).send().await.unwrap();
+    assert_eq!(ready.status(), StatusCode::SERVICE_UNAVAILABLE);
+    let body: Value = ready.json().await.unwrap();
+    assert_eq!(body["redis"], "down");
+    assert_eq!(body["postgres"], "up");
+    // The lock is the only thing that needs Redis: lock=none still sells.
+    let response = purchase(&client(), &app.address, 1, "lock=none").await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stalled_redis_gives_503_in_about_the_redis_timeout() {
+    let proxy = RedisProxy::start().await;
+    let url = proxy.url();
+    let app = spawn_app_with(|settings| {
+        settings.redis_url = url.parse().unwrap();
+        settings.redis_timeout = Duration::from_millis(500);
+    })
+    .await;
+
+    proxy.stall();
+    let started = Instant::now();
+    let response = purchase(&client(), &app.address, 1, "lock=redis").await;
+    let waited = started.elapsed();
+
+    assert_error(
+        response,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "service_unavailable",
+    )
+    .await;
+    // Bounded by the Redis timeout, not the 5 s lock deadline.
+    assert!(waited < Duration::from_secs(3), "answered after {waited:?}");
+    assert_eq!(app.order_count(1).await, 0);
+    assert_eq!(app.stock(1).await, 100);
+}

@@ -1,0 +1,159 @@
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+
+use futures::future::join_all;
+use reqwest::{Client, Response, StatusCode};
+use serde_json::Value;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::task::JoinHandle;
+
+pub use flashsale::testing::{TestApp, spawn_app, spawn_app_with};
+
+pub fn client() -> Client {
+    Client::builder()
+        .pool_max_idle_per_host(256)
+        .build()
+        .expect("http client")
+}
+
+pub async fn purchase(client: &Client, base: &str, product: i64, query: &str) -> Response {
+    client
+        .post(format!("{base}/api/products/{product}/purchase?{query}"))
+        .send()
+        .await
+        .expect("purchase request")
+}
+
+/// Outcome counts of a crowd of concurrent purchases.
+#[derive(Debug, Default)]
+pub struct Crowd {
+    pub sold: usize,
+    pub sold_out: usize,
+    pub busy: usize,
+    pub other: Vec<StatusCode>,
+}
+
+/// `buyers` purchases at once, spread round-robin over `bases`.
+pub async fn flash_crowd(bases: &[&str], product: i64, buyers: usize, query: &str) -> Crowd {
+    let client = client();
+    let requests = (0..buyers).map(|n| {
+        let client = client.clone();
+        let base = bases[n % bases.len()].to_owned();
+        let query = format!("{query}&user=buyer-{n}");
+        tokio::spawn(async move { purchase(&client, &base, product, &query).await.status() })
+    });
+    let mut crowd = Crowd::default();
+    for status in join_all(requests).await {
+        match status.expect("request task") {
+            StatusCode::CREATED => crowd.sold += 1,
+            StatusCode::CONFLICT => crowd.sold_out += 1,
+            StatusCode::TOO_MANY_REQUESTS => crowd.busy += 1,
+            other => crowd.other.push(other),
+        }
+    }
+    crowd
+}
+
+pub async fn product(app: &TestApp, id: i64) -> Value {
+    let response = client()
+        .get(app.url(&format!("/api/products/{id}")))
+        .send()
+        .await
+        .expect("product request");
+    assert_eq!(response.status(), StatusCode::OK);
+    response.json().await.expect("product JSON")
+}
+
+/// Asserts the status and the `{"error": code, "message": ...}` body.
+pub async fn assert_error(response: Response, status: StatusCode, code: &str) -> Value {
+    assert_eq!(response.status(), status, "status for expected `{code}`");
+    let body: Value = response.json().await.expect("error body is JSON");
+    assert_eq!(body["error"], code, "{body}");
+    assert!(
+        body["message"].as_str().is_some_and(|m| !m.is_empty()),
+        "{body}"
+    );
+    body
+}
+
+pub async fn redis_get(app: &TestApp, key: &str) -> Option<String> {
+    let mut redis = app.redis.clone();
+    redis::cmd("GET")
+        .arg(key)
+        .query_async(&mut redis)
+        .await
+        .expect("redis GET")
+}
+
+/// A TCP proxy in front of Redis that a test can stall or cut, to play a
+/// Redis that hangs or goes away while the service runs.
+pub struct RedisProxy {
+    pub port: u16,
+    accept: JoinHandle<()>,
+    connections: Arc<Mutex<Vec<JoinHandle<()>>>>,
+    stalled: Arc<tokio::sync::watch::Sender<bool>>,
+}
+
+impl RedisProxy {
+    pub async fn start() -> Self {
+        let target: SocketAddr = "127.0.0.1:6379".parse().unwrap();
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind proxy");
+        let port = listener.local_addr().unwrap().port();
+        let connections: Arc<Mutex<Vec<JoinHandle<()>>>> = Arc::default();
+        let stalled = Arc::new(tokio::sync::watch::channel(false).0);
+        let accept = {
+            let connections = connections.clone();
+            let stalled = stalled.clone();
+            tokio::spawn(async move {
+                while let Ok((mut inbound, _)) = listener.accept().await {
+                    let mut stalled = stalled.subscribe();
+                    let task = tokio::spawn(async move {
+                        let Ok(mut outbound) = TcpStream::connect(target).await else {
+                            return;
+                        };
+                        let stall = async {
+                            let _ = stalled.wait_for(|s| *s).await;
+                        };
+                        tokio::select! {
+                            _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound) => {}
+                            _ = stall => {
+                                // Hold both sockets open and forward nothing.
+                                std::future::pending::<()>().await;
+                            }
+                        }
+                    });
+                    connections.lock().unwrap().push(task);
+                }
+            })
+        };
+        Self {
+            port,
+            accept,
+            connections,
+            stalled,
+        }
+    }
+
+    pub fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}", self.port)
+    }
+
+    /// Keep connections open but answer nothing.
+    pub fn stall(&self) {
+        self.stalled.send_replace(true);
+    }
+
+    /// Close every connection and refuse new ones.
+    pub fn cut(&self) {
+        self.accept.abort();
+        for task in self.connections.lock().unwrap().drain(..) {
+            task.abort();
+        }
+    }
+}
+
+impl Drop for RedisProxy {
+    fn drop(&mut self) {
+        self.cut();
+    }
+}

@@ -1,0 +1,10 @@
+//! Black-box tests of the service against the real local Postgres and Redis.
+//! Each test spawns the service with a database and a Redis key prefix of its
+//! own (see `flashsale::testing`), so they run in parallel.
+
+mod health;
+mod helpers;
+mod lock;
+mod products;
+mod purchase;
+mod validation;
