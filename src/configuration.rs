@@ -49,15 +49,15 @@ pub struct Settings {
     pub port: u16,
 
     /// How long a taken lock lives in Redis before it expires on its own (ms).
-    #[arg(long = "lock-ttl-ms", env = "LOCK_TTL_MS", default_value = "5000", value_parser = parse_positive_millis)]
+    #[arg(long = "lock-ttl-ms", value_name = "MS", env = "LOCK_TTL_MS", default_value = "5000", value_parser = parse_positive_millis)]
     pub lock_ttl: Duration,
 
     /// How long a buyer keeps retrying a busy lock before the answer is 429 (ms).
-    #[arg(long = "lock-deadline-ms", env = "LOCK_DEADLINE_MS", default_value = "5000", value_parser = parse_millis)]
+    #[arg(long = "lock-deadline-ms", value_name = "MS", env = "LOCK_DEADLINE_MS", default_value = "5000", value_parser = parse_millis)]
     pub lock_deadline: Duration,
 
     /// Pause between two attempts at a busy lock (ms), plus a little jitter.
-    #[arg(long = "lock-retry-ms", env = "LOCK_RETRY_MS", default_value = "50", value_parser = parse_positive_millis)]
+    #[arg(long = "lock-retry-ms", value_name = "MS", env = "LOCK_RETRY_MS", default_value = "50", value_parser = parse_positive_millis)]
     pub lock_retry: Duration,
 
     /// Prefix of every Redis key: locks live at {prefix}:lock:product:{id}.
@@ -69,11 +69,11 @@ pub struct Settings {
     pub default_lock_mode: LockMode,
 
     /// Longest wait for one Redis call before answering 503 (ms).
-    #[arg(long = "redis-timeout-ms", env = "REDIS_TIMEOUT_MS", default_value = "1000", value_parser = parse_positive_millis)]
+    #[arg(long = "redis-timeout-ms", value_name = "MS", env = "REDIS_TIMEOUT_MS", default_value = "1000", value_parser = parse_positive_millis)]
     pub redis_timeout: Duration,
 
     /// Longest wait for a Postgres connection, and for one statement, before answering 503 (ms).
-    #[arg(long = "db-timeout-ms", env = "DB_TIMEOUT_MS", default_value = "2000", value_parser = parse_positive_millis)]
+    #[arg(long = "db-timeout-ms", value_name = "MS", env = "DB_TIMEOUT_MS", default_value = "2000", value_parser = parse_positive_millis)]
     pub db_timeout: Duration,
 
     /// Size of the Postgres connection pool of this instance.

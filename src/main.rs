@@ -13,7 +13,7 @@ async fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             // One line naming what is wrong: the whole cause chain, no backtrace.
-            eprintln!("error: {error:#}");
+            eprintln!("error: {}", one_line(&error));
             ExitCode::FAILURE
         }
     }
@@ -29,4 +29,19 @@ async fn run(settings: Settings) -> anyhow::Result<()> {
     );
     application.run_until_stopped().await?;
     Ok(())
+}
+
+/// The cause chain on one line, skipping a cause whose text its parent
+/// already quoted (sqlx and redis repeat the I/O error in their message).
+fn one_line(error: &anyhow::Error) -> String {
+    let mut line = String::new();
+    for cause in error.chain().map(ToString::to_string) {
+        if !line.contains(&cause) {
+            if !line.is_empty() {
+                line.push_str(": ");
+            }
+            line.push_str(&cause);
+        }
+    }
+    line
 }

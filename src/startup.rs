@@ -30,8 +30,9 @@ impl Application {
     /// Prepare the database and Redis, then bind `settings.host:settings.port`.
     /// Each failure names what could not be reached.
     pub async fn build(settings: &Settings) -> anyhow::Result<Self> {
-        let db = prepare_database(settings).await?;
+        // Redis first: a missing Redis should not leave a new database behind.
         let redis = connect_redis(settings).await?;
+        let db = prepare_database(settings).await?;
         let state = app_state(settings, db, redis);
 
         let address = settings.address();
