@@ -47,8 +47,10 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
     settings.workers = Some(2);
     configure(&mut settings);
 
+    // Dropped through the base server even if the test routed the service
+    // through a proxy that is gone by then.
     let database = TestDatabase {
-        options: settings.database_url.clone(),
+        options: base_database_options(),
         name: settings.database_name().to_owned(),
     };
     let (address, port, state) = start(&settings).await;

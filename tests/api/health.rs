@@ -5,7 +5,9 @@ use std::time::{Duration, Instant};
 use reqwest::StatusCode;
 use serde_json::Value;
 
-use crate::helpers::{RedisProxy, assert_error, client, purchase, spawn_app, spawn_app_with};
+use crate::helpers::{
+    TcpProxy, assert_error, client, purchase, redis_get, spawn_app, spawn_app_with,
+};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn healthz_and_readyz_answer_200_when_all_is_up() {
@@ -23,8 +25,8 @@ async fn healthz_and_readyz_answer_200_when_all_is_up() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn when_redis_goes_away_locked_purchases_get_503_and_write_nothing() {
-    let proxy = RedisProxy::start().await;
-    let url = proxy.url();
+    let proxy = TcpProxy::start(TcpProxy::REDIS).await;
+    let url = format!("redis://127.0.0.1:{}", proxy.port);
     let app = spawn_app_with(|settings| settings.redis_url = url.parse().unwrap()).await;
 
     proxy.cut();
@@ -50,8 +52,8 @@ async fn when_redis_goes_away_locked_purchases_get_503_and_write_nothing() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stalled_redis_gives_503_in_about_the_redis_timeout() {
-    let proxy = RedisProxy::start().await;
-    let url = proxy.url();
+    let proxy = TcpProxy::start(TcpProxy::REDIS).await;
+    let url = format!("redis://127.0.0.1:{}", proxy.port);
     let app = spawn_app_with(|settings| {
         settings.redis_url = url.parse().unwrap();
         settings.redis_timeout = Duration::from_millis(500);
@@ -73,4 +75,46 @@ async fn a_stalled_redis_gives_503_in_about_the_redis_timeout() {
     assert!(waited < Duration::from_secs(3), "answered after {waited:?}");
     assert_eq!(app.order_count(1).await, 0);
     assert_eq!(app.stock(1).await, 100);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn when_postgres_goes_away_purchases_get_503_and_leave_no_lock_behind() {
+    let proxy = TcpProxy::start(TcpProxy::POSTGRES).await;
+    let port = proxy.port;
+    let app = spawn_app_with(|settings| {
+        settings.database_url = settings.database_url.clone().port(port);
+        settings.db_timeout = Duration::from_millis(500);
+    })
+    .await;
+    // A connection of the test's own, around the proxy.
+    let direct = sqlx::PgPool::connect_with(app.settings.database_url.clone().port(5432))
+        .await
+        .unwrap();
+
+    proxy.cut();
+    for mode in ["redis", "none"] {
+        let response = purchase(&client(), &app.address, 1, &format!("lock={mode}")).await;
+        assert_error(
+            response,
+            StatusCode::SERVICE_UNAVAILABLE,
+            "service_unavailable",
+        )
+        .await;
+    }
+
+    assert_eq!(
+        redis_get(&app, &app.lock_key(1)).await,
+        None,
+        "lock released"
+    );
+    let orders: i64 = sqlx::query_scalar("SELECT count(*) FROM orders")
+        .fetch_one(&direct)
+        .await
+        .unwrap();
+    assert_eq!(orders, 0);
+    let ready = client().get(app.url("/readyz")).send().await.unwrap();
+    assert_eq!(ready.status(), StatusCode::SERVICE_UNAVAILABLE);
+    let body: Value = ready.json().await.unwrap();
+    assert_eq!(body["postgres"], "down");
+    direct.close().await;
 }

@@ -85,18 +85,21 @@ pub async fn redis_get(app: &TestApp, key: &str) -> Option<String> {
         .expect("redis GET")
 }
 
-/// A TCP proxy in front of Redis that a test can stall or cut, to play a
-/// Redis that hangs or goes away while the service runs.
-pub struct RedisProxy {
+/// A TCP proxy in front of Redis or Postgres that a test can stall or cut,
+/// to play a server that hangs or goes away while the service runs.
+pub struct TcpProxy {
     pub port: u16,
     accept: JoinHandle<()>,
     connections: Arc<Mutex<Vec<JoinHandle<()>>>>,
     stalled: Arc<tokio::sync::watch::Sender<bool>>,
 }
 
-impl RedisProxy {
-    pub async fn start() -> Self {
-        let target: SocketAddr = "127.0.0.1:6379".parse().unwrap();
+impl TcpProxy {
+    pub const REDIS: &str = "127.0.0.1:6379";
+    pub const POSTGRES: &str = "127.0.0.1:5432";
+
+    pub async fn start(target: &str) -> Self {
+        let target: SocketAddr = target.parse().unwrap();
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind proxy");
         let port = listener.local_addr().unwrap().port();
         let connections: Arc<Mutex<Vec<JoinHandle<()>>>> = Arc::default();
@@ -134,10 +137,6 @@ impl RedisProxy {
         }
     }
 
-    pub fn url(&self) -> String {
-        format!("redis://127.0.0.1:{}", self.port)
-    }
-
     /// Keep connections open but answer nothing.
     pub fn stall(&self) {
         self.stalled.send_replace(true);
@@ -152,7 +151,7 @@ impl RedisProxy {
     }
 }
 
-impl Drop for RedisProxy {
+impl Drop for TcpProxy {
     fn drop(&mut self) {
         self.cut();
     }
