@@ -1,0 +1,121 @@
+//! What goes wrong before a crowd is sent: one clear line and exit 2.
+
+use flashsale::testing::spawn_app;
+
+use crate::helpers::{closed_port, loadtest};
+
+#[tokio::test]
+async fn an_unreachable_url_is_one_clear_line_and_exit_2() {
+    let url = format!("http://127.0.0.1:{}", closed_port());
+
+    let run = loadtest(&["--url", &url]).await;
+
+    assert_eq!(run.code(), Some(2), "{run:?}");
+    assert_eq!(
+        run.stderr,
+        format!("error: cannot reach {url}: connection refused\n")
+    );
+    assert_eq!(run.stdout, "");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_unreachable_url_among_several_is_named() {
+    let app = spawn_app().await;
+    let url = format!("http://127.0.0.1:{}", closed_port());
+
+    let run = loadtest(&["--url", &app.address, "--url", &url]).await;
+
+    assert_eq!(run.code(), Some(2), "{run:?}");
+    assert_eq!(
+        run.stderr,
+        format!("error: cannot reach {url}: connection refused\n")
+    );
+    assert_eq!(app.order_count(1).await, 0, "nothing was bought");
+}
+
+#[tokio::test]
+async fn bad_arguments_get_claps_errors_and_exit_2() {
+    for args in [
+        &["--concurrency", "0"][..],
+        &["--requests", "10", "--duration", "5s"],
+        &["--url", "https://127.0.0.1:8080"],
+        &["--format", "xml"],
+        &["--modes", "a&b"],
+        &["--no-such-flag"],
+    ] {
+        let run = loadtest(args).await;
+
+        assert_eq!(run.code(), Some(2), "{args:?}: {run:?}");
+        assert!(run.stderr.starts_with("error: "), "{args:?}: {run:?}");
+        assert!(run.stderr.contains("--help"), "{args:?}: {run:?}");
+        assert!(!run.stderr.contains("panicked"), "{args:?}: {run:?}");
+    }
+}
+
+#[tokio::test]
+async fn help_explains_every_option_with_its_default() {
+    let run = loadtest(&["--help"]).await;
+
+    assert_eq!(run.code(), Some(0));
+    for option in [
+        "--url",
+        "--product",
+        "--stock",
+        "--requests",
+        "--duration",
+        "--concurrency",
+        "--modes",
+        "--work-ms",
+        "--rate",
+        "--format",
+        "--out",
+        "--expect-safe",
+    ] {
+        assert!(run.stdout.contains(option), "{option} missing from --help");
+    }
+    for default in [
+        "[default: http://127.0.0.1:8080]",
+        "[default: 1000]",
+        "[default: 200]",
+        "[default: none,redis]",
+        "[default: redis]",
+        "[default: text]",
+    ] {
+        assert!(
+            run.stdout.contains(default),
+            "{default} missing from --help"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lock_mode_the_service_does_not_know_is_refused_before_the_run() {
+    let app = spawn_app().await;
+
+    let run = loadtest(&["--url", &app.address, "--modes", "none,zookeeper"]).await;
+
+    assert_eq!(run.code(), Some(2), "{run:?}");
+    assert!(
+        run.stderr
+            .starts_with("error: the service does not accept lock=zookeeper with work_ms=0: 400 "),
+        "{run:?}"
+    );
+    assert_eq!(run.stderr.lines().count(), 1, "{run:?}");
+    assert_eq!(app.order_count(1).await, 0, "no crowd was sent");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_product_that_does_not_exist_is_a_clear_error() {
+    let app = spawn_app().await;
+
+    let run = loadtest(&["--url", &app.address, "--product", "999"]).await;
+
+    assert_eq!(run.code(), Some(2), "{run:?}");
+    assert!(
+        run.stderr.starts_with(&format!(
+            "error: product 999 does not exist at {} (404 ",
+            app.address
+        )),
+        "{run:?}"
+    );
+}

@@ -1,0 +1,8 @@
+//! Black-box tests of `flashsale-loadtest` against the real service, spawned
+//! per test on its own Postgres database and Redis key prefix.
+
+mod helpers;
+
+mod errors;
+mod report;
+mod sale;

@@ -1,0 +1,230 @@
+//! The report's formats: the JSON others plot, diff and grade.
+
+use flashsale::testing::spawn_app;
+use serde_json::Value;
+
+use crate::helpers::loadtest;
+
+/// Every field the issue names, as JSON pointers into one mode's object.
+const MODE_FIELDS: &[&str] = &[
+    "/mode",
+    "/requests/sent",
+    "/requests/completed",
+    "/requests/sold_201",
+    "/requests/sold_out_409",
+    "/requests/busy_429",
+    "/requests/other_4xx",
+    "/requests/server_5xx",
+    "/requests/other_status",
+    "/requests/started_late",
+    "/requests/max_start_lag_ms",
+    "/transport_errors/connect",
+    "/transport_errors/timeout",
+    "/transport_errors/reset",
+    "/transport_errors/other",
+    "/transport_errors/total",
+    "/server/initial_stock",
+    "/server/orders",
+    "/server/stock",
+    "/server/oversold",
+    "/server/lost_updates",
+    "/server/unsold",
+    "/elapsed_s",
+    "/throughput/requests_per_s",
+    "/throughput/purchases_per_s",
+    "/verdict/safe",
+    "/verdict/oversold",
+    "/verdict/lost_updates",
+    "/verdict/unsold",
+    "/verdict/summary",
+];
+
+const LATENCY_STATS: &[&str] = &["count", "mean", "p50", "p90", "p99", "p99_9", "max"];
+
+const PARAMETERS: &[&str] = &[
+    "urls",
+    "product",
+    "stock",
+    "requests",
+    "duration_s",
+    "concurrency",
+    "modes",
+    "work_ms",
+    "model",
+    "rate",
+    "timeout_s",
+    "expect_safe",
+    "run_id",
+    "get_path",
+];
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_json_report_parses_and_carries_every_field() {
+    let app = spawn_app().await;
+    let dir = std::env::temp_dir().join(format!("loadtest-json-{}", app.port));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("report.json");
+
+    let run = loadtest(&[
+        "--url",
+        &app.address,
+        "--stock",
+        "20",
+        "--requests",
+        "200",
+        "--concurrency",
+        "50",
+        "--work-ms",
+        "5",
+        "--format",
+        "json",
+        "--out",
+        file.to_str().unwrap(),
+    ])
+    .await;
+
+    assert_eq!(run.code(), Some(0), "{run:?}");
+    // With --out, stdout keeps only the verdicts.
+    assert_eq!(run.stdout.lines().count(), 2, "{run:?}");
+    assert!(run.stdout.contains("lock=redis  sold "), "{run:?}");
+    let json: Value = serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    std::fs::remove_dir_all(&dir).ok();
+
+    assert_eq!(json["schema_version"], 1);
+    for field in PARAMETERS {
+        assert!(
+            json["parameters"].get(field).is_some(),
+            "parameters.{field} missing"
+        );
+    }
+    assert_eq!(
+        json["parameters"]["modes"],
+        serde_json::json!(["none", "redis"])
+    );
+    let modes = json["modes"].as_array().unwrap();
+    assert_eq!(modes.len(), 2);
+    for mode in modes {
+        for pointer in MODE_FIELDS {
+            let value = mode.pointer(pointer);
+            assert!(
+                value.is_some_and(|v| !v.is_null()),
+                "{pointer} missing in {mode:#}"
+            );
+        }
+        let latency = mode["latency_ms"].as_object().unwrap();
+        for outcome in ["all", "sold", "sold_out", "busy", "other"] {
+            assert!(
+                latency.contains_key(outcome),
+                "latency_ms.{outcome} missing"
+            );
+        }
+        // Both modes sold; with the lock the rest were turned away as sold
+        // out (without it, everybody may have bought).
+        let outcomes: &[&str] = if mode["mode"] == "redis" {
+            &["all", "sold", "sold_out"]
+        } else {
+            &["all", "sold"]
+        };
+        for outcome in outcomes {
+            for stat in LATENCY_STATS {
+                assert!(
+                    latency[*outcome][stat].is_number(),
+                    "latency_ms.{outcome}.{stat} missing in {mode:#}"
+                );
+            }
+        }
+        // The server's numbers, not the client's, are the truth: they agree here.
+        assert_eq!(mode["server"]["orders"], mode["requests"]["sold_201"]);
+    }
+    // And the library reads it back into its own types.
+    let _: loadtest::report::Report = serde_json::from_value(json).unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn csv_and_markdown_put_each_mode_in_its_own_row_or_column() {
+    let app = spawn_app().await;
+    let common = [
+        "--url",
+        &app.address,
+        "--stock",
+        "5",
+        "--requests",
+        "20",
+        "--concurrency",
+        "5",
+    ];
+
+    let csv = loadtest(&[&common[..], &["--format", "csv"]].concat()).await;
+    let markdown = loadtest(&[&common[..], &["--format", "markdown"]].concat()).await;
+
+    assert_eq!(csv.code(), Some(0), "{csv:?}");
+    let lines: Vec<&str> = csv.stdout.lines().collect();
+    assert_eq!(lines.len(), 3, "{csv:?}");
+    assert!(lines[0].starts_with("mode,requests_sent,requests_completed,sold_201,"));
+    assert!(lines[1].starts_with("none,20,20,"));
+    assert!(lines[2].starts_with("redis,20,20,5,15,"), "{csv:?}");
+    assert_eq!(markdown.code(), Some(0), "{markdown:?}");
+    assert!(markdown.stdout.contains("| | lock=none | lock=redis |"));
+    assert!(
+        markdown
+            .stdout
+            .contains("- **lock=redis**: sold exactly 5 of 5: safe")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_open_model_run_paces_the_crowd_and_reports_late_starts() {
+    let app = spawn_app().await;
+
+    let run = loadtest(&[
+        "--url",
+        &app.address,
+        "--modes",
+        "redis",
+        "--rate",
+        "100",
+        "--duration",
+        "1s",
+        "--concurrency",
+        "10",
+        "--format",
+        "json",
+    ])
+    .await;
+
+    assert_eq!(run.code(), Some(0), "{run:?}");
+    let report = run.json();
+    assert_eq!(report.parameters.model, "open");
+    let redis = &report.modes[0];
+    assert_eq!(redis.requests.sent, 100);
+    assert!(redis.elapsed_s >= 0.98, "{run:?}");
+    assert_eq!(redis.server.as_ref().unwrap().orders, 100);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_generator_can_be_benchmarked_on_a_cheap_endpoint() {
+    let app = spawn_app().await;
+
+    let run = loadtest(&[
+        "--url",
+        &app.address,
+        "--get",
+        "/healthz",
+        "--requests",
+        "500",
+        "--concurrency",
+        "10",
+        "--format",
+        "json",
+    ])
+    .await;
+
+    assert_eq!(run.code(), Some(0), "{run:?}");
+    let report = run.json();
+    let get = &report.modes[0];
+    assert_eq!(get.mode, "GET /healthz");
+    assert_eq!(get.requests.completed, 500);
+    assert!(get.server.is_none() && get.verdict.is_none());
+    assert!(get.throughput.requests_per_s > 0.0);
+    assert_eq!(app.order_count(1).await, 0);
+}
