@@ -2,10 +2,12 @@
 //!
 //! * [`purchase`] — the race (read, check, write back) and the guard around it;
 //! * [`lock`] — the Redis spin-retry lock with a deadline;
+//! * [`crowd`] — the flash crowd: N buyers at once, run by the server;
 //! * [`startup`] — builds the service (database, Redis, HTTP server);
 //! * [`routes`] — the JSON API and the pages.
 
 pub mod configuration;
+pub mod crowd;
 pub mod domain;
 pub mod error;
 pub mod lock;

@@ -1,6 +1,7 @@
 //! HTTP routes. Extractor failures answer in the same JSON error shape as
 //! everything else.
 
+mod crowd;
 mod health;
 mod pages;
 mod products;
@@ -39,6 +40,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .service(products::get)
     .service(products::reset)
     .service(purchase::buy)
+    .service(crowd::flash_crowd)
     .configure(pages::configure);
 }
 

@@ -1,0 +1,230 @@
+//! The flash crowd: N buyers at once against one product, run by the server
+//! itself through the one purchase path ([`purchase`]), so its sales, orders
+//! and damage are exactly those of N HTTP purchases.
+//!
+//! Every buyer is a task of its own, racing the others for real: the same
+//! `SELECT` on its own pooled connection, the same business step, the same
+//! write-back, the same Redis lock — the race lives in how those calls
+//! interleave in Postgres, as it does for HTTP buyers (whose purchases, like
+//! these, run on the runtime of the worker that took the request). Each
+//! outcome is counted honestly — sold,
+//! sold out, busy (the lock stayed taken past its deadline), unavailable
+//! (Postgres or Redis did not answer in time), failed (anything else).
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use serde::Serialize;
+use tokio::sync::Semaphore;
+use tokio::task::JoinSet;
+
+use crate::domain::{BuyerName, InvalidInput, LockMode, ProductId, StockLevel, WorkDelay};
+use crate::error::ApiError;
+use crate::products::{self, ProductStats};
+use crate::purchase::{PurchaseRequest, Shop, purchase};
+
+/// How many buyers take part in one crowd: 1 to [`CrowdSize::MAX`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(transparent)]
+pub struct CrowdSize(u32);
+
+impl CrowdSize {
+    pub const MAX: u32 = 10_000;
+
+    pub fn new(buyers: i64) -> Result<Self, InvalidInput> {
+        match u32::try_from(buyers) {
+            Ok(n) if (1..=Self::MAX).contains(&n) => Ok(Self(n)),
+            _ => Err(Self::out_of_range(buyers)),
+        }
+    }
+
+    pub fn parse(raw: &str) -> Result<Self, InvalidInput> {
+        match raw.trim().parse::<i64>() {
+            Ok(n) => Self::new(n),
+            Err(_) => Err(Self::out_of_range(raw)),
+        }
+    }
+
+    fn out_of_range(raw: impl std::fmt::Display) -> InvalidInput {
+        InvalidInput {
+            code: "invalid_buyers",
+            message: format!("a flash crowd has 1 to {} buyers, got `{raw}`", Self::MAX),
+        }
+    }
+
+    pub fn get(self) -> u32 {
+        self.0
+    }
+}
+
+/// At most this many buyers are inside [`purchase`] at the same moment; the
+/// rest of the crowd is already spawned and waits at the door.
+///
+/// Why a cap: the Postgres pool has 20 connections and a 2 s acquire timeout.
+/// Ten thousand buyers let in at once would mostly measure the pool (most of
+/// them answering 503 after 2 s) and would starve everything else the
+/// service does — including the page's own live numbers while the crowd
+/// runs. A few hundred in flight keeps the race as real as it gets: each of
+/// them reads the stock before the earliest ones have written it back (with
+/// any business step at all, every one of them), which is more concurrency
+/// than a stock of 100 can survive without a lock, while the pool's queue
+/// stays short enough that no buyer times out waiting for a connection.
+pub const MAX_IN_FLIGHT: usize = 256;
+
+/// A crowd to run: `buyers` purchases of `product` under `mode`, optionally
+/// after restocking the product.
+#[derive(Debug, Clone)]
+pub struct CrowdRequest {
+    pub product: ProductId,
+    pub mode: LockMode,
+    pub work: WorkDelay,
+    pub buyers: CrowdSize,
+    pub restock: Option<StockLevel>,
+}
+
+/// What a crowd did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CrowdReport {
+    pub buyers: u32,
+    pub lock: LockMode,
+    pub work_ms: u64,
+    /// The stock when the crowd arrived (after the restock, if any).
+    pub stock_before: i64,
+    /// Orders the crowd got.
+    pub sold: u32,
+    /// Units sold that did not exist: `max(0, sold - stock_before)`.
+    pub oversold: i64,
+    /// Turned away: the product was sold out.
+    pub sold_out: u32,
+    /// Turned away: the lock stayed taken past the deadline (HTTP 429).
+    pub busy: u32,
+    /// Turned away: Postgres or Redis did not answer in time (HTTP 503).
+    pub unavailable: u32,
+    /// Anything else (HTTP 500); logged.
+    pub failed: u32,
+    pub elapsed_ms: u64,
+    /// The product after the crowd.
+    pub product: ProductStats,
+}
+
+/// Run a flash crowd and report what it did.
+///
+/// The crowd runs on a task of its own: like a single purchase, it finishes
+/// even if the client that asked for it hangs up.
+pub async fn run(shop: &Shop, request: CrowdRequest) -> Result<CrowdReport, ApiError> {
+    let shop = shop.clone();
+    tokio::spawn(async move { run_crowd(&shop, request).await })
+        .await
+        .map_err(|error| ApiError::Internal(error.into()))?
+}
+
+#[tracing::instrument(name = "flash_crowd", skip_all, fields(
+    product = %request.product, lock = %request.mode, buyers = request.buyers.get()
+))]
+async fn run_crowd(shop: &Shop, request: CrowdRequest) -> Result<CrowdReport, ApiError> {
+    let product = request.product;
+    let before = match request.restock {
+        Some(level) => products::restock(&shop.db, product, level).await?,
+        None => products::find(&shop.db, product).await?,
+    }
+    .ok_or(ApiError::ProductNotFound(product))?;
+
+    let started = Instant::now();
+    let door = Arc::new(Semaphore::new(MAX_IN_FLIGHT));
+    let mut crowd = JoinSet::new();
+    for n in 1..=request.buyers.get() {
+        let shop = shop.clone();
+        let door = door.clone();
+        let buyer = PurchaseRequest {
+            product,
+            mode: request.mode,
+            work: request.work,
+            buyer: BuyerName::parse(&format!("crowd-{n}")).ok(),
+        };
+        crowd.spawn(async move {
+            let _inside = door
+                .acquire_owned()
+                .await
+                .expect("the door is never closed");
+            purchase(&shop, buyer).await
+        });
+    }
+
+    let mut tally = Tally::default();
+    while let Some(outcome) = crowd.join_next().await {
+        match outcome {
+            Ok(Ok(_order)) => tally.sold += 1,
+            Ok(Err(error)) => tally.count(ApiError::from(error)),
+            Err(error) => tally.count(ApiError::Internal(error.into())),
+        }
+    }
+    let elapsed = started.elapsed();
+
+    let after = products::find(&shop.db, product)
+        .await?
+        .ok_or(ApiError::ProductNotFound(product))?;
+    tracing::info!(
+        sold = tally.sold,
+        stock_before = before.stock,
+        elapsed_ms = elapsed.as_millis() as u64,
+        "flash crowd done"
+    );
+    Ok(CrowdReport {
+        buyers: request.buyers.get(),
+        lock: request.mode,
+        work_ms: request.work.millis(),
+        stock_before: before.stock,
+        sold: tally.sold,
+        oversold: (i64::from(tally.sold) - before.stock).max(0),
+        sold_out: tally.sold_out,
+        busy: tally.busy,
+        unavailable: tally.unavailable,
+        failed: tally.failed,
+        elapsed_ms: u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX),
+        product: after,
+    })
+}
+
+/// Outcomes counted as the HTTP API would answer them.
+#[derive(Debug, Default)]
+struct Tally {
+    sold: u32,
+    sold_out: u32,
+    busy: u32,
+    unavailable: u32,
+    failed: u32,
+}
+
+impl Tally {
+    fn count(&mut self, error: ApiError) {
+        match error {
+            ApiError::SoldOut(_) => self.sold_out += 1,
+            ApiError::LockTimeout { .. } => self.busy += 1,
+            ApiError::Unavailable { .. } => self.unavailable += 1,
+            other => {
+                // Log the first few only: a broken crowd must not flood the log.
+                if self.failed < 3 {
+                    tracing::error!(code = other.code(), error = ?other, "a crowd buyer failed");
+                }
+                self.failed += 1;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_crowd_has_one_to_ten_thousand_buyers() {
+        assert_eq!(CrowdSize::new(1).unwrap().get(), 1);
+        assert_eq!(CrowdSize::parse(" 10000 ").unwrap().get(), 10_000);
+        for bad in ["0", "-1", "10001", "many", "", "1e3"] {
+            let error = CrowdSize::parse(bad).unwrap_err();
+            assert_eq!(error.code, "invalid_buyers");
+            assert!(error.message.contains("1 to 10000"), "{}", error.message);
+        }
+        assert!(CrowdSize::new(i64::MAX).is_err());
+    }
+}
