@@ -6,6 +6,7 @@ mod crowd;
 mod health;
 mod helpers;
 mod lock;
+mod pages;
 mod products;
 mod purchase;
 mod validation;

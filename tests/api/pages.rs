@@ -1,0 +1,273 @@
+//! The browser demo, seen as a browser without JavaScript sees it: the page,
+//! its assets and the plain-form fallbacks.
+
+use reqwest::{Client, StatusCode, header};
+
+use crate::helpers::{client, product, spawn_app};
+
+/// A client that shows redirects instead of following them.
+fn browser() -> Client {
+    Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("http client")
+}
+
+async fn page(address: &str, path_and_query: &str) -> String {
+    let response = client()
+        .get(format!("{address}{path_and_query}"))
+        .send()
+        .await
+        .expect("page request");
+    assert_eq!(response.status(), StatusCode::OK);
+    response.text().await.expect("page body")
+}
+
+/// POST the page's form to `path`; answers the `Location` of the 303.
+async fn submit(address: &str, path: &str, form: &[(&str, &str)]) -> String {
+    let response = browser()
+        .post(format!("{address}{path}"))
+        .form(form)
+        .send()
+        .await
+        .expect("form request");
+    assert_eq!(response.status(), StatusCode::SEE_OTHER, "{path}");
+    let location = response.headers()[header::LOCATION]
+        .to_str()
+        .expect("ascii location")
+        .to_owned();
+    assert!(location.starts_with("/?"), "{location}");
+    location
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_page_lists_every_product_with_its_numbers_and_controls() {
+    let app = spawn_app().await;
+
+    let response = client().get(app.url("/")).send().await.unwrap();
+
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(
+        response.headers()[header::CONTENT_TYPE],
+        "text/html; charset=utf-8"
+    );
+    let csp = response.headers()[header::CONTENT_SECURITY_POLICY]
+        .to_str()
+        .unwrap();
+    assert!(csp.contains("default-src 'self'"), "{csp}");
+    let html = response.text().await.unwrap();
+    for expected in [
+        "Flash-sale phone",
+        "Limited sneakers",
+        "Last concert ticket",
+        r#"<dd data-field="stock">100</dd>"#,
+        r#"<dd data-field="initial_stock">20</dd>"#,
+        r#"<dd data-field="orders">0</dd>"#,
+        r#"<dd data-field="oversold">0</dd>"#,
+        r#"<dd data-field="lost_updates">0</dd>"#,
+        r#"formaction="/products/1/buy""#,
+        r#"formaction="/products/1/flash-crowd""#,
+        r#"formaction="/products/3/restock""#,
+        r#"name="lock" value="none""#,
+        r#"name="lock" value="redis" checked"#,
+        r#"name="work_ms""#,
+        r#"name="buyers""#,
+        "Both write <strong>0</strong>",
+    ] {
+        assert!(html.contains(expected), "the page lacks {expected}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_page_shows_the_numbers_a_sale_left() {
+    let app = spawn_app().await;
+    app.restock(2, 3).await;
+    for _ in 0..5 {
+        sqlx::query("INSERT INTO orders (id, product_id, lock_mode) VALUES ($1, 2, 'none')")
+            .bind(uuid::Uuid::new_v4())
+            .execute(&app.db)
+            .await
+            .unwrap();
+    }
+
+    let html = page(&app.address, "/").await;
+
+    assert!(html.contains(r#"<dd data-field="orders">5</dd>"#));
+    assert!(html.contains(r#"<dd data-field="oversold">2</dd>"#));
+    assert!(html.contains(r#"<dd data-field="lost_updates">5</dd>"#));
+    assert!(html.contains(r#"class="product is-oversold" id="product-2""#));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn product_names_are_escaped_on_the_page() {
+    let app = spawn_app().await;
+    sqlx::query("UPDATE products SET name = $1 WHERE id = 1")
+        .bind(r#"<script>alert("pwned")</script> & co"#)
+        .execute(&app.db)
+        .await
+        .unwrap();
+
+    let html = page(&app.address, "/").await;
+
+    assert!(!html.contains("<script>alert"), "the name went out raw");
+    assert!(html.contains("&#60;script&#62;alert(&#34;pwned&#34;)&#60;/script&#62; &#38; co"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_asset_of_the_page_comes_from_the_service_itself() {
+    let app = spawn_app().await;
+
+    let html = page(&app.address, "/").await;
+
+    assert!(!html.contains("http://") && !html.contains("https://"));
+    for (path, content_type) in [
+        ("/static/app.css", "text/css; charset=utf-8"),
+        ("/static/app.js", "text/javascript; charset=utf-8"),
+        ("/static/icon.svg", "image/svg+xml"),
+    ] {
+        assert!(html.contains(path), "the page does not use {path}");
+        let response = client().get(app.url(path)).send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::OK, "{path}");
+        assert_eq!(response.headers()[header::CONTENT_TYPE], content_type);
+        assert!(!response.bytes().await.unwrap().is_empty());
+    }
+    let missing = client()
+        .get(app.url("/static/nope.js"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(missing.status(), StatusCode::NOT_FOUND);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn buying_through_the_plain_form_sells_one_unit_and_comes_back_with_the_order() {
+    let app = spawn_app().await;
+
+    let location = submit(
+        &app.address,
+        "/products/1/buy",
+        &[
+            ("lock", "none"),
+            ("work_ms", "0"),
+            ("buyers", "500"),
+            ("stock", "100"),
+        ],
+    )
+    .await;
+
+    assert!(location.contains("outcome=sold&order="), "{location}");
+    assert!(
+        location.contains("lock=none"),
+        "the settings come back: {location}"
+    );
+    assert_eq!(app.stock(1).await, 99);
+    let buyer: Option<String> = sqlx::query_scalar("SELECT user_name FROM orders")
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(buyer.as_deref(), Some("browser"));
+    let html = page(&app.address, &location).await;
+    assert!(html.contains("placed · 99 left"), "no outcome on the page");
+    assert!(html.contains(r#"<dd data-field="stock">99</dd>"#));
+    assert!(html.contains(r#"name="lock" value="none" checked"#));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn buying_a_sold_out_product_through_the_plain_form_says_sold_out() {
+    let app = spawn_app().await;
+    app.restock(3, 0).await;
+
+    let location = submit(
+        &app.address,
+        "/products/3/buy",
+        &[("lock", "redis"), ("work_ms", "0")],
+    )
+    .await;
+
+    assert!(location.contains("outcome=sold_out"), "{location}");
+    let html = page(&app.address, &location).await;
+    assert!(html.contains("Sold out · nothing sold"));
+    assert_eq!(app.order_count(3).await, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_plain_form_with_a_bad_setting_shows_the_page_with_the_reason() {
+    let app = spawn_app().await;
+
+    let response = browser()
+        .post(app.url("/products/1/buy"))
+        .form(&[("lock", "redis"), ("work_ms", "5000")])
+        .send()
+        .await
+        .unwrap();
+
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    let html = response.text().await.unwrap();
+    assert!(html.contains(r#"role="alert""#));
+    assert!(html.contains("work_ms must be a whole number from 0 to 2000"));
+    assert_eq!(app.order_count(1).await, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn restocking_through_the_plain_form_resets_the_product() {
+    let app = spawn_app().await;
+    submit(&app.address, "/products/2/buy", &[("lock", "redis")]).await;
+
+    let location = submit(&app.address, "/products/2/restock", &[("stock", "7")]).await;
+
+    assert!(location.contains("outcome=restocked&level=7"), "{location}");
+    let stats = product(&app, 2).await;
+    assert_eq!(stats["stock"], 7);
+    assert_eq!(stats["initial_stock"], 7);
+    assert_eq!(stats["orders"], 0);
+    assert!(
+        page(&app.address, &location)
+            .await
+            .contains("Restocked to 7")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flash_crowd_through_the_plain_form_comes_back_with_the_verdict() {
+    let app = spawn_app().await;
+
+    let location = submit(
+        &app.address,
+        "/products/1/flash-crowd",
+        &[
+            ("lock", "none"),
+            ("work_ms", "20"),
+            ("buyers", "100"),
+            ("stock", "10"),
+            ("restock_first", "on"),
+        ],
+    )
+    .await;
+
+    assert!(location.contains("outcome=crowd"), "{location}");
+    let html = page(&app.address, &location).await;
+    let orders = app.order_count(1).await;
+    assert!(orders > 10, "sold {orders} of 10");
+    assert!(
+        html.contains(&format!("sold {orders} / 10 · oversold by {}", orders - 10)),
+        "no verdict on the page"
+    );
+    assert!(html.contains(r#"class="verdict bad""#));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_plain_form_crowd_beyond_the_bound_is_refused_with_the_reason() {
+    let app = spawn_app().await;
+
+    let response = browser()
+        .post(app.url("/products/1/flash-crowd"))
+        .form(&[("lock", "none"), ("work_ms", "0"), ("buyers", "20000")])
+        .send()
+        .await
+        .unwrap();
+
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    let html = response.text().await.unwrap();
+    assert!(html.contains("a flash crowd has 1 to 10000 buyers, got `20000`"));
+    assert_eq!(app.order_count(1).await, 0);
+}
