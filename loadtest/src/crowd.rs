@@ -12,15 +12,14 @@
 //!   time, as wrk2 does, so a slow server cannot hide behind the generator
 //!   (coordinated omission).
 
-use std::fmt::Write as _;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use hdrhistogram::Histogram;
-use hyper::Method;
 
-use crate::http::{self, Conn, Target, TransportError};
+use crate::http::{Target, TransportError, classify_io};
+use crate::wire::{Connection, RequestTemplate};
 
 /// A request counts as started late when it starts more than this after its
 /// scheduled time (open model only).
@@ -103,7 +102,9 @@ pub struct Stats {
     pub status_429: u64,
     pub other_4xx: u64,
     pub status_5xx: u64,
-    /// 1xx, other 2xx, 3xx: not expected from the service.
+    /// 2xx other than 201 (what `--get` expects).
+    pub other_2xx: u64,
+    /// 1xx, 3xx: not expected from the service.
     pub other_status: u64,
     /// Transport errors, indexed by [`TransportError::index`].
     pub transport: [u64; 4],
@@ -134,6 +135,7 @@ impl Stats {
             status_429: 0,
             other_4xx: 0,
             status_5xx: 0,
+            other_2xx: 0,
             other_status: 0,
             transport: [0; 4],
             started_late: 0,
@@ -150,6 +152,7 @@ impl Stats {
             201 => self.status_201 += 1,
             409 => self.status_409 += 1,
             429 => self.status_429 += 1,
+            200..=299 => self.other_2xx += 1,
             400..=499 => self.other_4xx += 1,
             500..=599 => self.status_5xx += 1,
             _ => self.other_status += 1,
@@ -174,6 +177,7 @@ impl Stats {
             + self.status_429
             + self.other_4xx
             + self.status_5xx
+            + self.other_2xx
             + self.other_status
     }
 
@@ -189,6 +193,7 @@ impl Stats {
         self.status_429 += other.status_429;
         self.other_4xx += other.other_4xx;
         self.status_5xx += other.status_5xx;
+        self.other_2xx += other.other_2xx;
         self.other_status += other.other_status;
         for (mine, theirs) in self.transport.iter_mut().zip(other.transport) {
             *mine += theirs;
@@ -259,19 +264,23 @@ pub async fn run(plan: Arc<Plan>, shared: Arc<Shared>) -> Stats {
 
 async fn worker(plan: Arc<Plan>, shared: Arc<Shared>, start: Instant) -> Stats {
     let mut stats = Stats::new();
-    let mut conns: Vec<Option<Conn>> = plan.targets.iter().map(|_| None).collect();
+    let mut conns: Vec<Option<Connection>> = plan.targets.iter().map(|_| None).collect();
     let total = total_requests(&plan);
     let deadline = match plan.stop {
         Stop::Duration(d) if plan.rate.is_none() => Some(start + d),
         _ => None,
     };
     let interval = plan.rate.map(|rate| 1.0 / rate);
-    let method = match plan.work {
-        Work::Purchase { .. } => Method::POST,
-        Work::Get { .. } => Method::GET,
+    let (method, numbered) = match plan.work {
+        Work::Purchase { .. } => ("POST", true),
+        Work::Get { .. } => ("GET", false),
     };
-    let prefix: Vec<String> = plan.targets.iter().map(|t| prefix(t, &plan.work)).collect();
-    let mut path = String::with_capacity(160);
+    let templates: Vec<RequestTemplate> = plan
+        .targets
+        .iter()
+        .map(|t| RequestTemplate::new(method, t, &prefix(t, &plan.work)))
+        .collect();
+    let mut request = Vec::with_capacity(256);
 
     loop {
         let n = shared.next.fetch_add(1, Ordering::Relaxed);
@@ -308,15 +317,11 @@ async fn worker(plan: Arc<Plan>, shared: Arc<Shared>, start: Instant) -> Stats {
         };
 
         let t = (n % plan.targets.len() as u64) as usize;
-        path.clear();
-        path.push_str(&prefix[t]);
-        if let Work::Purchase { .. } = plan.work {
-            let _ = write!(path, "{n}");
-        }
+        templates[t].write(&mut request, numbered.then_some(n));
         stats.sent += 1;
         let result = tokio::time::timeout(
             plan.timeout,
-            send(&mut conns[t], &plan.targets[t], method.clone(), &path),
+            send(&mut conns[t], &plan.targets[t], &request),
         )
         .await;
         match result {
@@ -356,46 +361,31 @@ fn prefix(target: &Target, work: &Work) -> String {
 
 /// Sends one request on the slot's connection, opening one if needed.
 /// Never retries once the request may have reached the service: a purchase
-/// is not idempotent.
+/// is not idempotent. A connection the server closed while it sat idle is
+/// replaced before anything is written on it.
 async fn send(
-    slot: &mut Option<Conn>,
+    slot: &mut Option<Connection>,
     target: &Target,
-    method: Method,
-    path: &str,
+    request: &[u8],
 ) -> Result<u16, TransportError> {
-    if slot.as_ref().is_some_and(Conn::is_closed) {
+    if slot.as_mut().is_some_and(|conn| !conn.still_open()) {
         *slot = None;
     }
-    let mut fresh = slot.is_none();
-    loop {
-        if slot.is_none() {
-            let conn = Conn::open(target).await.map_err(|e| {
-                match http::classify_io(&e) {
-                    // A failed connect is a connect error whatever the cause.
-                    TransportError::Timeout => TransportError::Timeout,
-                    _ => TransportError::Connect,
-                }
-            })?;
-            *slot = Some(conn);
-        }
-        let conn = slot.as_mut().expect("just opened");
-        match conn.ready().await {
-            Ok(()) => break,
-            // An idle keep-alive connection closed by the server: nothing was
-            // sent on it, so one fresh connection is fair.
-            Err(_) if !fresh => {
-                *slot = None;
-                fresh = true;
+    let conn = match slot {
+        Some(conn) => conn,
+        None => slot.insert(Connection::open(target).await.map_err(|e| {
+            match classify_io(&e) {
+                TransportError::Timeout => TransportError::Timeout,
+                // A failed connect is a connect error whatever its cause.
+                _ => TransportError::Connect,
             }
-            Err(e) => return Err(http::classify(&e)),
-        }
+        })?),
+    };
+    let (status, reusable) = conn.exchange(request).await?;
+    if !reusable {
+        *slot = None;
     }
-    let conn = slot.as_mut().expect("ready");
-    let request = http::request(target, method, path, None);
-    match conn.send(request, false).await {
-        Ok((status, _)) => Ok(status.as_u16()),
-        Err(e) => Err(http::classify(&e)),
-    }
+    Ok(status)
 }
 
 #[cfg(test)]
@@ -414,6 +404,7 @@ mod tests {
         stats.record_status(404, 50);
         stats.record_status(503, 70);
         stats.record_status(302, 70);
+        stats.record_status(200, 70);
         stats.record_error(TransportError::Reset);
         assert_eq!(
             (stats.status_201, stats.status_409, stats.status_429),
@@ -423,12 +414,13 @@ mod tests {
             (stats.other_4xx, stats.status_5xx, stats.other_status),
             (1, 1, 1)
         );
-        assert_eq!(stats.completed(), 7);
+        assert_eq!(stats.other_2xx, 1);
+        assert_eq!(stats.completed(), 8);
         assert_eq!(stats.transport_errors(), 1);
         assert_eq!(stats.latency[Outcome::Sold as usize].len(), 1);
         assert_eq!(stats.latency[Outcome::SoldOut as usize].len(), 2);
-        assert_eq!(stats.latency[Outcome::Other as usize].len(), 3);
-        assert_eq!(stats.latency_all().len(), 7);
+        assert_eq!(stats.latency[Outcome::Other as usize].len(), 4);
+        assert_eq!(stats.latency_all().len(), 8);
     }
 
     #[test]

@@ -84,6 +84,15 @@ impl Target {
     pub fn host_header(&self) -> &HeaderValue {
         &self.host_header
     }
+
+    /// The host to connect to (an IPv6 address without brackets).
+    pub fn host(&self) -> &str {
+        &self.host
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
 }
 
 impl fmt::Display for Target {

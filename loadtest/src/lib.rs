@@ -3,7 +3,8 @@
 //!
 //! - [`cli`]: the command line, parsed into a typed [`cli::Config`];
 //! - [`crowd`]: the hot loop (workers, per-worker tallies and histograms);
-//! - [`http`]: keep-alive HTTP/1.1 connections and transport error kinds;
+//! - [`wire`]: the crowd's lean keep-alive HTTP/1.1 client;
+//! - [`http`]: URLs, transport error kinds, and hyper for the calls outside the crowd;
 //! - [`service`]: health, reset, mode probe and read-back calls;
 //! - [`report`]: the report and its verdicts (the stable JSON);
 //! - [`printer`]: text, JSON, Markdown and CSV to any `Write`.
@@ -14,6 +15,7 @@ pub mod http;
 pub mod printer;
 pub mod report;
 pub mod service;
+pub mod wire;
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -147,7 +149,7 @@ fn progress_bar(
     let (length, template) = match total {
         Some(n) => (
             n,
-            "{msg} [{elapsed_precise}] {wide_bar} {pos}/{len} {per_sec}",
+            "{msg} [{elapsed_precise}] {wide_bar} {pos}/{len} eta {eta}",
         ),
         None => (
             plan.stop_duration_ms(),

@@ -70,7 +70,17 @@ fn rows(report: &Report) -> Vec<Row> {
             "other 4xx",
             each(&|m| m.requests.other_4xx.to_string()),
         ));
+        if any(&|m| m.requests.other_2xx > 0) {
+            rows.push(line(
+                "other 2xx",
+                each(&|m| m.requests.other_2xx.to_string()),
+            ));
+        }
     } else {
+        rows.push(line(
+            "2xx",
+            each(&|m| (m.requests.other_2xx + m.requests.sold_201).to_string()),
+        ));
         rows.push(line(
             "4xx",
             each(&|m| {
@@ -372,6 +382,7 @@ pub fn csv_header() -> Vec<String> {
         "busy_429",
         "other_4xx",
         "server_5xx",
+        "other_2xx",
         "other_status",
         "started_late",
         "max_start_lag_ms",
@@ -423,6 +434,7 @@ fn csv_row(mode: &ModeReport) -> Vec<String> {
             r.busy_429,
             r.other_4xx,
             r.server_5xx,
+            r.other_2xx,
             r.other_status,
             r.started_late,
         ]

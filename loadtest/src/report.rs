@@ -71,7 +71,9 @@ pub struct Requests {
     pub busy_429: u64,
     pub other_4xx: u64,
     pub server_5xx: u64,
-    /// 1xx, other 2xx and 3xx answers (none expected).
+    /// 2xx answers other than 201 (the answers `--get` counts).
+    pub other_2xx: u64,
+    /// 1xx and 3xx answers (none expected).
     pub other_status: u64,
     /// Open model: requests that started more than 1 ms after their slot.
     pub started_late: u64,
@@ -201,6 +203,7 @@ impl ModeReport {
             busy_429: stats.status_429,
             other_4xx: stats.other_4xx,
             server_5xx: stats.status_5xx,
+            other_2xx: stats.other_2xx,
             other_status: stats.other_status,
             started_late: stats.started_late,
             max_start_lag_ms: ms(stats.max_start_lag_us),
@@ -328,6 +331,7 @@ mod tests {
             busy_429: busy,
             other_4xx: 0,
             server_5xx: 0,
+            other_2xx: 0,
             other_status: 0,
             started_late: 0,
             max_start_lag_ms: 0.0,

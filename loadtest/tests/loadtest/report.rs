@@ -15,6 +15,7 @@ const MODE_FIELDS: &[&str] = &[
     "/requests/busy_429",
     "/requests/other_4xx",
     "/requests/server_5xx",
+    "/requests/other_2xx",
     "/requests/other_status",
     "/requests/started_late",
     "/requests/max_start_lag_ms",
@@ -225,6 +226,7 @@ async fn the_generator_can_be_benchmarked_on_a_cheap_endpoint() {
     assert_eq!(get.mode, "GET /healthz");
     assert_eq!(get.requests.completed, 500);
     assert!(get.server.is_none() && get.verdict.is_none());
+    assert_eq!(get.requests.other_2xx, 500);
     assert!(get.throughput.requests_per_s > 0.0);
     assert_eq!(app.order_count(1).await, 0);
 }
