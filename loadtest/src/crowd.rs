@@ -73,13 +73,6 @@ pub enum Outcome {
 }
 
 impl Outcome {
-    pub const ALL: [Outcome; 4] = [
-        Outcome::Sold,
-        Outcome::SoldOut,
-        Outcome::Busy,
-        Outcome::Other,
-    ];
-
     fn of(status: u16) -> Outcome {
         match status {
             201 => Outcome::Sold,

@@ -1,6 +1,7 @@
-//! The HTTP plumbing: one keep-alive HTTP/1.1 connection per worker and target
-//! (hyper's connection API, as oha does), and a classification of transport
-//! errors into the kinds the report counts.
+//! The HTTP plumbing shared by the crowd and the calls around it: parsed
+//! target URLs, the classification of transport errors into the kinds the
+//! report counts, and a hyper connection for the few calls outside the crowd
+//! (the crowd itself uses [`crate::wire`]).
 
 use std::fmt;
 use std::io;
@@ -115,24 +116,9 @@ pub enum TransportError {
 }
 
 impl TransportError {
-    pub const ALL: [TransportError; 4] = [
-        TransportError::Connect,
-        TransportError::Timeout,
-        TransportError::Reset,
-        TransportError::Other,
-    ];
-
+    /// The position of this kind in per-kind counters.
     pub fn index(self) -> usize {
         self as usize
-    }
-
-    pub fn name(self) -> &'static str {
-        match self {
-            TransportError::Connect => "connect",
-            TransportError::Timeout => "timeout",
-            TransportError::Reset => "reset",
-            TransportError::Other => "other",
-        }
     }
 }
 
@@ -170,7 +156,7 @@ pub fn classify_io(err: &io::Error) -> TransportError {
     }
 }
 
-/// One keep-alive HTTP/1.1 connection to one target.
+/// One HTTP/1.1 connection to one target (hyper), for calls outside the crowd.
 pub struct Conn {
     sender: SendRequest<Full<Bytes>>,
 }
@@ -190,17 +176,6 @@ impl Conn {
             let _ = connection.await;
         });
         Ok(Conn { sender })
-    }
-
-    /// True when the peer closed the connection while it was idle.
-    pub fn is_closed(&self) -> bool {
-        self.sender.is_closed()
-    }
-
-    /// Waits until the connection can take a request. An error here means the
-    /// request was never sent, so a fresh connection may be tried.
-    pub async fn ready(&mut self) -> Result<(), hyper::Error> {
-        self.sender.ready().await
     }
 
     /// Sends one request and reads its whole answer (so the connection can be
