@@ -18,7 +18,7 @@ use crate::printer::Format;
 /// lost an update; 1 when one did; 2 for bad arguments or a service that
 /// cannot be reached or refuses the run.
 #[derive(Debug, Parser)]
-#[command(name = "flashsale-loadtest", version, about, long_about = None)]
+#[command(name = "flashsale-loadtest", version)]
 #[command(after_help = "Example: flashsale-loadtest --stock 100 --requests 1000 --work-ms 20")]
 pub struct Args {
     /// Base URL of a flashsale instance. Repeat it to spread the crowd over

@@ -1,4 +1,4 @@
-//! `flashsale-loadtest`: see `--help`, and `loadtest/README-benchmark.md`.
+//! `flashsale-loadtest`: see `--help`, and the README's "Run the benchmark" section.
 //!
 //! Exit status: 0 all expected-safe modes were safe; 1 one of them oversold
 //! or lost an update; 2 bad arguments, or a service that cannot be reached or

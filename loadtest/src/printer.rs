@@ -10,7 +10,7 @@ use crate::report::{Latency, ModeReport, Report};
 pub enum Format {
     /// A side-by-side table, one column per mode, and a verdict per mode.
     Text,
-    /// One object: `parameters` and `modes` (see README-benchmark.md).
+    /// One object: `parameters` and `modes` (fields in the README, "Run the benchmark").
     Json,
     /// The side-by-side table as Markdown, and the verdicts as a list.
     Markdown,

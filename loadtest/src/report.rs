@@ -1,7 +1,7 @@
 //! The report: the run's parameters and one entry per lock mode. This is the
 //! JSON others plot, diff and grade, so its shape is stable: fields are only
 //! ever added, and `schema_version` changes if one ever has to change meaning.
-//! Every field is documented in `loadtest/README-benchmark.md`.
+//! Every field is documented in the README's "Run the benchmark" section.
 
 use hdrhistogram::Histogram;
 use serde::{Deserialize, Serialize};
