@@ -12,14 +12,18 @@
 //!   time, as wrk2 does, so a slow server cannot hide behind the generator
 //!   (coordinated omission).
 
+use std::fmt::Write;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+use bytes::Bytes;
 use hdrhistogram::Histogram;
+use http_body_util::Empty;
+use hyper::header::{CONTENT_LENGTH, HOST, HeaderValue};
+use hyper::{Method, Request, Uri};
 
-use crate::http::{Target, TransportError, classify_io};
-use crate::wire::{Connection, RequestTemplate};
+use crate::http::{Conn, Target, TransportError, classify, classify_io};
 
 /// A request counts as started late when it starts more than this after its
 /// scheduled time (open model only).
@@ -239,15 +243,31 @@ pub fn total_requests(plan: &Plan) -> Option<u64> {
 }
 
 /// Runs one crowd to the end and returns the merged numbers.
+///
+/// The workers are spread over one single-threaded runtime per core, as oha
+/// does: a worker and its connection's task then wake each other on the same
+/// thread, never across threads, and no work is stolen between them.
 pub async fn run(plan: Arc<Plan>, shared: Arc<Shared>) -> Stats {
     let start = Instant::now();
-    let workers: Vec<_> = (0..plan.concurrency.max(1))
-        .map(|_| tokio::spawn(worker(plan.clone(), shared.clone(), start)))
+    let workers = plan.concurrency.max(1);
+    let cores = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(workers);
+    let threads: Vec<_> = (0..cores)
+        .map(|i| {
+            let count = workers / cores + usize::from(i < workers % cores);
+            let (plan, shared) = (plan.clone(), shared.clone());
+            std::thread::Builder::new()
+                .name(format!("crowd-{i}"))
+                .spawn(move || run_on_this_thread(count, plan, shared, start))
+                .expect("the OS can start a thread per core")
+        })
         .collect();
     let mut total = Stats::new();
-    for handle in workers {
-        match handle.await {
-            Ok(stats) => total.merge(&stats),
+    for thread in threads {
+        match tokio::task::spawn_blocking(move || thread.join()).await {
+            Ok(Ok(stats)) => total.merge(&stats),
+            Ok(Err(panic)) => std::panic::resume_unwind(panic),
             Err(e) => std::panic::resume_unwind(e.into_panic()),
         }
     }
@@ -255,25 +275,41 @@ pub async fn run(plan: Arc<Plan>, shared: Arc<Shared>) -> Stats {
     total
 }
 
+/// Runs `count` workers on a single-threaded runtime of this thread.
+fn run_on_this_thread(count: usize, plan: Arc<Plan>, shared: Arc<Shared>, start: Instant) -> Stats {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a single-threaded runtime can start");
+    runtime.block_on(async {
+        let workers: Vec<_> = (0..count)
+            .map(|_| tokio::spawn(worker(plan.clone(), shared.clone(), start)))
+            .collect();
+        let mut stats = Stats::new();
+        for handle in workers {
+            match handle.await {
+                Ok(worker) => stats.merge(&worker),
+                Err(e) => std::panic::resume_unwind(e.into_panic()),
+            }
+        }
+        stats
+    })
+}
+
 async fn worker(plan: Arc<Plan>, shared: Arc<Shared>, start: Instant) -> Stats {
     let mut stats = Stats::new();
-    let mut conns: Vec<Option<Connection>> = plan.targets.iter().map(|_| None).collect();
+    let mut conns: Vec<Option<Conn<Empty<Bytes>>>> = plan.targets.iter().map(|_| None).collect();
     let total = total_requests(&plan);
     let deadline = match plan.stop {
         Stop::Duration(d) if plan.rate.is_none() => Some(start + d),
         _ => None,
     };
     let interval = plan.rate.map(|rate| 1.0 / rate);
-    let (method, numbered) = match plan.work {
-        Work::Purchase { .. } => ("POST", true),
-        Work::Get { .. } => ("GET", false),
-    };
     let templates: Vec<RequestTemplate> = plan
         .targets
         .iter()
-        .map(|t| RequestTemplate::new(method, t, &prefix(t, &plan.work)))
+        .map(|t| RequestTemplate::new(t, &plan.work))
         .collect();
-    let mut request = Vec::with_capacity(256);
 
     loop {
         let n = shared.next.fetch_add(1, Ordering::Relaxed);
@@ -310,13 +346,11 @@ async fn worker(plan: Arc<Plan>, shared: Arc<Shared>, start: Instant) -> Stats {
         };
 
         let t = (n % plan.targets.len() as u64) as usize;
-        templates[t].write(&mut request, numbered.then_some(n));
+        let request = templates[t].request(n);
         stats.sent += 1;
-        let result = tokio::time::timeout(
-            plan.timeout,
-            send(&mut conns[t], &plan.targets[t], &request),
-        )
-        .await;
+        let result =
+            tokio::time::timeout(plan.timeout, send(&mut conns[t], &plan.targets[t], request))
+                .await;
         match result {
             Ok(Ok(status)) => {
                 let latency = began.elapsed().as_micros() as u64;
@@ -352,33 +386,104 @@ fn prefix(target: &Target, work: &Work) -> String {
     }
 }
 
-/// Sends one request on the slot's connection, opening one if needed.
-/// Never retries once the request may have reached the service: a purchase
-/// is not idempotent. A connection the server closed while it sat idle is
-/// replaced before anything is written on it.
-async fn send(
-    slot: &mut Option<Connection>,
-    target: &Target,
-    request: &[u8],
-) -> Result<u16, TransportError> {
-    if slot.as_mut().is_some_and(|conn| !conn.still_open()) {
-        *slot = None;
-    }
-    let conn = match slot {
-        Some(conn) => conn,
-        None => slot.insert(Connection::open(target).await.map_err(|e| {
-            match classify_io(&e) {
-                TransportError::Timeout => TransportError::Timeout,
-                // A failed connect is a connect error whatever its cause.
-                _ => TransportError::Connect,
+/// What a worker sends to one target, built once: a purchase only appends
+/// its request number to the user id; a `GET` is the same every time.
+#[derive(Debug, Clone)]
+struct RequestTemplate {
+    method: Method,
+    host: HeaderValue,
+    /// The request target, or its prefix when `numbered`.
+    path: String,
+    /// Set for a fixed request target: cloned, not parsed, per request.
+    fixed: Option<Uri>,
+}
+
+impl RequestTemplate {
+    fn new(target: &Target, work: &Work) -> RequestTemplate {
+        let (method, fixed) = match work {
+            Work::Purchase { .. } => (Method::POST, None),
+            Work::Get { .. } => {
+                let uri = prefix(target, work)
+                    .parse()
+                    .expect("--get paths are checked to be valid request targets");
+                (Method::GET, Some(uri))
             }
-        })?),
-    };
-    let (status, reusable) = conn.exchange(request).await?;
-    if !reusable {
+        };
+        RequestTemplate {
+            method,
+            host: target.host_header().clone(),
+            path: prefix(target, work),
+            fixed,
+        }
+    }
+
+    /// Request number `n`, with `Host` and an empty body.
+    fn request(&self, n: u64) -> Request<Empty<Bytes>> {
+        let uri = match &self.fixed {
+            Some(uri) => uri.clone(),
+            None => {
+                let mut path = String::with_capacity(self.path.len() + 20);
+                path.push_str(&self.path);
+                let _ = write!(path, "{n}");
+                Uri::try_from(path).expect("a valid prefix and digits make a valid target")
+            }
+        };
+        let mut builder = Request::builder()
+            .method(self.method.clone())
+            .uri(uri)
+            .header(HOST, self.host.clone());
+        if self.method == Method::POST {
+            // hyper sends no length for an empty body; some proxies want one
+            // on a POST.
+            builder = builder.header(CONTENT_LENGTH, HeaderValue::from_static("0"));
+        }
+        builder
+            .body(Empty::new())
+            .expect("a method, a valid target and valid headers make a valid request")
+    }
+}
+
+/// Sends one request on the slot's connection, opening one if needed, and
+/// reads the whole answer so the connection stays reusable; returns its
+/// status. Never retries once the request may have reached the service: a
+/// purchase is not idempotent. A connection the server closed while it sat
+/// idle (or after a `connection: close` answer) is replaced before anything
+/// is sent on it.
+async fn send(
+    slot: &mut Option<Conn<Empty<Bytes>>>,
+    target: &Target,
+    request: Request<Empty<Bytes>>,
+) -> Result<u16, TransportError> {
+    if slot.as_ref().is_some_and(Conn::is_closed) {
         *slot = None;
     }
-    Ok(status)
+    let mut fresh = slot.is_none();
+    let conn = loop {
+        let conn = match slot {
+            Some(conn) => conn,
+            None => slot.insert(Conn::open(target).await.map_err(|e| {
+                match classify_io(&e) {
+                    TransportError::Timeout => TransportError::Timeout,
+                    // A failed connect is a connect error whatever its cause.
+                    _ => TransportError::Connect,
+                }
+            })?),
+        };
+        match conn.ready().await {
+            Ok(()) => break slot.as_mut().expect("just made ready"),
+            // A kept-alive connection that closed under us: nothing was sent
+            // on it, so one fresh connection is fair.
+            Err(_) if !fresh => {
+                *slot = None;
+                fresh = true;
+            }
+            Err(e) => return Err(classify(&e)),
+        }
+    };
+    match conn.send(request, false).await {
+        Ok((status, _)) => Ok(status.as_u16()),
+        Err(e) => Err(classify(&e)),
+    }
 }
 
 #[cfg(test)]
@@ -626,6 +731,159 @@ mod tests {
         // Latency counts from the scheduled start, so it includes the lag.
         let latency = &stats.latency[Outcome::SoldOut as usize];
         assert!(latency.max() >= stats.max_start_lag_us);
+    }
+
+    #[test]
+    fn a_numbered_purchase_carries_its_number_the_host_and_a_zero_length() {
+        let target = Target::parse("http://127.0.0.1:8080/shop").unwrap();
+        let work = Work::Purchase {
+            product: 3,
+            mode: "redis".into(),
+            work_ms: 0,
+            run_id: "abc".into(),
+        };
+        let template = RequestTemplate::new(&target, &work);
+
+        let request = template.request(1207);
+
+        assert_eq!(request.method(), Method::POST);
+        assert_eq!(
+            request.uri(),
+            "/shop/api/products/3/purchase?lock=redis&work_ms=0&user=lt-abc-redis-1207"
+        );
+        assert_eq!(request.headers()[HOST], "127.0.0.1:8080");
+        assert_eq!(request.headers()[CONTENT_LENGTH], "0");
+        assert!(template.request(0).uri().to_string().ends_with("-redis-0"));
+    }
+
+    #[test]
+    fn a_get_is_the_same_request_every_time_without_a_length() {
+        let target = Target::parse("http://127.0.0.1:8080").unwrap();
+        let template = RequestTemplate::new(
+            &target,
+            &Work::Get {
+                path: "/healthz".into(),
+            },
+        );
+
+        let request = template.request(42);
+
+        assert_eq!(request.method(), Method::GET);
+        assert_eq!(request.uri(), "/healthz");
+        assert_eq!(request.headers()[HOST], "127.0.0.1:8080");
+        assert!(!request.headers().contains_key(CONTENT_LENGTH));
+    }
+
+    /// A server that, on its `k`-th connection, answers each request with the
+    /// next raw answer of `scripts[k]` (split in two writes, to exercise
+    /// partial reads) and then closes. Counts its connections.
+    async fn scripted(scripts: Vec<Vec<&'static [u8]>>) -> (Target, Arc<AtomicU64>) {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let target = Target::parse(&format!("http://{}", listener.local_addr().unwrap())).unwrap();
+        let connections = Arc::new(AtomicU64::new(0));
+        let counted = connections.clone();
+        tokio::spawn(async move {
+            for answers in scripts {
+                let (mut socket, _) = listener.accept().await.unwrap();
+                counted.fetch_add(1, Ordering::Relaxed);
+                let mut seen = Vec::new();
+                let mut chunk = [0u8; 1024];
+                for answer in answers {
+                    while !seen.windows(4).any(|w| w == b"\r\n\r\n") {
+                        let read = socket.read(&mut chunk).await.unwrap_or(0);
+                        if read == 0 {
+                            return;
+                        }
+                        seen.extend_from_slice(&chunk[..read]);
+                    }
+                    let end = seen.windows(4).position(|w| w == b"\r\n\r\n").unwrap();
+                    seen.drain(..end + 4);
+                    let half = answer.len() / 2;
+                    socket.write_all(&answer[..half]).await.unwrap();
+                    socket.flush().await.unwrap();
+                    tokio::task::yield_now().await;
+                    socket.write_all(&answer[half..]).await.unwrap();
+                }
+            }
+        });
+        (target, connections)
+    }
+
+    fn get(target: &Target) -> Request<Empty<Bytes>> {
+        RequestTemplate::new(target, &Work::Get { path: "/".into() }).request(0)
+    }
+
+    #[tokio::test]
+    async fn answers_framed_by_length_and_by_chunks_are_read_whole_on_one_connection() {
+        let (target, connections) = scripted(vec![
+            vec![
+                b"HTTP/1.1 201 Created\r\ncontent-length: 13\r\n\r\n{\"order\":\"x\"}",
+                b"HTTP/1.1 409 Conflict\r\nTransfer-Encoding: chunked\r\n\r\n4\r\n{\"a\"\r\n3;x=y\r\n:1}\r\n0\r\nTrailer: t\r\n\r\n",
+                b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 429 Too Many Requests\r\ncontent-length: 0\r\nretry-after: 1\r\n\r\n",
+                b"HTTP/1.1 204 No Content\r\n\r\n",
+                b"HTTP/1.1 503 Service Unavailable\r\nconnection: close\r\ncontent-length: 2\r\n\r\n{}",
+            ],
+            vec![b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n"],
+        ])
+        .await;
+        let mut slot = None;
+
+        for expected in [201, 409, 429, 204, 503] {
+            assert_eq!(send(&mut slot, &target, get(&target)).await, Ok(expected));
+        }
+        assert_eq!(connections.load(Ordering::Relaxed), 1);
+        // `connection: close`: the next request goes on a new connection.
+        assert_eq!(send(&mut slot, &target, get(&target)).await, Ok(200));
+        assert_eq!(connections.load(Ordering::Relaxed), 2);
+    }
+
+    #[tokio::test]
+    async fn an_answer_without_length_is_read_until_the_server_closes() {
+        let (target, connections) = scripted(vec![
+            vec![b"HTTP/1.1 200 OK\r\n\r\nsome body"],
+            vec![b"HTTP/1.1 201 Created\r\ncontent-length: 0\r\n\r\n"],
+        ])
+        .await;
+        let mut slot = None;
+
+        assert_eq!(send(&mut slot, &target, get(&target)).await, Ok(200));
+        assert_eq!(send(&mut slot, &target, get(&target)).await, Ok(201));
+        assert_eq!(connections.load(Ordering::Relaxed), 2);
+    }
+
+    #[tokio::test]
+    async fn a_truncated_answer_is_a_reset_and_garbage_is_other() {
+        let (target, _) = scripted(vec![vec![
+            b"HTTP/1.1 201 Created\r\ncontent-length: 50\r\n\r\n{",
+        ]])
+        .await;
+        assert_eq!(
+            send(&mut None, &target, get(&target)).await,
+            Err(TransportError::Reset)
+        );
+
+        let (target, _) = scripted(vec![vec![b"SMTP ready\r\n\r\n"]]).await;
+        assert_eq!(
+            send(&mut None, &target, get(&target)).await,
+            Err(TransportError::Other)
+        );
+    }
+
+    #[tokio::test]
+    async fn an_idle_connection_closed_by_the_server_is_replaced_before_sending() {
+        let (target, connections) = scripted(vec![
+            vec![b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n"],
+            vec![b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n"],
+        ])
+        .await;
+        let mut slot = None;
+        assert_eq!(send(&mut slot, &target, get(&target)).await, Ok(200));
+
+        // The scripted server closes after its last answer.
+        tokio::time::sleep(Duration::from_millis(50)).await;
+
+        assert_eq!(send(&mut slot, &target, get(&target)).await, Ok(200));
+        assert_eq!(connections.load(Ordering::Relaxed), 2);
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! The HTTP plumbing shared by the crowd and the calls around it: parsed
-//! target URLs, the classification of transport errors into the kinds the
-//! report counts, and a hyper connection for the few calls outside the crowd
-//! (the crowd itself uses [`crate::wire`]).
+//! target URLs, one keep-alive HTTP/1.1 connection to one target (hyper's
+//! low-level connection API, as oha does), and the classification of
+//! transport errors into the kinds the report counts.
 
 use std::fmt;
 use std::io;
@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
+use hyper::body::Body;
 use hyper::client::conn::http1::SendRequest;
 use hyper::header::{CONTENT_TYPE, HOST, HeaderValue};
 use hyper::{Method, Request, StatusCode, Uri};
@@ -156,15 +157,22 @@ pub fn classify_io(err: &io::Error) -> TransportError {
     }
 }
 
-/// One HTTP/1.1 connection to one target (hyper), for calls outside the crowd.
-pub struct Conn {
-    sender: SendRequest<Full<Bytes>>,
+/// One keep-alive HTTP/1.1 connection to one target: a crowd worker keeps one
+/// per target; the calls outside the crowd open one per call.
+pub struct Conn<B> {
+    sender: SendRequest<B>,
 }
 
-impl Conn {
+impl<B> Conn<B>
+where
+    B: Body + Send + 'static,
+    B::Data: Send,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
     /// Opens a TCP connection (no Nagle) and does the HTTP/1.1 handshake; the
-    /// connection's I/O runs on its own task until the `Conn` is dropped.
-    pub async fn open(target: &Target) -> io::Result<Conn> {
+    /// connection's I/O runs on its own task until the `Conn` is dropped or
+    /// the peer closes.
+    pub async fn open(target: &Target) -> io::Result<Conn<B>> {
         let stream = TcpStream::connect((target.host.as_str(), target.port)).await?;
         stream.set_nodelay(true)?;
         let (sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
@@ -178,11 +186,24 @@ impl Conn {
         Ok(Conn { sender })
     }
 
+    /// True when the connection is gone (the peer closed it while it was
+    /// idle, or it answered `connection: close`).
+    pub fn is_closed(&self) -> bool {
+        self.sender.is_closed()
+    }
+
+    /// Waits until the connection can take a request. An error here means the
+    /// request was never sent, so a fresh connection may be tried.
+    pub async fn ready(&mut self) -> Result<(), hyper::Error> {
+        self.sender.ready().await
+    }
+
     /// Sends one request and reads its whole answer (so the connection can be
-    /// reused); returns the status and, if `keep_body`, the body.
+    /// reused); returns the status and, if `keep_body`, the body. Call
+    /// [`Conn::ready`] first when the connection was used before.
     pub async fn send(
         &mut self,
-        request: Request<Full<Bytes>>,
+        request: Request<B>,
         keep_body: bool,
     ) -> Result<(StatusCode, Bytes), hyper::Error> {
         let response = self.sender.send_request(request).await?;
@@ -192,6 +213,7 @@ impl Conn {
             let bytes = body.collect().await?.to_bytes();
             return Ok((status, bytes));
         }
+        // Frame by frame, each dropped at once: nothing is gathered.
         while let Some(frame) = body.frame().await {
             frame?;
         }
@@ -274,7 +296,7 @@ pub async fn call(
     timeout: Duration,
 ) -> Result<(StatusCode, Bytes), CallError> {
     let exchange = async {
-        let mut conn = Conn::open(target).await.map_err(CallError::Connect)?;
+        let mut conn: Conn<Full<Bytes>> = Conn::open(target).await.map_err(CallError::Connect)?;
         let request = request(target, method, path_and_query, json_body);
         conn.send(request, true).await.map_err(CallError::Http)
     };

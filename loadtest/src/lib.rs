@@ -3,8 +3,7 @@
 //!
 //! - [`cli`]: the command line, parsed into a typed [`cli::Config`];
 //! - [`crowd`]: the hot loop (workers, per-worker tallies and histograms);
-//! - [`wire`]: the crowd's lean keep-alive HTTP/1.1 client;
-//! - [`http`]: URLs, transport error kinds, and hyper for the calls outside the crowd;
+//! - [`http`]: URLs, a hyper keep-alive connection, transport error kinds;
 //! - [`service`]: health, reset, mode probe and read-back calls;
 //! - [`report`]: the report and its verdicts (the stable JSON);
 //! - [`printer`]: text, JSON, Markdown and CSV to any `Write`.
@@ -15,7 +14,6 @@ pub mod http;
 pub mod printer;
 pub mod report;
 pub mod service;
-pub mod wire;
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
