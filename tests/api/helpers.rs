@@ -64,6 +64,22 @@ pub async fn product(app: &TestApp, id: i64) -> Value {
     response.json().await.expect("product JSON")
 }
 
+/// The product sold exactly `stock` units: stock 0, no oversell, no lost
+/// update, and its lock is free again.
+pub async fn assert_sold_exactly(app: &TestApp, id: i64, stock: i64) {
+    let stats = product(app, id).await;
+    assert_eq!(stats["orders"], stock, "{stats}");
+    assert_eq!(stats["stock"], 0, "{stats}");
+    assert_eq!(stats["oversold"], 0, "{stats}");
+    assert_eq!(stats["lost_updates"], 0, "{stats}");
+    assert_eq!(app.order_count(id).await, stock);
+    assert_eq!(
+        redis_get(app, &app.lock_key(id)).await,
+        None,
+        "lock released"
+    );
+}
+
 /// Asserts the status and the `{"error": code, "message": ...}` body.
 pub async fn assert_error(response: Response, status: StatusCode, code: &str) -> Value {
     assert_eq!(response.status(), status, "status for expected `{code}`");

@@ -4,7 +4,8 @@ use reqwest::StatusCode;
 use serde_json::Value;
 
 use crate::helpers::{
-    assert_error, client, flash_crowd, product, purchase, redis_get, spawn_app, spawn_app_with,
+    assert_error, assert_sold_exactly, client, flash_crowd, product, purchase, redis_get,
+    spawn_app, spawn_app_with,
 };
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -72,16 +73,7 @@ async fn with_the_redis_lock_a_flash_crowd_sells_exactly_the_stock() {
     assert_eq!(crowd.sold, 20, "{crowd:?}");
     assert_eq!(crowd.sold_out + crowd.busy, 180, "{crowd:?}");
     assert!(crowd.other.is_empty(), "{crowd:?}");
-    let stats = product(&app, 1).await;
-    assert_eq!(stats["orders"], 20);
-    assert_eq!(stats["stock"], 0);
-    assert_eq!(stats["oversold"], 0);
-    assert_eq!(stats["lost_updates"], 0);
-    assert_eq!(
-        redis_get(&app, &app.lock_key(1)).await,
-        None,
-        "lock released"
-    );
+    assert_sold_exactly(&app, 1, 20).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -94,11 +86,7 @@ async fn two_instances_sharing_the_redis_lock_sell_exactly_the_stock() {
 
     assert_eq!(crowd.sold, 20, "{crowd:?}");
     assert!(crowd.other.is_empty(), "{crowd:?}");
-    let stats = product(&app, 1).await;
-    assert_eq!(stats["orders"], 20);
-    assert_eq!(stats["stock"], 0);
-    assert_eq!(stats["oversold"], 0);
-    assert_eq!(stats["lost_updates"], 0);
+    assert_sold_exactly(&app, 1, 20).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
