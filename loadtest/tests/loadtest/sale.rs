@@ -71,8 +71,10 @@ async fn with_the_redis_lock_the_crowd_never_oversells_and_the_run_exits_0() {
     let server = redis.server.as_ref().unwrap();
     assert_eq!(server.oversold, 0);
     assert_eq!(server.lost_updates, 0);
-    assert!(server.orders <= 20);
-    assert_eq!(server.orders as u64, redis.requests.sold_201);
+    assert_eq!(server.orders, 20, "{run:?}");
+    assert_eq!(server.stock, 0, "{run:?}");
+    assert_eq!(redis.requests.sold_201, 20);
+    assert_eq!(redis.requests.completed, 200);
     assert!(redis.verdict.as_ref().unwrap().safe);
 }
 
