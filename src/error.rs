@@ -8,7 +8,6 @@ use actix_web::{HttpResponse, ResponseError};
 use serde::Serialize;
 
 use crate::domain::{InvalidInput, ProductId};
-use crate::lock::LockError;
 use crate::purchase::PurchaseError;
 
 /// Seconds a client told "busy" should wait before trying again.
@@ -116,12 +115,12 @@ impl From<PurchaseError> for ApiError {
         match error {
             PurchaseError::ProductNotFound(id) => ApiError::ProductNotFound(id),
             PurchaseError::SoldOut(id) => ApiError::SoldOut(id),
-            PurchaseError::Lock { product, source } => match source {
-                LockError::Busy { .. } => ApiError::LockTimeout { product },
-                unavailable => ApiError::Unavailable {
-                    dependency: Dependency::Redis,
-                    source: unavailable.into(),
-                },
+            PurchaseError::Lock { product, source } if !source.is_unavailable() => {
+                ApiError::LockTimeout { product }
+            }
+            PurchaseError::Lock { source, .. } => ApiError::Unavailable {
+                dependency: Dependency::Redis,
+                source: source.into(),
             },
             PurchaseError::Database(error) => ApiError::from_database(error),
             PurchaseError::Aborted(error) => ApiError::Internal(error.into()),

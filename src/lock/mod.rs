@@ -80,10 +80,6 @@ impl RedisLock {
         format!("{}:lock:{resource}", self.inner.prefix)
     }
 
-    pub fn timings(&self) -> LockTimings {
-        self.inner.timings
-    }
-
     /// Spin until the lock on `resource` is ours or the deadline passes.
     pub async fn acquire(&self, resource: &str) -> Result<LockGuard, LockError> {
         let key = self.key_for(resource);
