@@ -8,7 +8,7 @@ use std::time::Duration;
 use clap::Parser;
 use sqlx::postgres::PgConnectOptions;
 
-use crate::domain::LockMode;
+use crate::lock::Strategy;
 
 #[derive(Debug, Clone, Parser)]
 #[command(
@@ -64,9 +64,20 @@ pub struct Settings {
     #[arg(long, env = "LOCK_KEY_PREFIX", default_value = "flashsale", value_parser = parse_key_prefix)]
     pub lock_key_prefix: String,
 
-    /// Lock mode used when a purchase does not name one.
+    /// Lock strategy used when a purchase does not name one.
     #[arg(long, env = "DEFAULT_LOCK_MODE", default_value = "redis")]
-    pub default_lock_mode: LockMode,
+    pub default_lock_mode: Strategy,
+
+    /// The independent Redis nodes of `lock=redlock`, comma-separated; empty
+    /// for none (the strategy is then unavailable).
+    #[arg(
+        long,
+        env = "REDLOCK_URLS",
+        default_value = "redis://127.0.0.1:6380,redis://127.0.0.1:6381,redis://127.0.0.1:6382",
+        value_parser = parse_redlock_urls,
+        hide_env_values = true
+    )]
+    pub redlock_urls: RedlockNodes,
 
     /// Longest wait for one Redis call before answering 503 (ms).
     #[arg(long = "redis-timeout-ms", value_name = "MS", env = "REDIS_TIMEOUT_MS", default_value = "1000", value_parser = parse_positive_millis)]
@@ -133,6 +144,20 @@ fn parse_database_url(value: &str) -> Result<PgConnectOptions, String> {
 
 fn parse_redis_url(value: &str) -> Result<redis::ConnectionInfo, String> {
     redis::IntoConnectionInfo::into_connection_info(value).map_err(|e| e.to_string())
+}
+
+/// The Redlock nodes: each a `redis://` URL.
+#[derive(Debug, Clone, Default)]
+pub struct RedlockNodes(pub Vec<redis::ConnectionInfo>);
+
+fn parse_redlock_urls(value: &str) -> Result<RedlockNodes, String> {
+    let nodes = value
+        .split(',')
+        .map(str::trim)
+        .filter(|url| !url.is_empty())
+        .map(parse_redis_url)
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(RedlockNodes(nodes))
 }
 
 fn parse_key_prefix(value: &str) -> Result<String, String> {

@@ -18,8 +18,9 @@ use serde::Serialize;
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
-use crate::domain::{BuyerName, InvalidInput, LockMode, ProductId, StockLevel, WorkDelay};
+use crate::domain::{BuyerName, InvalidInput, Knobs, ProductId, StockLevel};
 use crate::error::ApiError;
+use crate::lock::Strategy;
 use crate::products::{self, ProductStats};
 use crate::purchase::{PurchaseRequest, Shop, purchase};
 
@@ -76,8 +77,8 @@ pub const MAX_IN_FLIGHT: usize = 256;
 #[derive(Debug, Clone)]
 pub struct CrowdRequest {
     pub product: ProductId,
-    pub mode: LockMode,
-    pub work: WorkDelay,
+    pub strategy: Strategy,
+    pub knobs: Knobs,
     pub buyers: CrowdSize,
     pub restock: Option<StockLevel>,
 }
@@ -86,8 +87,12 @@ pub struct CrowdRequest {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct CrowdReport {
     pub buyers: u32,
-    pub lock: LockMode,
+    pub lock: Strategy,
     pub work_ms: u64,
+    pub pause_ms: u64,
+    /// The TTL and deadline the crowd asked for (null: the service's settings).
+    pub ttl_ms: Option<u64>,
+    pub deadline_ms: Option<u64>,
     /// The stock when the crowd arrived (after the restock, if any).
     pub stock_before: i64,
     /// Orders the crowd got.
@@ -98,6 +103,12 @@ pub struct CrowdReport {
     pub sold_out: u32,
     /// Turned away: the lock stayed taken past the deadline (HTTP 429).
     pub busy: u32,
+    /// Abandoned: the buyer's lock was lost before it could write (HTTP 409
+    /// `lock_lost`), so it wrote nothing.
+    pub lock_lost: u32,
+    /// Abandoned: the product was restocked during the sale (HTTP 409
+    /// `restocked`).
+    pub restocked: u32,
     /// Turned away: Postgres or Redis did not answer in time (HTTP 503).
     pub unavailable: u32,
     /// Anything else (HTTP 500); logged.
@@ -119,7 +130,7 @@ pub async fn run(shop: &Shop, request: CrowdRequest) -> Result<CrowdReport, ApiE
 }
 
 #[tracing::instrument(name = "flash_crowd", skip_all, fields(
-    product = %request.product, lock = %request.mode, buyers = request.buyers.get()
+    product = %request.product, lock = %request.strategy, buyers = request.buyers.get()
 ))]
 async fn run_crowd(shop: &Shop, request: CrowdRequest) -> Result<CrowdReport, ApiError> {
     let product = request.product;
@@ -137,8 +148,8 @@ async fn run_crowd(shop: &Shop, request: CrowdRequest) -> Result<CrowdReport, Ap
         let door = door.clone();
         let buyer = PurchaseRequest {
             product,
-            mode: request.mode,
-            work: request.work,
+            strategy: request.strategy,
+            knobs: request.knobs,
             buyer: BuyerName::parse(&format!("crowd-{n}")).ok(),
         };
         crowd.spawn(async move {
@@ -171,13 +182,18 @@ async fn run_crowd(shop: &Shop, request: CrowdRequest) -> Result<CrowdReport, Ap
     );
     Ok(CrowdReport {
         buyers: request.buyers.get(),
-        lock: request.mode,
-        work_ms: request.work.millis(),
+        lock: request.strategy,
+        work_ms: request.knobs.work.millis(),
+        pause_ms: request.knobs.pause.millis(),
+        ttl_ms: request.knobs.ttl.map(|ttl| ttl.millis()),
+        deadline_ms: request.knobs.deadline.map(|deadline| deadline.millis()),
         stock_before: before.stock,
         sold: tally.sold,
         oversold: (i64::from(tally.sold) - before.stock).max(0),
         sold_out: tally.sold_out,
         busy: tally.busy,
+        lock_lost: tally.lock_lost,
+        restocked: tally.restocked,
         unavailable: tally.unavailable,
         failed: tally.failed,
         elapsed_ms: u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX),
@@ -191,6 +207,8 @@ struct Tally {
     sold: u32,
     sold_out: u32,
     busy: u32,
+    lock_lost: u32,
+    restocked: u32,
     unavailable: u32,
     failed: u32,
 }
@@ -200,7 +218,11 @@ impl Tally {
         match error {
             ApiError::SoldOut(_) => self.sold_out += 1,
             ApiError::LockTimeout { .. } => self.busy += 1,
-            ApiError::Unavailable { .. } => self.unavailable += 1,
+            ApiError::LockLost { .. } => self.lock_lost += 1,
+            ApiError::Restocked(_) => self.restocked += 1,
+            ApiError::Unavailable { .. } | ApiError::StrategyUnavailable { .. } => {
+                self.unavailable += 1
+            }
             other => {
                 // Log the first few only: a broken crowd must not flood the log.
                 if self.failed < 3 {

@@ -4,7 +4,6 @@
 //! which the HTTP edge turns into a 400 with a stable error code.
 
 use std::fmt;
-use std::str::FromStr;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
@@ -18,7 +17,7 @@ pub struct InvalidInput {
 }
 
 impl InvalidInput {
-    fn new(code: &'static str, message: impl Into<String>) -> Self {
+    pub fn new(code: &'static str, message: impl Into<String>) -> Self {
         Self {
             code,
             message: message.into(),
@@ -59,96 +58,141 @@ impl fmt::Display for ProductId {
     }
 }
 
-/// How a purchase guards its read-then-write of the stock.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum LockMode {
-    /// No guard at all: concurrent buyers race and the sale oversells.
-    None,
-    /// A spin-retry Redis lock per product (SET NX PX, Lua compare-and-delete).
-    Redis,
-}
+/// A whole number of milliseconds within fixed bounds, parsed from a query or
+/// a body; out of range is a 400 naming the field.
+macro_rules! bounded_millis {
+    ($(#[$doc:meta])* $name:ident, field = $field:literal, code = $code:literal, $min:literal ..= $max:literal) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+        #[serde(transparent)]
+        pub struct $name(u64);
 
-impl LockMode {
-    pub const ALL: [LockMode; 2] = [LockMode::None, LockMode::Redis];
+        impl $name {
+            pub const MIN_MS: u64 = $min;
+            pub const MAX_MS: u64 = $max;
+            pub const FIELD: &'static str = $field;
 
-    pub fn as_str(self) -> &'static str {
-        match self {
-            LockMode::None => "none",
-            LockMode::Redis => "redis",
-        }
-    }
+            pub fn parse(raw: &str) -> Result<Self, InvalidInput> {
+                match raw.trim().parse::<u64>() {
+                    Ok(ms) => Self::from_millis(ms),
+                    Err(_) => Err(Self::out_of_range(raw)),
+                }
+            }
 
-    pub fn parse(raw: &str) -> Result<Self, InvalidInput> {
-        Self::ALL
-            .into_iter()
-            .find(|mode| mode.as_str().eq_ignore_ascii_case(raw.trim()))
-            .ok_or_else(|| {
-                let known: Vec<_> = Self::ALL.iter().map(|m| m.as_str()).collect();
+            pub fn from_millis(ms: u64) -> Result<Self, InvalidInput> {
+                if (Self::MIN_MS..=Self::MAX_MS).contains(&ms) {
+                    Ok(Self(ms))
+                } else {
+                    Err(Self::out_of_range(ms))
+                }
+            }
+
+            fn out_of_range(raw: impl fmt::Display) -> InvalidInput {
                 InvalidInput::new(
-                    "invalid_lock_mode",
+                    $code,
                     format!(
-                        "unknown lock mode `{raw}`; expected one of: {}",
-                        known.join(", ")
+                        "{} must be a whole number from {} to {}, got `{raw}`",
+                        Self::FIELD,
+                        Self::MIN_MS,
+                        Self::MAX_MS
                     ),
                 )
-            })
-    }
-}
+            }
 
-impl FromStr for LockMode {
-    type Err = InvalidInput;
+            pub fn millis(self) -> u64 {
+                self.0
+            }
 
-    fn from_str(raw: &str) -> Result<Self, Self::Err> {
-        Self::parse(raw)
-    }
-}
-
-impl fmt::Display for LockMode {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// The simulated business step inside the critical section (0 to 2000 ms):
-/// the "此处省略" of the tutorial, which widens the race window.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
-pub struct WorkDelay(u64);
-
-impl WorkDelay {
-    pub const MAX_MS: u64 = 2000;
-
-    pub fn parse(raw: &str) -> Result<Self, InvalidInput> {
-        match raw.trim().parse::<u64>() {
-            Ok(ms) => Self::from_millis(ms),
-            Err(_) => Err(Self::out_of_range(raw)),
+            pub fn duration(self) -> Duration {
+                Duration::from_millis(self.0)
+            }
         }
-    }
+    };
+}
 
-    pub fn from_millis(ms: u64) -> Result<Self, InvalidInput> {
-        if ms <= Self::MAX_MS {
-            Ok(Self(ms))
-        } else {
-            Err(Self::out_of_range(ms))
+bounded_millis!(
+    /// The simulated business step inside the critical section (0 to 2000 ms):
+    /// the "此处省略" of the tutorial, which widens the race window.
+    WorkDelay, field = "work_ms", code = "invalid_work_ms", 0..=2000
+);
+
+/// No business step unless asked for.
+impl Default for WorkDelay {
+    fn default() -> Self {
+        Self(Self::MIN_MS)
+    }
+}
+
+bounded_millis!(
+    /// A stop in the critical section right after the stock was read (0 to
+    /// 30,000 ms), as a GC pause or a SIGSTOP would make one: the holder stands
+    /// still while its lock may expire under it.
+    PauseDelay, field = "pause_ms", code = "invalid_pause_ms", 0..=30000
+);
+
+/// No pause unless asked for.
+impl Default for PauseDelay {
+    fn default() -> Self {
+        Self(Self::MIN_MS)
+    }
+}
+
+bounded_millis!(
+    /// How long a lock taken for one purchase lives (100 to 60,000 ms);
+    /// overrides `LOCK_TTL_MS` for that purchase.
+    LockTtl, field = "ttl_ms", code = "invalid_ttl_ms", 100..=60000
+);
+
+bounded_millis!(
+    /// How long one purchase waits for its lock before 429 (0 to 30,000 ms);
+    /// overrides `LOCK_DEADLINE_MS` for that purchase.
+    LockDeadline, field = "deadline_ms", code = "invalid_deadline_ms", 0..=30000
+);
+
+/// The lab's knobs on one purchase, as they arrive (query string, JSON body
+/// or form), before parsing. Shared by the purchase, the crowd and the page.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+pub struct RawKnobs {
+    pub work_ms: Option<String>,
+    pub pause_ms: Option<String>,
+    pub ttl_ms: Option<String>,
+    pub deadline_ms: Option<String>,
+}
+
+/// The lab's knobs, parsed: the business step, a pause, and the lock's TTL and
+/// deadline when the purchase overrides the service's settings.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Knobs {
+    pub work: WorkDelay,
+    pub pause: PauseDelay,
+    pub ttl: Option<LockTtl>,
+    pub deadline: Option<LockDeadline>,
+}
+
+impl Knobs {
+    pub fn parse(raw: &RawKnobs) -> Result<Self, InvalidInput> {
+        fn field<T>(
+            raw: &Option<String>,
+            parse: fn(&str) -> Result<T, InvalidInput>,
+        ) -> Result<Option<T>, InvalidInput> {
+            raw.as_deref().map(parse).transpose()
         }
+        Ok(Self {
+            work: field(&raw.work_ms, WorkDelay::parse)?.unwrap_or_default(),
+            pause: field(&raw.pause_ms, PauseDelay::parse)?.unwrap_or_default(),
+            ttl: field(&raw.ttl_ms, LockTtl::parse)?,
+            deadline: field(&raw.deadline_ms, LockDeadline::parse)?,
+        })
     }
 
-    fn out_of_range(raw: impl fmt::Display) -> InvalidInput {
-        InvalidInput::new(
-            "invalid_work_ms",
-            format!(
-                "work_ms must be a whole number from 0 to {}, got `{raw}`",
-                Self::MAX_MS
-            ),
-        )
-    }
-
-    pub fn millis(self) -> u64 {
-        self.0
-    }
-
-    pub fn duration(self) -> Duration {
-        Duration::from_millis(self.0)
+    /// Back to the raw form, e.g. to put the knobs in a link.
+    pub fn to_raw(self) -> RawKnobs {
+        RawKnobs {
+            work_ms: Some(self.work.millis().to_string()),
+            pause_ms: Some(self.pause.millis().to_string()),
+            ttl_ms: self.ttl.map(|t| t.millis().to_string()),
+            deadline_ms: self.deadline.map(|d| d.millis().to_string()),
+        }
     }
 }
 
@@ -220,21 +264,62 @@ mod tests {
     }
 
     #[test]
-    fn lock_modes_parse_by_name_only() {
-        assert_eq!(LockMode::parse("redis").unwrap(), LockMode::Redis);
-        assert_eq!(LockMode::parse("NONE").unwrap(), LockMode::None);
-        let error = LockMode::parse("mutex").unwrap_err();
-        assert_eq!(error.code, "invalid_lock_mode");
-        assert!(error.message.contains("none, redis"), "{}", error.message);
-    }
-
-    #[test]
     fn work_delay_is_bounded() {
         assert_eq!(WorkDelay::parse("2000").unwrap().millis(), 2000);
         assert_eq!(WorkDelay::parse("0").unwrap().millis(), 0);
         for bad in ["2001", "-5", "ten"] {
             assert_eq!(WorkDelay::parse(bad).unwrap_err().code, "invalid_work_ms");
         }
+    }
+
+    #[test]
+    fn lab_knobs_are_bounded_and_name_their_field() {
+        let raw = RawKnobs {
+            work_ms: Some("20".into()),
+            pause_ms: None,
+            ttl_ms: Some("300".into()),
+            deadline_ms: None,
+        };
+        let knobs = Knobs::parse(&raw).unwrap();
+        assert_eq!(knobs.work.millis(), 20);
+        assert_eq!(knobs.pause.millis(), 0);
+        assert_eq!(knobs.ttl.unwrap().millis(), 300);
+        assert_eq!(knobs.deadline, None);
+        assert_eq!(Knobs::parse(&knobs.to_raw()).unwrap(), knobs);
+
+        for (raw, code) in [
+            (
+                RawKnobs {
+                    ttl_ms: Some("99".into()),
+                    ..RawKnobs::default()
+                },
+                "invalid_ttl_ms",
+            ),
+            (
+                RawKnobs {
+                    ttl_ms: Some("60001".into()),
+                    ..RawKnobs::default()
+                },
+                "invalid_ttl_ms",
+            ),
+            (
+                RawKnobs {
+                    deadline_ms: Some("30001".into()),
+                    ..RawKnobs::default()
+                },
+                "invalid_deadline_ms",
+            ),
+            (
+                RawKnobs {
+                    pause_ms: Some("-1".into()),
+                    ..RawKnobs::default()
+                },
+                "invalid_pause_ms",
+            ),
+        ] {
+            assert_eq!(Knobs::parse(&raw).unwrap_err().code, code);
+        }
+        assert!(LockDeadline::parse("0").is_ok());
     }
 
     #[test]

@@ -8,6 +8,7 @@ use actix_web::{HttpResponse, ResponseError};
 use serde::Serialize;
 
 use crate::domain::{InvalidInput, ProductId};
+use crate::lock::{LockError, Strategy};
 use crate::purchase::PurchaseError;
 
 /// Seconds a client told "busy" should wait before trying again.
@@ -23,6 +24,12 @@ pub enum ApiError {
     SoldOut(ProductId),
     #[error("the lock on product {product} stayed busy past the deadline; try again")]
     LockTimeout { product: ProductId },
+    #[error("the lock on product {product} was lost before the sale could write; nothing was sold")]
+    LockLost { product: ProductId },
+    #[error("product {0} was restocked during the sale; nothing was sold")]
+    Restocked(ProductId),
+    #[error("strategy `{strategy}` is not available ({reason}); nothing was sold")]
+    StrategyUnavailable { strategy: Strategy, reason: String },
     #[error("{dependency} is unavailable; nothing was sold")]
     Unavailable {
         dependency: Dependency,
@@ -61,6 +68,9 @@ impl ApiError {
             ApiError::ProductNotFound(_) => "product_not_found",
             ApiError::SoldOut(_) => "sold_out",
             ApiError::LockTimeout { .. } => "lock_timeout",
+            ApiError::LockLost { .. } => "lock_lost",
+            ApiError::Restocked(_) => "restocked",
+            ApiError::StrategyUnavailable { .. } => "strategy_unavailable",
             ApiError::Unavailable { .. } => "service_unavailable",
             ApiError::Internal(_) => "internal_error",
         }
@@ -115,13 +125,25 @@ impl From<PurchaseError> for ApiError {
         match error {
             PurchaseError::ProductNotFound(id) => ApiError::ProductNotFound(id),
             PurchaseError::SoldOut(id) => ApiError::SoldOut(id),
-            PurchaseError::Lock { product, source } if !source.is_unavailable() => {
-                ApiError::LockTimeout { product }
-            }
-            PurchaseError::Lock { source, .. } => ApiError::Unavailable {
-                dependency: Dependency::Redis,
-                source: source.into(),
+            PurchaseError::Lock { product, source } => match source {
+                LockError::Busy { .. } => ApiError::LockTimeout { product },
+                LockError::Lost => ApiError::LockLost { product },
+                LockError::NoQuorum { .. } => ApiError::StrategyUnavailable {
+                    strategy: Strategy::Redlock,
+                    reason: source.to_string(),
+                },
+                LockError::Store(error) => ApiError::from_database(error),
+                LockError::TimedOut(_) | LockError::Redis(_) => ApiError::Unavailable {
+                    dependency: Dependency::Redis,
+                    source: source.into(),
+                },
             },
+            PurchaseError::StrategyUnavailable { strategy, reason } => {
+                ApiError::StrategyUnavailable { strategy, reason }
+            }
+            PurchaseError::Restocked(id) => ApiError::Restocked(id),
+            // Retried inside pg-optimistic until its deadline; never answered.
+            PurchaseError::VersionConflict(_) => ApiError::Internal(error.into()),
             PurchaseError::Database(error) => ApiError::from_database(error),
             PurchaseError::Aborted(error) => ApiError::Internal(error.into()),
         }
@@ -133,9 +155,13 @@ impl ResponseError for ApiError {
         match self {
             ApiError::InvalidInput(_) => StatusCode::BAD_REQUEST,
             ApiError::ProductNotFound(_) => StatusCode::NOT_FOUND,
-            ApiError::SoldOut(_) => StatusCode::CONFLICT,
+            ApiError::SoldOut(_) | ApiError::LockLost { .. } | ApiError::Restocked(_) => {
+                StatusCode::CONFLICT
+            }
             ApiError::LockTimeout { .. } => StatusCode::TOO_MANY_REQUESTS,
-            ApiError::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Unavailable { .. } | ApiError::StrategyUnavailable { .. } => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }

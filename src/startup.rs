@@ -2,6 +2,7 @@
 //! bound HTTP server that tests can start on port 0.
 
 use std::net::TcpListener;
+use std::sync::Arc;
 use std::time::Duration;
 
 use actix_web::dev::Server;
@@ -14,7 +15,8 @@ use tokio::time::timeout;
 use tracing_actix_web::TracingLogger;
 
 use crate::configuration::Settings;
-use crate::lock::{LockTimings, RedisLock};
+use crate::lock::catalogue::LabSettings;
+use crate::lock::{Lab, LockTiming, RedisNode};
 use crate::purchase::Shop;
 use crate::state::AppState;
 use crate::{products, routes};
@@ -62,18 +64,25 @@ impl Application {
 }
 
 fn app_state(settings: &Settings, db: PgPool, redis: ConnectionManager) -> AppState {
-    let lock = RedisLock::new(
-        redis.clone(),
-        settings.lock_key_prefix.clone(),
-        LockTimings {
+    let lab = Lab::new(LabSettings {
+        redis: RedisNode::new(redis.clone(), settings.redis_timeout),
+        db: db.clone(),
+        key_prefix: settings.lock_key_prefix.clone(),
+        redlock_nodes: settings.redlock_urls.0.clone(),
+        default_timing: LockTiming {
             ttl: settings.lock_ttl,
             deadline: settings.lock_deadline,
             retry: settings.lock_retry,
-            call_timeout: settings.redis_timeout,
+            pause: Duration::ZERO,
         },
-    );
+        redis_timeout: settings.redis_timeout,
+        db_timeout: settings.db_timeout,
+    });
     AppState {
-        shop: Shop { db, lock },
+        shop: Shop {
+            db,
+            lab: Arc::new(lab),
+        },
         redis,
         default_lock_mode: settings.default_lock_mode,
         redis_timeout: settings.redis_timeout,

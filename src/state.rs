@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use redis::aio::ConnectionManager;
 
-use crate::domain::LockMode;
+use crate::lock::Strategy;
 use crate::purchase::Shop;
 
 #[derive(Clone)]
@@ -13,7 +13,7 @@ pub struct AppState {
     pub shop: Shop,
     /// For readiness checks; the lock holds its own clone.
     pub redis: ConnectionManager,
-    pub default_lock_mode: LockMode,
+    pub default_lock_mode: Strategy,
     pub redis_timeout: Duration,
     pub db_timeout: Duration,
 }

@@ -9,9 +9,14 @@ use sqlx::postgres::PgConnectOptions;
 use uuid::Uuid;
 
 use crate::configuration::Settings;
+use crate::lock::lock_key;
 use crate::startup::{Application, quote_identifier};
 use crate::state::AppState;
 use crate::telemetry;
+
+fn flashsale_lock_key(prefix: &str, product: i64) -> String {
+    lock_key(prefix, product.into())
+}
 
 /// A running service and handles on what it uses.
 pub struct TestApp {
@@ -100,7 +105,7 @@ impl TestApp {
 
     /// The Redis key of the lock on `product`.
     pub fn lock_key(&self, product: i64) -> String {
-        self.state.shop.lock.key_for(&format!("product:{product}"))
+        flashsale_lock_key(&self.settings.lock_key_prefix, product)
     }
 
     /// Restock `product` directly in the database.

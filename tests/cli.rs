@@ -77,7 +77,7 @@ fn bad_settings_are_rejected_before_anything_starts() {
         (
             vec![],
             vec![("DEFAULT_LOCK_MODE", "mutex")],
-            "unknown lock mode `mutex`",
+            "unknown lock strategy `mutex`",
         ),
         (
             vec![],

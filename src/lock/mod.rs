@@ -1,176 +1,264 @@
-//! The Redis lock: the subject this project teaches.
+//! The lock lab: every way the documents guard the sale, the safe ones and the
+//! broken ones, one file each. [`catalogue`] names them all; everything else
+//! (parsing `lock=`, the page's switch, `GET /api/strategies`, the README
+//! table, the load generator's `--modes all`) reads it.
 //!
-//! * **Acquire** — `SET {key} {token} NX PX {ttl}` with a fresh UUID v4 token.
-//!   A nil reply means someone else holds it: sleep the retry interval (plus a
-//!   little jitter, so waiters do not stampede in step) and try again, until the
-//!   deadline; then give up with [`LockError::Busy`] (the HTTP edge says 429).
-//! * **Release** — a Lua compare-and-delete (`release.lua`) sent as EVALSHA:
-//!   the key is deleted only while it still holds *our* token, so a holder whose
-//!   lock expired can never delete the next holder's lock.
-//! * **Fail closed** — every Redis call has a timeout. A call that times out or
-//!   errors means "outcome unknown": the SET may have run on the server, so a
-//!   best-effort release with the same token is sent and the caller gets
-//!   [`LockError::Unavailable`], never a lock it might not hold.
+//! A lock strategy is "acquire with a deadline → guard → release":
+//! [`Lock::acquire`] waits at most the deadline and answers a guard or a
+//! [`LockError`]; the sale ([`crate::purchase::sell_one`]) runs while the
+//! guard is held and asks it two things — its fencing token, and whether the
+//! lock is known to be lost — then [`Lock::release`] gives it back.
 //!
-//! The TTL bounds how long a crashed holder can block others; it also bounds
-//! the critical section: work that outlives the TTL is no longer protected.
+//! The Redis strategies share the plumbing below: one multiplexed connection,
+//! a timeout on every call ("timed out" means "outcome unknown": the SET may
+//! have run, so a best-effort release with the same token follows), the spin
+//! loop, and the compare-and-delete release.
+//!
+//! The Postgres guards ([`postgres`]) need no lock service: they put the
+//! transaction, the row lock or the version check around the same sale.
 
-use std::sync::{Arc, LazyLock};
+pub mod broken;
+pub mod catalogue;
+pub mod failfast;
+pub mod fenced;
+pub mod local;
+pub mod postgres;
+pub mod redlock;
+pub mod spin;
+pub mod watchdog;
+
+use std::sync::LazyLock;
 use std::time::Duration;
 
 use redis::aio::ConnectionManager;
 use tokio::time::{Instant, sleep, timeout};
 use uuid::Uuid;
 
-static RELEASE_SCRIPT: LazyLock<redis::Script> =
-    LazyLock::new(|| redis::Script::new(include_str!("release.lua")));
+pub use catalogue::{Family, Lab, Needs, Strategy, StrategyInfo};
 
-/// Timing of the lock; see the configuration for what each one means.
-#[derive(Debug, Clone, Copy)]
-pub struct LockTimings {
+use crate::domain::ProductId;
+
+static RELEASE_SCRIPT: LazyLock<redis::Script> =
+    LazyLock::new(|| redis::Script::new(include_str!("scripts/release.lua")));
+
+/// The timing of one acquisition: the service's settings, or a purchase's
+/// own `ttl_ms` / `deadline_ms`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LockTiming {
+    /// How long a taken lock lives before it expires on its own.
     pub ttl: Duration,
+    /// How long to keep trying before giving up (429).
     pub deadline: Duration,
+    /// Pause between two attempts at a busy lock (plus jitter).
     pub retry: Duration,
-    /// Longest wait for a single Redis call.
-    pub call_timeout: Duration,
+    /// The purchase's `pause_ms`: only `broken-get-del` takes it at release.
+    pub pause: Duration,
 }
 
+/// Why no lock (or no longer a lock). Strategy-neutral: the HTTP edge maps
+/// busy to 429, lost to 409, no quorum to 503 `strategy_unavailable` and a
+/// failing lock service to 503.
 #[derive(Debug, thiserror::Error)]
 pub enum LockError {
-    #[error("lock `{key}` still held by someone else after {waited:?}")]
-    Busy { key: String, waited: Duration },
+    #[error("the lock stayed busy for {waited:?}, past the deadline")]
+    Busy { waited: Duration },
+    #[error("only {reached} of the {needed} lock nodes needed for a majority answered")]
+    NoQuorum { reached: usize, needed: usize },
+    #[error("the lock was lost before the sale could write")]
+    Lost,
     #[error("redis did not answer within {0:?}")]
     TimedOut(Duration),
     #[error("redis call failed")]
     Redis(#[from] redis::RedisError),
+    /// A lock that keeps part of its state in Postgres (the fence) could not
+    /// reach it.
+    #[error("the lock's database call failed")]
+    Store(#[from] sqlx::Error),
 }
 
 impl LockError {
-    /// Redis itself failed (as opposed to the lock being busy).
+    /// The lock service failed (as opposed to busy, lost or no quorum).
     pub fn is_unavailable(&self) -> bool {
-        !matches!(self, LockError::Busy { .. })
+        matches!(self, LockError::TimedOut(_) | LockError::Redis(_))
     }
 }
 
-/// A factory of per-resource locks sharing one multiplexed Redis connection.
+/// A way to lock a product for one sale.
+pub trait Lock: Sync {
+    type Guard: Guard;
+
+    /// Take the lock on `product`, waiting at most `timing.deadline`.
+    fn acquire(
+        &self,
+        product: ProductId,
+        timing: &LockTiming,
+    ) -> impl Future<Output = Result<Self::Guard, LockError>> + Send;
+
+    /// Give the lock back. `Ok(false)`: it was no longer ours (it expired
+    /// before the release — the critical section outlived the TTL).
+    fn release(&self, guard: Self::Guard) -> impl Future<Output = Result<bool, LockError>> + Send;
+}
+
+/// What the sale asks of the lock it runs under.
+pub trait Guard: Send + Sync {
+    /// The fencing token the store must check before it accepts a write.
+    fn fence(&self) -> Option<i64> {
+        None
+    }
+
+    /// True once the lock is known to be lost (a renewal found it gone, or
+    /// its validity ran out): the sale is abandoned before it writes.
+    fn is_lost(&self) -> bool {
+        false
+    }
+
+    /// Where the purchase's `pause_ms` falls: right after the read (true, every
+    /// strategy but one), or inside the release (`broken-get-del`).
+    fn pauses_after_read(&self) -> bool {
+        true
+    }
+}
+
+/// No lock at all: the guard of `lock=none`.
+pub struct Unguarded;
+
+impl Guard for Unguarded {}
+
+/// The Redis key of the lock on `product`, e.g. `flashsale:lock:product:1`.
+/// Every Redis strategy uses the same key, so they exclude one another.
+pub fn lock_key(prefix: &str, product: ProductId) -> String {
+    format!("{prefix}:lock:product:{product}")
+}
+
+/// A fresh random token: proof that a lock is ours and nobody else's.
+pub fn new_token() -> String {
+    Uuid::new_v4().to_string()
+}
+
+/// One Redis server and the longest wait for one call to it. Cheap to clone.
 #[derive(Clone)]
-pub struct RedisLock {
-    inner: Arc<Inner>,
+pub struct RedisNode {
+    connection: ConnectionManager,
+    call_timeout: Duration,
 }
 
-struct Inner {
-    redis: ConnectionManager,
-    prefix: String,
-    timings: LockTimings,
-}
-
-impl RedisLock {
-    pub fn new(redis: ConnectionManager, prefix: impl Into<String>, timings: LockTimings) -> Self {
+impl RedisNode {
+    pub fn new(connection: ConnectionManager, call_timeout: Duration) -> Self {
         Self {
-            inner: Arc::new(Inner {
-                redis,
-                prefix: prefix.into(),
-                timings,
-            }),
+            connection,
+            call_timeout,
         }
     }
 
-    /// The Redis key guarding `resource`, e.g. `flashsale:lock:product:1`.
-    pub fn key_for(&self, resource: &str) -> String {
-        format!("{}:lock:{resource}", self.inner.prefix)
+    pub fn connection(&self) -> ConnectionManager {
+        self.connection.clone()
     }
 
-    /// Spin until the lock on `resource` is ours or the deadline passes.
-    pub async fn acquire(&self, resource: &str) -> Result<LockGuard, LockError> {
-        let key = self.key_for(resource);
-        let token = Uuid::new_v4().to_string();
-        let LockTimings {
-            deadline, retry, ..
-        } = self.inner.timings;
-        let started = Instant::now();
-        let give_up_at = started + deadline;
-
-        loop {
-            match self.try_set(&key, &token).await {
-                Ok(true) => {
-                    return Ok(LockGuard {
-                        lock: self.clone(),
-                        key,
-                        token,
-                        released: false,
-                    });
-                }
-                Ok(false) => {}
-                Err(error) => {
-                    // The SET may have landed before the failure: clean up under our token.
-                    self.release_in_background(key, token);
-                    return Err(error);
-                }
-            }
-            let pause = retry + jitter(retry);
-            if Instant::now() + pause > give_up_at {
-                return Err(LockError::Busy {
-                    key,
-                    waited: started.elapsed(),
-                });
-            }
-            sleep(pause).await;
+    /// Run one call under the timeout.
+    pub async fn call<T>(
+        &self,
+        call: impl Future<Output = redis::RedisResult<T>>,
+    ) -> Result<T, LockError> {
+        match timeout(self.call_timeout, call).await {
+            Ok(reply) => Ok(reply?),
+            Err(_) => Err(LockError::TimedOut(self.call_timeout)),
         }
     }
 
-    /// One `SET key token NX PX ttl`: `true` when the lock is now ours.
-    async fn try_set(&self, key: &str, token: &str) -> Result<bool, LockError> {
-        let ttl_ms = self.inner.timings.ttl.as_millis() as u64;
-        let mut redis = self.inner.redis.clone();
+    /// `SET key token NX PX ttl`: `true` when the lock is now ours. The reply
+    /// is "OK" when set and nil when the key exists — read as an `Option`,
+    /// never ignored (see `broken::ignore_setnx` for what ignoring it does).
+    pub async fn set_nx_px(
+        &self,
+        key: &str,
+        token: &str,
+        ttl: Duration,
+    ) -> Result<bool, LockError> {
+        let mut connection = self.connection();
         let reply: Option<String> = self
-            .within_call_timeout(
+            .call(
                 redis::cmd("SET")
                     .arg(key)
                     .arg(token)
                     .arg("NX")
                     .arg("PX")
-                    .arg(ttl_ms)
-                    .query_async(&mut redis),
+                    .arg(ttl_millis(ttl))
+                    .query_async(&mut connection),
             )
             .await?;
-        // "OK" when set, nil when the key already exists.
         Ok(reply.is_some())
     }
 
-    /// Delete `key` only if it still holds `token`. `Ok(false)`: it did not
-    /// (expired, or taken over by someone else), and nothing was deleted.
-    pub async fn release(&self, key: &str, token: &str) -> Result<bool, LockError> {
-        let mut redis = self.inner.redis.clone();
+    /// Delete `key` only while it holds `token` (`scripts/release.lua`, one
+    /// atomic step). `Ok(false)`: it did not, and nothing was deleted.
+    pub async fn release_if_ours(&self, key: &str, token: &str) -> Result<bool, LockError> {
+        let mut connection = self.connection();
         let deleted: i64 = self
-            .within_call_timeout(RELEASE_SCRIPT.key(key).arg(token).invoke_async(&mut redis))
+            .call(
+                RELEASE_SCRIPT
+                    .key(key)
+                    .arg(token)
+                    .invoke_async(&mut connection),
+            )
             .await?;
         Ok(deleted == 1)
     }
 
-    fn release_in_background(&self, key: String, token: String) {
-        let lock = self.clone();
+    /// A compare-and-delete sent without waiting for it: after a failed or
+    /// timed-out call, or by a guard dropped unreleased.
+    pub fn release_in_background(&self, key: String, token: String) {
+        if tokio::runtime::Handle::try_current().is_err() {
+            return;
+        }
+        let node = self.clone();
         tokio::spawn(async move {
-            if let Err(error) = lock.release(&key, &token).await {
+            if let Err(error) = node.release_if_ours(&key, &token).await {
                 tracing::warn!(%key, error = %error, "best-effort lock release failed; the TTL will free it");
             }
         });
     }
 
-    async fn within_call_timeout<T>(
-        &self,
-        call: impl Future<Output = redis::RedisResult<T>>,
-    ) -> Result<T, LockError> {
-        let limit = self.inner.timings.call_timeout;
-        match timeout(limit, call).await {
-            Ok(reply) => Ok(reply?),
-            Err(_) => Err(LockError::TimedOut(limit)),
+    /// PING under the timeout: is this node answering?
+    pub async fn ping(&self) -> bool {
+        let mut connection = self.connection();
+        self.call(redis::cmd("PING").query_async::<String>(&mut connection))
+            .await
+            .is_ok()
+    }
+}
+
+/// Milliseconds for `PX`, at least 1.
+pub fn ttl_millis(ttl: Duration) -> u64 {
+    u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX).max(1)
+}
+
+/// The documents' spin: call `attempt` until it answers `Some`, sleeping the
+/// retry interval plus jitter between tries, until the deadline (then
+/// [`LockError::Busy`]). An error ends the spin at once.
+pub async fn spin<T, F, Fut>(timing: &LockTiming, mut attempt: F) -> Result<T, LockError>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<Option<T>, LockError>>,
+{
+    let started = Instant::now();
+    let give_up_at = started + timing.deadline;
+    loop {
+        if let Some(held) = attempt().await? {
+            return Ok(held);
         }
+        let pause = timing.retry + jitter(timing.retry);
+        if Instant::now() + pause > give_up_at {
+            return Err(LockError::Busy {
+                waited: started.elapsed(),
+            });
+        }
+        sleep(pause).await;
     }
 }
 
 /// Up to a fifth of the retry interval, so that waiters spread out.
-fn jitter(retry: Duration) -> Duration {
-    let max = (retry.as_micros() / 5) as u64;
+pub fn jitter(retry: Duration) -> Duration {
+    let max = u64::try_from(retry.as_micros() / 5).unwrap_or(u64::MAX);
     Duration::from_micros(if max == 0 {
         0
     } else {
@@ -178,37 +266,39 @@ fn jitter(retry: Duration) -> Duration {
     })
 }
 
-/// Proof of holding a lock. Release it with [`LockGuard::release`]; if it is
-/// dropped unreleased (a panic), a release is sent in the background.
+/// A lock held in one Redis node under a random token: the guard of the
+/// single-node strategies. Dropped unreleased (a panic, a cancelled task), it
+/// sends its compare-and-delete in the background.
 #[must_use = "a lock guard should be released"]
-pub struct LockGuard {
-    lock: RedisLock,
-    key: String,
-    token: String,
+pub struct TokenGuard {
+    node: RedisNode,
+    pub key: String,
+    pub token: String,
     released: bool,
 }
 
-impl LockGuard {
-    pub fn key(&self) -> &str {
-        &self.key
+impl TokenGuard {
+    pub fn new(node: &RedisNode, key: String, token: String) -> Self {
+        Self {
+            node: node.clone(),
+            key,
+            token,
+            released: false,
+        }
     }
 
-    pub fn token(&self) -> &str {
-        &self.token
-    }
-
-    /// Release by compare-and-delete. `Ok(false)` means the lock had expired
-    /// before we released it: the critical section outlived the TTL.
-    pub async fn release(mut self) -> Result<bool, LockError> {
+    /// Mark the guard released by its strategy's own release.
+    pub fn disarm(&mut self) {
         self.released = true;
-        self.lock.release(&self.key, &self.token).await
     }
 }
 
-impl Drop for LockGuard {
+impl Guard for TokenGuard {}
+
+impl Drop for TokenGuard {
     fn drop(&mut self) {
-        if !self.released && tokio::runtime::Handle::try_current().is_ok() {
-            self.lock.release_in_background(
+        if !self.released {
+            self.node.release_in_background(
                 std::mem::take(&mut self.key),
                 std::mem::take(&mut self.token),
             );
@@ -216,10 +306,34 @@ impl Drop for LockGuard {
     }
 }
 
-impl std::fmt::Debug for LockGuard {
+impl std::fmt::Debug for TokenGuard {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("LockGuard")
+        f.debug_struct("TokenGuard")
             .field("key", &self.key)
             .finish_non_exhaustive()
     }
+}
+
+/// Take `key` on `node` with the spin: `SET NX PX` under a fresh token until
+/// it is ours or the deadline passes. Shared by every strategy that spins on
+/// one node with a sound `SET NX`.
+pub async fn spin_set_nx(
+    node: &RedisNode,
+    key: String,
+    timing: &LockTiming,
+) -> Result<TokenGuard, LockError> {
+    let token = new_token();
+    let attempt = || async {
+        match node.set_nx_px(&key, &token, timing.ttl).await {
+            Ok(true) => Ok(Some(())),
+            Ok(false) => Ok(None),
+            Err(error) => {
+                // The SET may have landed before the failure: clean up under our token.
+                node.release_in_background(key.clone(), token.clone());
+                Err(error)
+            }
+        }
+    };
+    spin(timing, attempt).await?;
+    Ok(TokenGuard::new(node, key, token))
 }

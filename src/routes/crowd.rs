@@ -2,19 +2,24 @@ use actix_web::{HttpResponse, post, web};
 use serde::Deserialize;
 
 use crate::crowd::{self, CrowdRequest, CrowdSize};
-use crate::domain::{InvalidInput, LockMode, ProductId, StockLevel};
+use crate::domain::{InvalidInput, ProductId, RawKnobs, StockLevel};
 use crate::error::ApiError;
+use crate::lock::Strategy;
 use crate::routes::PurchaseQuery;
 use crate::state::AppState;
 
 /// `{"buyers": 500, "lock": "none", "work_ms": 20, "restock": 100}`; only
-/// `buyers` is required.
+/// `buyers` is required. The lab's knobs (`ttl_ms`, `deadline_ms`,
+/// `pause_ms`) apply to every buyer.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CrowdBody {
     pub buyers: i64,
     pub lock: Option<String>,
     pub work_ms: Option<i64>,
+    pub pause_ms: Option<i64>,
+    pub ttl_ms: Option<i64>,
+    pub deadline_ms: Option<i64>,
     /// Restock the product to this level before the crowd arrives.
     pub restock: Option<i64>,
 }
@@ -23,19 +28,25 @@ impl CrowdBody {
     pub fn into_request(
         self,
         product: ProductId,
-        default_mode: LockMode,
+        default_mode: Strategy,
     ) -> Result<CrowdRequest, InvalidInput> {
         // The lock and the business step parse exactly as a purchase's do.
+        let number = |value: Option<i64>| value.map(|ms| ms.to_string());
         let purchase = PurchaseQuery {
             lock: self.lock,
-            work_ms: self.work_ms.map(|ms| ms.to_string()),
             user: None,
+            knobs: RawKnobs {
+                work_ms: number(self.work_ms),
+                pause_ms: number(self.pause_ms),
+                ttl_ms: number(self.ttl_ms),
+                deadline_ms: number(self.deadline_ms),
+            },
         }
         .into_request(product, default_mode)?;
         Ok(CrowdRequest {
             product,
-            mode: purchase.mode,
-            work: purchase.work,
+            strategy: purchase.strategy,
+            knobs: purchase.knobs,
             buyers: CrowdSize::new(self.buyers)?,
             restock: self.restock.map(StockLevel::new).transpose()?,
         })

@@ -6,6 +6,7 @@ mod health;
 mod pages;
 mod products;
 mod purchase;
+mod strategies;
 
 use actix_web::{error::InternalError, web};
 
@@ -40,6 +41,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .service(products::get)
     .service(products::reset)
     .service(purchase::buy)
+    .service(strategies::list)
     .service(crowd::flash_crowd)
     .configure(pages::configure);
 }

@@ -17,8 +17,9 @@ use serde::Deserialize;
 use uuid::Uuid;
 
 use crate::crowd::{self, CrowdReport, CrowdRequest, CrowdSize};
-use crate::domain::{InvalidInput, LockMode, ProductId, StockLevel, WorkDelay};
+use crate::domain::{InvalidInput, ProductId, RawKnobs, StockLevel, WorkDelay};
 use crate::error::ApiError;
+use crate::lock::Strategy as LockMode;
 use crate::products::{self, ProductStats};
 use crate::purchase::purchase;
 use crate::routes::PurchaseQuery;
@@ -104,10 +105,8 @@ impl LockOption {
     fn new(mode: LockMode, selected: LockMode) -> Self {
         // A new strategy added to LockMode::ALL shows up in the switch; the
         // compiler asks for its words here.
-        let (label, hint) = match mode {
-            LockMode::None => ("No lock", "buyers race"),
-            LockMode::Redis => ("Redis lock", "one buyer at a time"),
-        };
+        let info = mode.info();
+        let (label, hint) = (info.label, info.lesson);
         Self {
             value: mode.as_str(),
             label,
@@ -493,8 +492,11 @@ impl PageForm {
     fn purchase_query(&self, user: Option<&str>) -> PurchaseQuery {
         PurchaseQuery {
             lock: self.lock.clone(),
-            work_ms: self.work_ms.clone(),
             user: user.map(str::to_owned),
+            knobs: RawKnobs {
+                work_ms: self.work_ms.clone(),
+                ..RawKnobs::default()
+            },
         }
     }
 
@@ -522,8 +524,8 @@ impl PageForm {
             .into_request(product, default_lock)?;
         Ok(CrowdRequest {
             product,
-            mode: guard.mode,
-            work: guard.work,
+            strategy: guard.strategy,
+            knobs: guard.knobs,
             buyers: CrowdSize::parse(self.buyers.as_deref().unwrap_or(""))?,
             restock: match self.restock_first {
                 Some(_) => Some(self.stock_level()?),

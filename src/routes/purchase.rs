@@ -1,32 +1,31 @@
 use actix_web::{HttpResponse, post, web};
 use serde::Deserialize;
 
-use crate::domain::{BuyerName, InvalidInput, LockMode, ProductId, WorkDelay};
+use crate::domain::{BuyerName, InvalidInput, Knobs, ProductId, RawKnobs};
 use crate::error::ApiError;
+use crate::lock::Strategy;
 use crate::purchase::{PurchaseRequest, purchase};
 use crate::state::AppState;
 
-/// The purchase options as they arrive, parsed into a [`PurchaseRequest`].
-#[derive(Debug, Default, Deserialize)]
+/// The purchase options as they arrive: `lock`, `user` and the lab's knobs
+/// (`work_ms`, `pause_ms`, `ttl_ms`, `deadline_ms`).
+#[derive(Debug, Default, Clone, Deserialize)]
 pub struct PurchaseQuery {
     pub lock: Option<String>,
-    pub work_ms: Option<String>,
     pub user: Option<String>,
+    #[serde(flatten)]
+    pub knobs: RawKnobs,
 }
 
 impl PurchaseQuery {
     pub fn into_request(
         self,
         product: ProductId,
-        default_mode: LockMode,
+        default_strategy: Strategy,
     ) -> Result<PurchaseRequest, InvalidInput> {
-        let mode = match self.lock.as_deref() {
-            Some(raw) => LockMode::parse(raw)?,
-            None => default_mode,
-        };
-        let work = match self.work_ms.as_deref() {
-            Some(raw) => WorkDelay::parse(raw)?,
-            None => WorkDelay::default(),
+        let strategy = match self.lock.as_deref() {
+            Some(raw) => Strategy::parse(raw)?,
+            None => default_strategy,
         };
         let buyer = match self.user.as_deref().map(str::trim) {
             Some(raw) if !raw.is_empty() => Some(BuyerName::parse(raw)?),
@@ -34,8 +33,8 @@ impl PurchaseQuery {
         };
         Ok(PurchaseRequest {
             product,
-            mode,
-            work,
+            strategy,
+            knobs: Knobs::parse(&self.knobs)?,
             buyer,
         })
     }

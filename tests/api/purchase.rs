@@ -178,7 +178,7 @@ async fn a_client_that_hangs_up_mid_purchase_leaves_no_lock_and_no_half_sale() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_default_lock_mode_applies_when_none_is_named() {
     let app = spawn_app_with(|settings| {
-        settings.default_lock_mode = flashsale::domain::LockMode::None;
+        settings.default_lock_mode = flashsale::lock::Strategy::None;
     })
     .await;
 

@@ -1,0 +1,78 @@
+//! `broken-lua-nil` — WHAT IS WRONG: seed 04's `tryLockWithLua` tests
+//! `redis.call("get", key) == nil`. Redis hands a missing key to Lua as
+//! `false`, never `nil`, so the test never holds: nobody ever gets the lock
+//! (`scripts/broken_lua_nil.lua`).
+//!
+//! Scenario: any purchase — every buyer spins until the deadline and gets
+//! 429; nothing is sold.
+
+use std::sync::LazyLock;
+
+use crate::domain::ProductId;
+use crate::lock::catalogue::{Family, Needs, StrategyInfo};
+use crate::lock::{
+    Lock, LockError, LockTiming, RedisNode, TokenGuard, lock_key, new_token, spin, ttl_millis,
+};
+
+pub const INFO: StrategyInfo = StrategyInfo {
+    name: "broken-lua-nil",
+    label: "Broken: Lua `== nil`",
+    family: Family::Broken,
+    safe: false,
+    lesson: "Seed 04's Lua lock compares GET with nil, but a missing key is false in Lua: nobody ever gets the lock.",
+    breaks_when: "always: every buyer waits out the deadline (429) and nothing is sold",
+    needs: Needs::Redis,
+    uses_ttl: true,
+};
+
+static ACQUIRE_SCRIPT: LazyLock<redis::Script> =
+    LazyLock::new(|| redis::Script::new(include_str!("../scripts/broken_lua_nil.lua")));
+
+pub struct LuaNil {
+    node: RedisNode,
+    prefix: String,
+}
+
+impl LuaNil {
+    pub fn new(node: RedisNode, prefix: &str) -> Self {
+        Self {
+            node,
+            prefix: prefix.to_owned(),
+        }
+    }
+}
+
+impl Lock for LuaNil {
+    type Guard = TokenGuard;
+
+    async fn acquire(
+        &self,
+        product: ProductId,
+        timing: &LockTiming,
+    ) -> Result<TokenGuard, LockError> {
+        let key = lock_key(&self.prefix, product);
+        let token = new_token();
+        let ttl_ms = ttl_millis(timing.ttl);
+        let attempt = || async {
+            let mut connection = self.node.connection();
+            let taken: i64 = self
+                .node
+                .call(
+                    ACQUIRE_SCRIPT
+                        .key(&key)
+                        .arg(&token)
+                        .arg(ttl_ms)
+                        .invoke_async(&mut connection),
+                )
+                .await?;
+            Ok((taken == 1).then_some(()))
+        };
+        spin(timing, attempt).await?;
+        Ok(TokenGuard::new(&self.node, key, token))
+    }
+
+    async fn release(&self, mut guard: TokenGuard) -> Result<bool, LockError> {
+        guard.disarm();
+        self.node.release_if_ours(&guard.key, &guard.token).await
+    }
+}

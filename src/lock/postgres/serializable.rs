@@ -1,0 +1,64 @@
+//! `pg-serializable` — the read-then-write, unchanged, in a SERIALIZABLE
+//! transaction. Postgres notices that two buyers read the stock and both mean
+//! to write it, and aborts one with SQLSTATE 40001 (serialization failure):
+//! the application must run the whole transaction again — here until the
+//! deadline (then 429).
+
+use std::time::Duration;
+
+use sqlx::PgPool;
+use tokio::time::Instant;
+
+use super::{Isolation, begin, is_serialization_failure, lock_wait_is_busy};
+use crate::lock::catalogue::{Family, Needs, StrategyInfo};
+use crate::lock::{LockError, LockTiming, Unguarded};
+use crate::purchase::{Order, PurchaseError, PurchaseRequest, SaleChecks, Store, sell_one};
+
+pub const INFO: StrategyInfo = StrategyInfo {
+    name: "pg-serializable",
+    label: "Postgres SERIALIZABLE",
+    family: Family::Postgres,
+    safe: true,
+    lesson: "The racy code in a SERIALIZABLE transaction: Postgres aborts the loser (40001) and the sale is retried.",
+    breaks_when: "never oversells; under a crowd most transactions abort and retry, and some run out of deadline (429)",
+    needs: Needs::Nothing,
+    uses_ttl: false,
+};
+
+pub async fn sell(
+    db: &PgPool,
+    request: &PurchaseRequest,
+    timing: &LockTiming,
+    statement_timeout: Duration,
+) -> Result<Order, PurchaseError> {
+    let started = Instant::now();
+    loop {
+        let attempt = async {
+            let mut tx = begin(db, Isolation::Serializable, timing, statement_timeout).await?;
+            let order = sell_one(
+                &mut Store::Tx(&mut tx),
+                request,
+                &Unguarded,
+                SaleChecks::default(),
+            )
+            .await?;
+            tx.commit().await?;
+            Ok(order)
+        };
+        match attempt.await {
+            Err(error) if is_serialization_failure(&error) => {
+                if started.elapsed() >= timing.deadline {
+                    return Err(PurchaseError::lock(
+                        request.product,
+                        LockError::Busy {
+                            waited: started.elapsed(),
+                        },
+                    ));
+                }
+            }
+            outcome => {
+                return outcome.map_err(|error| lock_wait_is_busy(error, request.product, timing));
+            }
+        }
+    }
+}

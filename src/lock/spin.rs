@@ -1,0 +1,51 @@
+//! `redis` — the documents' lock (seed 03): `SET key token NX PX ttl` with a
+//! random token, retried every 50 ms plus jitter until the deadline (then
+//! 429), released by a Lua compare-and-delete. Safe while the work fits in
+//! the TTL; once the work (or a pause) outlives it, the lock expires under
+//! its holder and a second buyer walks in.
+
+use super::catalogue::{Family, Needs, StrategyInfo};
+use super::{Lock, LockError, LockTiming, RedisNode, TokenGuard, lock_key, spin_set_nx};
+use crate::domain::ProductId;
+
+pub const INFO: StrategyInfo = StrategyInfo {
+    name: "redis",
+    label: "Redis spin lock",
+    family: Family::Redis,
+    safe: true,
+    lesson: "SET NX PX with a random token, retried until a deadline, released by a Lua compare-and-delete: one buyer at a time.",
+    breaks_when: "the work or a pause outlives the TTL: the lock expires under its holder and the next buyer reads the same stock",
+    needs: Needs::Redis,
+    uses_ttl: true,
+};
+
+pub struct SpinLock {
+    node: RedisNode,
+    prefix: String,
+}
+
+impl SpinLock {
+    pub fn new(node: RedisNode, prefix: &str) -> Self {
+        Self {
+            node,
+            prefix: prefix.to_owned(),
+        }
+    }
+}
+
+impl Lock for SpinLock {
+    type Guard = TokenGuard;
+
+    async fn acquire(
+        &self,
+        product: ProductId,
+        timing: &LockTiming,
+    ) -> Result<TokenGuard, LockError> {
+        spin_set_nx(&self.node, lock_key(&self.prefix, product), timing).await
+    }
+
+    async fn release(&self, mut guard: TokenGuard) -> Result<bool, LockError> {
+        guard.disarm();
+        self.node.release_if_ours(&guard.key, &guard.token).await
+    }
+}

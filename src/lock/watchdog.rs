@@ -1,0 +1,149 @@
+//! `redis-watchdog` — seed 02's renewal (Redisson's watchdog): the spin lock,
+//! plus a task that extends the lock every TTL/3 with a Lua compare-and-PEXPIRE
+//! (`scripts/renew.lua`: only while the token is still ours) for as long as
+//! the sale runs. The work may then outlive the TTL; a crashed holder still
+//! frees the lock within one TTL, since nobody renews it any more.
+//!
+//! If a renewal finds the lock gone, or no renewal has succeeded for a whole
+//! TTL (Redis unreachable, the renewal task starved), the lock counts as lost
+//! and the sale is abandoned before it writes: 409 `lock_lost`. That check is
+//! not airtight — the lock can still be lost between the check and the write,
+//! as under a long pause — which is what `redis-fenced` closes.
+//!
+//! The renewal is stopped *before* the release, so it can never outlive the
+//! unlock (a known watchdog failure).
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, LazyLock, Mutex};
+use std::time::Duration;
+
+use tokio::task::JoinHandle;
+use tokio::time::{Instant, sleep};
+
+use super::catalogue::{Family, Needs, StrategyInfo};
+use super::{
+    Guard, Lock, LockError, LockTiming, RedisNode, TokenGuard, lock_key, spin_set_nx, ttl_millis,
+};
+use crate::domain::ProductId;
+
+pub const INFO: StrategyInfo = StrategyInfo {
+    name: "redis-watchdog",
+    label: "Redis lock with a watchdog",
+    family: Family::Redis,
+    safe: true,
+    lesson: "A task renews the lock every TTL/3 while the work runs, so slow work keeps it; a lost lock abandons the sale.",
+    breaks_when: "a pause stops the holder after its last check (the renewal cannot vouch for a frozen process): needs fencing",
+    needs: Needs::Redis,
+    uses_ttl: true,
+};
+
+static RENEW_SCRIPT: LazyLock<redis::Script> =
+    LazyLock::new(|| redis::Script::new(include_str!("scripts/renew.lua")));
+
+pub struct WatchdogLock {
+    node: RedisNode,
+    prefix: String,
+}
+
+impl WatchdogLock {
+    pub fn new(node: RedisNode, prefix: &str) -> Self {
+        Self {
+            node,
+            prefix: prefix.to_owned(),
+        }
+    }
+}
+
+/// What the renewal task and the sale share.
+struct Renewal {
+    lost: AtomicBool,
+    last_renewed: Mutex<Instant>,
+    ttl: Duration,
+}
+
+pub struct WatchdogGuard {
+    inner: TokenGuard,
+    renewal: Arc<Renewal>,
+    task: JoinHandle<()>,
+}
+
+impl Guard for WatchdogGuard {
+    fn is_lost(&self) -> bool {
+        let renewed = *self.renewal.last_renewed.lock().expect("not poisoned");
+        self.renewal.lost.load(Ordering::Acquire) || renewed.elapsed() >= self.renewal.ttl
+    }
+}
+
+impl Drop for WatchdogGuard {
+    fn drop(&mut self) {
+        // Stop renewing first; the inner guard's drop then releases.
+        self.task.abort();
+    }
+}
+
+impl Lock for WatchdogLock {
+    type Guard = WatchdogGuard;
+
+    async fn acquire(
+        &self,
+        product: ProductId,
+        timing: &LockTiming,
+    ) -> Result<WatchdogGuard, LockError> {
+        let inner = spin_set_nx(&self.node, lock_key(&self.prefix, product), timing).await?;
+        let renewal = Arc::new(Renewal {
+            lost: AtomicBool::new(false),
+            last_renewed: Mutex::new(Instant::now()),
+            ttl: timing.ttl,
+        });
+        let task = tokio::spawn(renew_until_stopped(
+            self.node.clone(),
+            inner.key.clone(),
+            inner.token.clone(),
+            renewal.clone(),
+        ));
+        Ok(WatchdogGuard {
+            inner,
+            renewal,
+            task,
+        })
+    }
+
+    async fn release(&self, mut guard: WatchdogGuard) -> Result<bool, LockError> {
+        guard.task.abort();
+        guard.inner.disarm();
+        self.node
+            .release_if_ours(&guard.inner.key, &guard.inner.token)
+            .await
+    }
+}
+
+/// Every TTL/3: extend the lock if it is still ours; stop when it is not.
+async fn renew_until_stopped(node: RedisNode, key: String, token: String, renewal: Arc<Renewal>) {
+    let period = renewal.ttl / 3;
+    let ttl_ms = ttl_millis(renewal.ttl);
+    loop {
+        sleep(period).await;
+        let started = Instant::now();
+        let mut connection = node.connection();
+        let renewed: Result<i64, LockError> = node
+            .call(
+                RENEW_SCRIPT
+                    .key(&key)
+                    .arg(&token)
+                    .arg(ttl_ms)
+                    .invoke_async(&mut connection),
+            )
+            .await;
+        match renewed {
+            // The new TTL counts from when the renewal was sent, at the latest.
+            Ok(1) => *renewal.last_renewed.lock().expect("not poisoned") = started,
+            Ok(_) => {
+                tracing::warn!(%key, "watchdog: the lock is no longer ours; the sale will be abandoned");
+                renewal.lost.store(true, Ordering::Release);
+                return;
+            }
+            // Keep trying: the lock is only lost once a whole TTL passes unrenewed.
+            Err(error) => tracing::warn!(%key, error = %error, "watchdog: renewal failed"),
+        }
+    }
+}

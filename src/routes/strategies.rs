@@ -1,0 +1,36 @@
+use actix_web::{HttpResponse, get, web};
+use serde::Serialize;
+
+use crate::lock::StrategyInfo;
+use crate::lock::catalogue::Availability;
+use crate::state::AppState;
+
+/// One entry of `GET /api/strategies`.
+#[derive(Debug, Serialize)]
+struct StrategyEntry {
+    #[serde(flatten)]
+    info: &'static StrategyInfo,
+    #[serde(flatten)]
+    availability: Availability,
+    /// The strategy used when a purchase names none.
+    default: bool,
+}
+
+/// The lock lab's catalogue: every strategy, what it teaches, whether it is
+/// safe, and whether it can be used right now.
+#[get("/api/strategies")]
+pub async fn list(state: web::Data<AppState>) -> HttpResponse {
+    let entries: Vec<StrategyEntry> = state
+        .shop
+        .lab
+        .availability()
+        .await
+        .into_iter()
+        .map(|(strategy, availability)| StrategyEntry {
+            info: strategy.info(),
+            availability,
+            default: strategy == state.default_lock_mode,
+        })
+        .collect();
+    HttpResponse::Ok().json(entries)
+}
