@@ -70,6 +70,11 @@ pub async fn find(db: &PgPool, id: ProductId) -> Result<Option<ProductStats>, sq
 
 /// Set the stock and the initial stock to `level` and forget the product's
 /// orders, in one transaction. `None` when there is no such product.
+///
+/// A restock starts a new *generation* of the product: a sale still in
+/// flight read the old one, and its write-back (conditional on the
+/// generation it read, see `purchase::sell_one`) writes nothing, so it can
+/// never put its old stock back over the new — whatever its strategy.
 #[tracing::instrument(skip(db))]
 pub async fn restock(
     db: &PgPool,
@@ -78,7 +83,10 @@ pub async fn restock(
 ) -> Result<Option<ProductStats>, sqlx::Error> {
     let mut tx = db.begin().await?;
     let updated = sqlx::query(
-        "UPDATE products SET stock = $2, initial_stock = $2, updated_at = now() WHERE id = $1",
+        "UPDATE products
+         SET stock = $2, initial_stock = $2, generation = generation + 1,
+             version = version + 1, updated_at = now()
+         WHERE id = $1",
     )
     .bind(id.get())
     .bind(level.get())

@@ -171,13 +171,23 @@ async fn create_database_if_missing(
     Ok(())
 }
 
+/// RESP3 lets the connection manager hear the server hang up and reconnect
+/// at once, before the next command would fail on the dead connection.
+pub fn with_resp3(info: redis::ConnectionInfo) -> redis::ConnectionInfo {
+    let settings = info
+        .redis_settings()
+        .clone()
+        .set_protocol(redis::ProtocolVersion::RESP3);
+    info.set_redis_settings(settings)
+}
+
 pub fn quote_identifier(name: &str) -> String {
     format!("\"{}\"", name.replace('"', "\"\""))
 }
 
 /// One multiplexed connection for the whole instance, checked with a PING.
 pub async fn connect_redis(settings: &Settings) -> anyhow::Result<ConnectionManager> {
-    let info = settings.redis_url.clone();
+    let info = with_resp3(settings.redis_url.clone());
     let target = format!("Redis at {}", info.addr());
     let client = redis::Client::open(info).with_context(|| format!("bad address for {target}"))?;
     let config = ConnectionManagerConfig::new()

@@ -97,7 +97,8 @@ impl Redlock {
             .iter()
             .map(|info| LazyNode {
                 address: info.addr().to_string(),
-                client: redis::Client::open(info.clone()).expect("a parsed connection info opens"),
+                client: redis::Client::open(crate::startup::with_resp3(info.clone()))
+                    .expect("a parsed connection info opens"),
                 connection: OnceCell::new(),
                 call_timeout,
             })

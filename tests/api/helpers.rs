@@ -7,7 +7,7 @@ use serde_json::Value;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinHandle;
 
-pub use flashsale::testing::{TestApp, spawn_app, spawn_app_with};
+pub use flashsale::testing::{RedisServer, TestApp, spawn_app, spawn_app_with};
 
 pub fn client() -> Client {
     Client::builder()
@@ -29,6 +29,10 @@ pub async fn purchase(client: &Client, base: &str, product: i64, query: &str) ->
 pub struct Crowd {
     pub sold: usize,
     pub sold_out: usize,
+    /// 409 `lock_lost`: the buyer's lock was lost and it wrote nothing.
+    pub lock_lost: usize,
+    /// 409 `restocked`.
+    pub restocked: usize,
     pub busy: usize,
     pub other: Vec<StatusCode>,
 }
@@ -40,15 +44,29 @@ pub async fn flash_crowd(bases: &[&str], product: i64, buyers: usize, query: &st
         let client = client.clone();
         let base = bases[n % bases.len()].to_owned();
         let query = format!("{query}&user=buyer-{n}");
-        tokio::spawn(async move { purchase(&client, &base, product, &query).await.status() })
+        tokio::spawn(async move {
+            let response = purchase(&client, &base, product, &query).await;
+            let status = response.status();
+            let code = match status {
+                StatusCode::CONFLICT => response
+                    .json::<Value>()
+                    .await
+                    .ok()
+                    .map(|body| body["error"].clone()),
+                _ => None,
+            };
+            (status, code)
+        })
     });
     let mut crowd = Crowd::default();
-    for status in join_all(requests).await {
-        match status.expect("request task") {
-            StatusCode::CREATED => crowd.sold += 1,
-            StatusCode::CONFLICT => crowd.sold_out += 1,
-            StatusCode::TOO_MANY_REQUESTS => crowd.busy += 1,
-            other => crowd.other.push(other),
+    for answer in join_all(requests).await {
+        match answer.expect("request task") {
+            (StatusCode::CREATED, _) => crowd.sold += 1,
+            (StatusCode::CONFLICT, Some(code)) if code == "lock_lost" => crowd.lock_lost += 1,
+            (StatusCode::CONFLICT, Some(code)) if code == "restocked" => crowd.restocked += 1,
+            (StatusCode::CONFLICT, Some(code)) if code == "sold_out" => crowd.sold_out += 1,
+            (StatusCode::TOO_MANY_REQUESTS, _) => crowd.busy += 1,
+            (other, _) => crowd.other.push(other),
         }
     }
     crowd
@@ -171,4 +189,67 @@ impl Drop for TcpProxy {
     fn drop(&mut self) {
         self.cut();
     }
+}
+
+/// No damage, whatever was sold: no oversell, no lost update, every order
+/// counted, the lock free. Returns the number of orders.
+pub async fn assert_no_damage(app: &TestApp, id: i64, initial: i64) -> i64 {
+    let stats = product(app, id).await;
+    let orders = stats["orders"].as_i64().unwrap();
+    assert_eq!(stats["initial_stock"], initial, "{stats}");
+    assert_eq!(stats["oversold"], 0, "{stats}");
+    assert_eq!(stats["lost_updates"], 0, "{stats}");
+    assert_eq!(stats["stock"], initial - orders, "{stats}");
+    assert_eq!(app.order_count(id).await, orders);
+    orders
+}
+
+/// The product's numbers after a run that is expected to oversell: returns
+/// (orders, oversold, lost updates), checked against each other.
+pub async fn damage(app: &TestApp, id: i64) -> (i64, i64, i64) {
+    let stats = product(app, id).await;
+    let orders = stats["orders"].as_i64().unwrap();
+    let initial = stats["initial_stock"].as_i64().unwrap();
+    let stock = stats["stock"].as_i64().unwrap();
+    assert_eq!(app.order_count(id).await, orders, "every order is counted");
+    assert_eq!(
+        stats["oversold"].as_i64().unwrap(),
+        (orders - initial).max(0),
+        "{stats}"
+    );
+    assert_eq!(
+        stats["lost_updates"].as_i64().unwrap(),
+        orders - (initial - stock),
+        "{stats}"
+    );
+    (
+        orders,
+        stats["oversold"].as_i64().unwrap(),
+        stats["lost_updates"].as_i64().unwrap(),
+    )
+}
+
+/// `GET /api/strategies`.
+pub async fn strategies(app: &TestApp) -> Vec<Value> {
+    let response = client()
+        .get(app.url("/api/strategies"))
+        .send()
+        .await
+        .expect("strategies request");
+    assert_eq!(response.status(), StatusCode::OK);
+    response.json().await.expect("strategies JSON")
+}
+
+/// Three `redis-server`s of the test's own, as Redlock nodes.
+pub fn redlock_nodes() -> Vec<RedisServer> {
+    (0..3).map(|_| RedisServer::start()).collect()
+}
+
+/// The settings' value for `nodes`.
+pub fn redlock_urls(nodes: &[RedisServer]) -> flashsale::configuration::RedlockNodes {
+    let urls: Vec<_> = nodes
+        .iter()
+        .map(|node| node.url().parse().unwrap())
+        .collect();
+    flashsale::configuration::RedlockNodes(urls)
 }

@@ -3,10 +3,15 @@
 //! own (see `flashsale::testing`), so they run in parallel.
 
 mod crowd;
+mod fencing;
+mod guards;
 mod health;
 mod helpers;
+mod lab;
 mod lock;
 mod pages;
 mod products;
 mod purchase;
+mod redlock;
+mod restock;
 mod validation;
