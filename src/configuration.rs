@@ -94,6 +94,98 @@ pub struct Settings {
     /// HTTP worker threads (default: one per core).
     #[arg(long, env = "WORKERS")]
     pub workers: Option<usize>,
+
+    /// Host names this service answers to (the Host header), comma-separated;
+    /// `*` for any. Guards against DNS rebinding. Required when HOST is not a
+    /// loopback address.
+    #[arg(long, env = "ALLOWED_HOSTS", value_parser = parse_allowed_hosts)]
+    pub allowed_hosts: Option<AllowedHosts>,
+
+    /// When set, restocking and flash crowds (API and page) need this token:
+    /// `Authorization: Bearer <token>`, or the page's admin cookie. Purchases
+    /// never do.
+    #[arg(long, env = "ADMIN_TOKEN", hide_env_values = true)]
+    pub admin_token: Option<AdminToken>,
+
+    /// Purchases per second allowed per client address (0: unlimited, the
+    /// default: this is a benchmark target).
+    #[arg(long, env = "RATE_LIMIT_RPS", default_value_t = 0)]
+    pub rate_limit_rps: u32,
+
+    /// Flash crowds this instance runs at once (one per product in any case).
+    #[arg(long, env = "MAX_CROWDS", default_value_t = 2, value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub max_crowds: u16,
+}
+
+/// The Host names served; `None` inside means any.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AllowedHosts(pub Option<Vec<String>>);
+
+impl AllowedHosts {
+    /// Loopback names: the default when HOST is a loopback address.
+    pub fn loopback() -> Self {
+        Self(Some(vec![
+            "localhost".into(),
+            "127.0.0.1".into(),
+            "[::1]".into(),
+        ]))
+    }
+
+    /// Whether a Host header (with or without its port) is served.
+    pub fn allows(&self, host: &str) -> bool {
+        let Some(names) = &self.0 else { return true };
+        let name = match host.rsplit_once(':') {
+            // `[::1]:8080`, `localhost:8080`; a bare `[::1]` has no port.
+            Some((name, port)) if port.chars().all(|c| c.is_ascii_digit()) => name,
+            _ => host,
+        };
+        names
+            .iter()
+            .any(|allowed| allowed.eq_ignore_ascii_case(name))
+    }
+}
+
+fn parse_allowed_hosts(value: &str) -> Result<AllowedHosts, String> {
+    if value.trim() == "*" {
+        return Ok(AllowedHosts(None));
+    }
+    let names: Vec<String> = value
+        .split(',')
+        .map(|name| name.trim().to_ascii_lowercase())
+        .filter(|name| !name.is_empty())
+        .collect();
+    if names.is_empty() {
+        return Err("expected host names, comma-separated, or `*`".into());
+    }
+    Ok(AllowedHosts(Some(names)))
+}
+
+/// A secret: never printed, compared in constant time.
+#[derive(Clone, PartialEq, Eq)]
+pub struct AdminToken(String);
+
+impl AdminToken {
+    pub fn matches(&self, offered: &str) -> bool {
+        let (a, b) = (self.0.as_bytes(), offered.as_bytes());
+        a.len() == b.len() && a.iter().zip(b).fold(0u8, |diff, (x, y)| diff | (x ^ y)) == 0
+    }
+}
+
+impl std::fmt::Debug for AdminToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("AdminToken(***)")
+    }
+}
+
+impl std::str::FromStr for AdminToken {
+    type Err = String;
+
+    fn from_str(value: &str) -> Result<Self, Self::Err> {
+        if value.len() < 8 || value.chars().any(char::is_whitespace) {
+            return Err("expected at least 8 characters without spaces".into());
+        }
+        Ok(Self(value.to_owned()))
+    }
 }
 
 impl Settings {
@@ -112,6 +204,40 @@ impl Settings {
 
     pub fn address(&self) -> String {
         format!("{}:{}", self.host, self.port)
+    }
+
+    /// The Host names served: ALLOWED_HOSTS, or the loopback names when
+    /// HOST is a loopback address. `Err` when HOST is not loopback and
+    /// ALLOWED_HOSTS is unset.
+    pub fn served_hosts(&self) -> Result<AllowedHosts, String> {
+        if let Some(hosts) = &self.allowed_hosts {
+            return Ok(hosts.clone());
+        }
+        let loopback = self.host == "localhost"
+            || self
+                .host
+                .trim_matches(|c| c == '[' || c == ']')
+                .parse::<std::net::IpAddr>()
+                .is_ok_and(|ip| ip.is_loopback());
+        if loopback {
+            Ok(AllowedHosts::loopback())
+        } else {
+            Err(format!(
+                "HOST {} is not a loopback address: set ALLOWED_HOSTS to the names clients use (or `*`)",
+                self.host
+            ))
+        }
+    }
+
+    /// How long a shutdown waits for the sales in flight: longer than the
+    /// longest purchase can take (deadline, pause and work at their largest,
+    /// plus the database waits).
+    pub fn shutdown_grace(&self) -> Duration {
+        use crate::domain::{LockDeadline, PauseDelay, WorkDelay};
+        let longest_knobs = LockDeadline::MAX_MS.max(self.lock_deadline.as_millis() as u64)
+            + PauseDelay::MAX_MS
+            + WorkDelay::MAX_MS;
+        Duration::from_millis(longest_knobs) + self.db_timeout * 3 + Duration::from_secs(2)
     }
 
     /// The database name, for creating it when missing.

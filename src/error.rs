@@ -7,6 +7,7 @@ use actix_web::http::{StatusCode, header};
 use actix_web::{HttpResponse, ResponseError};
 use serde::Serialize;
 
+use crate::crowd::CrowdError;
 use crate::domain::{InvalidInput, ProductId};
 use crate::lock::{LockError, Strategy};
 use crate::purchase::PurchaseError;
@@ -30,6 +31,24 @@ pub enum ApiError {
     Restocked(ProductId),
     #[error("strategy `{strategy}` is not available ({reason}); nothing was sold")]
     StrategyUnavailable { strategy: Strategy, reason: String },
+    #[error("a flash crowd is already running on product {0}; wait for it to finish")]
+    CrowdRunning(ProductId),
+    #[error("{0} flash crowds are already running on this instance; try again when one is done")]
+    TooManyCrowds(usize),
+    #[error("the service is shutting down; try another instance or again shortly")]
+    ShuttingDown,
+    #[error("no such resource: {0}")]
+    NotFound(String),
+    #[error("{method} is not allowed here; allowed: {allow}")]
+    MethodNotAllowed { method: String, allow: String },
+    #[error("cross-site request refused: {0}")]
+    CrossSite(String),
+    #[error("host `{0}` is not served here (see ALLOWED_HOSTS)")]
+    HostNotAllowed(String),
+    #[error("this action needs the admin token (header `Authorization: Bearer <ADMIN_TOKEN>`)")]
+    AdminTokenRequired,
+    #[error("too many requests from this client; slow down")]
+    RateLimited,
     #[error("{dependency} is unavailable; nothing was sold")]
     Unavailable {
         dependency: Dependency,
@@ -71,6 +90,15 @@ impl ApiError {
             ApiError::LockLost { .. } => "lock_lost",
             ApiError::Restocked(_) => "restocked",
             ApiError::StrategyUnavailable { .. } => "strategy_unavailable",
+            ApiError::CrowdRunning(_) => "crowd_running",
+            ApiError::TooManyCrowds(_) => "too_many_crowds",
+            ApiError::ShuttingDown => "shutting_down",
+            ApiError::NotFound(_) => "not_found",
+            ApiError::MethodNotAllowed { .. } => "method_not_allowed",
+            ApiError::CrossSite(_) => "cross_site_request",
+            ApiError::HostNotAllowed(_) => "host_not_allowed",
+            ApiError::AdminTokenRequired => "admin_token_required",
+            ApiError::RateLimited => "rate_limited",
             ApiError::Unavailable { .. } => "service_unavailable",
             ApiError::Internal(_) => "internal_error",
         }
@@ -86,7 +114,7 @@ impl ApiError {
     /// Sorts a database failure: the server being unreachable or timing out
     /// is a 503; anything else is a bug of ours and a 500.
     pub fn from_database(error: sqlx::Error) -> Self {
-        if database_unavailable(&error) {
+        if crate::db::is_unavailable(&error) {
             ApiError::Unavailable {
                 dependency: Dependency::Postgres,
                 source: error.into(),
@@ -94,23 +122,6 @@ impl ApiError {
         } else {
             ApiError::Internal(error.into())
         }
-    }
-}
-
-fn database_unavailable(error: &sqlx::Error) -> bool {
-    match error {
-        sqlx::Error::Io(_)
-        | sqlx::Error::Tls(_)
-        | sqlx::Error::Protocol(_)
-        | sqlx::Error::PoolTimedOut
-        | sqlx::Error::PoolClosed
-        | sqlx::Error::WorkerCrashed => true,
-        sqlx::Error::Database(db) => db.code().is_some_and(|code| {
-            // 08: connection exception; 57: operator intervention (shutdown,
-            // statement_timeout); 53: insufficient resources (too many connections).
-            code.starts_with("08") || code.starts_with("57") || code.starts_with("53")
-        }),
-        _ => false,
     }
 }
 
@@ -133,6 +144,10 @@ impl From<PurchaseError> for ApiError {
                     reason: source.to_string(),
                 },
                 LockError::Store(error) => ApiError::from_database(error),
+                LockError::StoreUnavailable => ApiError::Unavailable {
+                    dependency: Dependency::Postgres,
+                    source: source.into(),
+                },
                 LockError::TimedOut(_) | LockError::Redis(_) => ApiError::Unavailable {
                     dependency: Dependency::Redis,
                     source: source.into(),
@@ -142,6 +157,7 @@ impl From<PurchaseError> for ApiError {
                 ApiError::StrategyUnavailable { strategy, reason }
             }
             PurchaseError::Restocked(id) => ApiError::Restocked(id),
+            PurchaseError::ShuttingDown => ApiError::ShuttingDown,
             // Retried inside pg-optimistic until its deadline; never answered.
             PurchaseError::VersionConflict(_) => ApiError::Internal(error.into()),
             PurchaseError::Database(error) => ApiError::from_database(error),
@@ -150,18 +166,37 @@ impl From<PurchaseError> for ApiError {
     }
 }
 
+impl From<CrowdError> for ApiError {
+    fn from(error: CrowdError) -> Self {
+        match error {
+            CrowdError::ProductNotFound(id) => ApiError::ProductNotFound(id),
+            CrowdError::AlreadyRunning(id) => ApiError::CrowdRunning(id),
+            CrowdError::TooMany(max) => ApiError::TooManyCrowds(max),
+            CrowdError::ShuttingDown => ApiError::ShuttingDown,
+            CrowdError::Database(error) => ApiError::from_database(error),
+            CrowdError::Aborted(error) => ApiError::Internal(error.into()),
+        }
+    }
+}
+
 impl ResponseError for ApiError {
     fn status_code(&self) -> StatusCode {
         match self {
-            ApiError::InvalidInput(_) => StatusCode::BAD_REQUEST,
-            ApiError::ProductNotFound(_) => StatusCode::NOT_FOUND,
-            ApiError::SoldOut(_) | ApiError::LockLost { .. } | ApiError::Restocked(_) => {
-                StatusCode::CONFLICT
+            ApiError::InvalidInput(_) | ApiError::HostNotAllowed(_) => StatusCode::BAD_REQUEST,
+            ApiError::ProductNotFound(_) | ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
+            ApiError::CrossSite(_) => StatusCode::FORBIDDEN,
+            ApiError::AdminTokenRequired => StatusCode::UNAUTHORIZED,
+            ApiError::SoldOut(_)
+            | ApiError::LockLost { .. }
+            | ApiError::Restocked(_)
+            | ApiError::CrowdRunning(_) => StatusCode::CONFLICT,
+            ApiError::LockTimeout { .. } | ApiError::TooManyCrowds(_) | ApiError::RateLimited => {
+                StatusCode::TOO_MANY_REQUESTS
             }
-            ApiError::LockTimeout { .. } => StatusCode::TOO_MANY_REQUESTS,
-            ApiError::Unavailable { .. } | ApiError::StrategyUnavailable { .. } => {
-                StatusCode::SERVICE_UNAVAILABLE
-            }
+            ApiError::Unavailable { .. }
+            | ApiError::StrategyUnavailable { .. }
+            | ApiError::ShuttingDown => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -178,8 +213,20 @@ impl ResponseError for ApiError {
             tracing::error!(code = self.code(), %cause, "{self}");
         }
         let mut response = HttpResponse::build(self.status_code());
-        if let ApiError::LockTimeout { .. } = self {
-            response.insert_header((header::RETRY_AFTER, RETRY_AFTER_SECONDS.to_string()));
+        match self {
+            ApiError::LockTimeout { .. }
+            | ApiError::TooManyCrowds(_)
+            | ApiError::RateLimited
+            | ApiError::ShuttingDown => {
+                response.insert_header((header::RETRY_AFTER, RETRY_AFTER_SECONDS.to_string()));
+            }
+            ApiError::MethodNotAllowed { allow, .. } => {
+                response.insert_header((header::ALLOW, allow.as_str()));
+            }
+            ApiError::AdminTokenRequired => {
+                response.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
+            }
+            _ => {}
         }
         response.json(ErrorBody {
             error: self.code(),

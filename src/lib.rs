@@ -8,6 +8,7 @@
 
 pub mod configuration;
 pub mod crowd;
+pub mod db;
 pub mod domain;
 pub mod error;
 pub mod lock;

@@ -27,8 +27,25 @@ async fn run(settings: Settings) -> anyhow::Result<()> {
         application.port(),
         settings.default_lock_mode
     );
-    application.run_until_stopped().await?;
+    application.run_until(shutdown_signal()).await?;
     Ok(())
+}
+
+/// SIGTERM (docker stop, systemd) or Ctrl-C.
+async fn shutdown_signal() {
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending().await,
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        () = terminate => {}
+    }
+    tracing::info!("shutdown signal received");
 }
 
 /// The cause chain on one line, skipping a cause whose text its parent

@@ -1,12 +1,12 @@
 //! Products, their live numbers, and restocking.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use sqlx::{FromRow, PgPool};
 
 use crate::domain::{ProductId, StockLevel};
 
 /// A product with the damage a sale did to it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ProductStats {
     pub id: ProductId,
     pub name: String,

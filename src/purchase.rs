@@ -13,8 +13,11 @@ use std::sync::Arc;
 use serde::Serialize;
 use sqlx::{PgConnection, PgExecutor, PgPool};
 use tokio::time::sleep;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 use uuid::Uuid;
 
+use crate::crowd::CrowdSlots;
 use crate::domain::{BuyerName, Knobs, ProductId};
 use crate::lock::{Guard, Lab, Lock, LockError, LockTiming, Strategy};
 
@@ -57,6 +60,9 @@ pub enum PurchaseError {
     /// `pg-optimistic`: the row changed since it was read; try again.
     #[error("product {0} changed since it was read")]
     VersionConflict(ProductId),
+    /// The service is shutting down and takes no new sale.
+    #[error("the service is shutting down")]
+    ShuttingDown,
     #[error("database call failed")]
     Database(#[from] sqlx::Error),
     #[error("the purchase task died")]
@@ -67,13 +73,74 @@ impl PurchaseError {
     pub fn lock(product: ProductId, source: LockError) -> Self {
         PurchaseError::Lock { product, source }
     }
+
+    /// How a refused purchase is counted: the words of the HTTP answers.
+    pub fn refusal(&self) -> Refusal {
+        match self {
+            PurchaseError::SoldOut(_) => Refusal::SoldOut,
+            PurchaseError::Restocked(_) => Refusal::Restocked,
+            PurchaseError::Lock { source, .. } => match source {
+                LockError::Busy { .. } => Refusal::Busy,
+                LockError::Lost => Refusal::LockLost,
+                LockError::Store(error) if !crate::db::is_unavailable(error) => Refusal::Failed,
+                _ => Refusal::Unavailable,
+            },
+            PurchaseError::StrategyUnavailable { .. } | PurchaseError::ShuttingDown => {
+                Refusal::Unavailable
+            }
+            PurchaseError::Database(error) if crate::db::is_unavailable(error) => {
+                Refusal::Unavailable
+            }
+            PurchaseError::ProductNotFound(_)
+            | PurchaseError::VersionConflict(_)
+            | PurchaseError::Database(_)
+            | PurchaseError::Aborted(_) => Refusal::Failed,
+        }
+    }
 }
 
-/// What a purchase needs: the stock and the lock lab. Cheap to clone.
+/// Why a buyer went away without a unit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Refusal {
+    /// 409 `sold_out`.
+    SoldOut,
+    /// 429: the lock stayed busy past the deadline.
+    Busy,
+    /// 409 `lock_lost`: the lock was lost before the write; nothing written.
+    LockLost,
+    /// 409 `restocked`: a restock overtook the sale; nothing written.
+    Restocked,
+    /// 503: Postgres, Redis or the strategy could not be used.
+    Unavailable,
+    /// 500 or 404: anything else.
+    Failed,
+}
+
+/// What a purchase needs: the stock, the lock lab, and the bookkeeping of a
+/// clean shutdown. Cheap to clone.
 #[derive(Clone)]
 pub struct Shop {
     pub db: PgPool,
     pub lab: Arc<Lab>,
+    /// Every sale in flight, so that a shutdown can wait for them.
+    pub sales: TaskTracker,
+    /// Cancelled when the service starts shutting down: no new sale starts.
+    pub shutdown: CancellationToken,
+    /// How many flash crowds this instance runs at once.
+    pub crowds: CrowdSlots,
+}
+
+impl Shop {
+    pub fn new(db: PgPool, lab: Lab, crowds: CrowdSlots) -> Self {
+        Self {
+            db,
+            lab: Arc::new(lab),
+            sales: TaskTracker::new(),
+            shutdown: CancellationToken::new(),
+            crowds,
+        }
+    }
 }
 
 /// Buy one unit under `request.strategy`.
@@ -82,8 +149,13 @@ pub struct Shop {
 /// order written or not at all), even if the caller's future is dropped — as
 /// actix does when a client disconnects mid-request.
 pub async fn purchase(shop: &Shop, request: PurchaseRequest) -> Result<Order, PurchaseError> {
-    let shop = shop.clone();
-    tokio::spawn(async move { guarded_sale(&shop, &request).await }).await?
+    if shop.shutdown.is_cancelled() {
+        return Err(PurchaseError::ShuttingDown);
+    }
+    let sale = shop.clone();
+    shop.sales
+        .spawn(async move { guarded_sale(&sale, &request).await })
+        .await?
 }
 
 #[tracing::instrument(name = "purchase", skip_all, fields(product = %request.product, lock = %request.strategy))]

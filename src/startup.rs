@@ -2,11 +2,11 @@
 //! bound HTTP server that tests can start on port 0.
 
 use std::net::TcpListener;
-use std::sync::Arc;
 use std::time::Duration;
 
 use actix_web::dev::Server;
-use actix_web::{App, HttpServer, web};
+use actix_web::http::header;
+use actix_web::{App, HttpServer, middleware, web};
 use anyhow::Context;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
@@ -15,9 +15,11 @@ use tokio::time::timeout;
 use tracing_actix_web::TracingLogger;
 
 use crate::configuration::Settings;
+use crate::crowd::CrowdSlots;
 use crate::lock::catalogue::LabSettings;
 use crate::lock::{Lab, LockTiming, RedisNode};
 use crate::purchase::Shop;
+use crate::routes::gate::{self, Gate};
 use crate::state::AppState;
 use crate::{products, routes};
 
@@ -26,6 +28,7 @@ pub struct Application {
     port: u16,
     server: Server,
     state: AppState,
+    grace: Duration,
 }
 
 impl Application {
@@ -36,16 +39,22 @@ impl Application {
         let redis = connect_redis(settings).await?;
         let db = prepare_database(settings).await?;
         let state = app_state(settings, db, redis);
+        let gate = Gate::new(
+            settings.served_hosts().map_err(anyhow::Error::msg)?,
+            settings.admin_token.clone(),
+            settings.rate_limit_rps,
+        );
 
         let address = settings.address();
         let listener =
             TcpListener::bind(&address).with_context(|| format!("cannot listen on {address}"))?;
         let port = listener.local_addr()?.port();
-        let server = serve(listener, state.clone(), settings.workers)?;
+        let server = serve(listener, state.clone(), gate, settings.workers)?;
         Ok(Self {
             port,
             server,
             state,
+            grace: settings.shutdown_grace(),
         })
     }
 
@@ -58,8 +67,57 @@ impl Application {
         &self.state
     }
 
+    /// Serve until [`Shop::shutdown`] is cancelled, then shut down cleanly.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+        let stop = self.state.shop.shutdown.clone();
+        self.run_until(async move { stop.cancelled().await }).await
+    }
+
+    /// Serve until `signal`, then shut down cleanly:
+    /// 1. no new sale or crowd starts (503 `shutting_down`), and running
+    ///    crowds let no more buyers in;
+    /// 2. the sales in flight finish — also those whose client hung up —
+    ///    for up to the grace (longer than the longest purchase);
+    /// 3. the HTTP server stops;
+    /// 4. any Redis lock a sale cut short still holds is released, and the
+    ///    log says what was cut short.
+    pub async fn run_until(self, signal: impl Future<Output = ()>) -> std::io::Result<()> {
+        let Self {
+            server,
+            state,
+            grace,
+            ..
+        } = self;
+        let handle = server.handle();
+        let mut serving = tokio::spawn(server);
+        tokio::select! {
+            served = &mut serving => return served.expect("the server task does not panic"),
+            () = signal => {}
+        }
+        let shop = &state.shop;
+        tracing::info!(
+            in_flight = shop.sales.len(),
+            grace_s = grace.as_secs(),
+            "shutting down: waiting for the sales in flight"
+        );
+        shop.shutdown.cancel();
+        shop.sales.close();
+        if tokio::time::timeout(grace, shop.sales.wait())
+            .await
+            .is_err()
+        {
+            tracing::warn!(
+                cut_short = shop.sales.len(),
+                "shutdown grace over: sales still running are cut short"
+            );
+        }
+        handle.stop(true).await;
+        let released = shop.lab.ledger().release_all().await;
+        if released > 0 {
+            tracing::warn!(released, "released the Redis locks of sales cut short");
+        }
+        tracing::info!("stopped");
+        serving.await.expect("the server task does not panic")
     }
 }
 
@@ -74,15 +132,13 @@ fn app_state(settings: &Settings, db: PgPool, redis: ConnectionManager) -> AppSt
             deadline: settings.lock_deadline,
             retry: settings.lock_retry,
             pause: Duration::ZERO,
+            give_up: None,
         },
         redis_timeout: settings.redis_timeout,
         db_timeout: settings.db_timeout,
     });
     AppState {
-        shop: Shop {
-            db,
-            lab: Arc::new(lab),
-        },
+        shop: Shop::new(db, lab, CrowdSlots::new(settings.max_crowds.into())),
         redis,
         default_lock_mode: settings.default_lock_mode,
         redis_timeout: settings.redis_timeout,
@@ -90,14 +146,30 @@ fn app_state(settings: &Settings, db: PgPool, redis: ConnectionManager) -> AppSt
     }
 }
 
-fn serve(listener: TcpListener, state: AppState, workers: Option<usize>) -> anyhow::Result<Server> {
+fn serve(
+    listener: TcpListener,
+    state: AppState,
+    gate: Gate,
+    workers: Option<usize>,
+) -> anyhow::Result<Server> {
     let data = web::Data::new(state);
+    let gate = web::Data::new(gate);
     let mut server = HttpServer::new(move || {
         App::new()
+            .wrap(middleware::from_fn(gate::check))
+            .wrap(
+                middleware::DefaultHeaders::new()
+                    .add((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+                    .add((header::REFERRER_POLICY, "same-origin")),
+            )
             .wrap(TracingLogger::default())
             .app_data(data.clone())
+            .app_data(gate.clone())
             .configure(routes::configure)
     })
+    // Our own shutdown (run_until) drains the sales first; signals are the
+    // caller's to wire.
+    .disable_signals()
     .shutdown_timeout(5);
     if let Some(workers) = workers {
         server = server.workers(workers);
@@ -162,8 +234,10 @@ async fn create_database_if_missing(
             .await
         {
             Ok(_) => tracing::info!(database = name, "created the database"),
-            // Another instance created it at the same moment.
-            Err(sqlx::Error::Database(e)) if e.code().as_deref() == Some("42P04") => {}
+            // Another instance created it at the same moment (Postgres says
+            // so with 42P04, or with 23505 when both inserts race).
+            Err(sqlx::Error::Database(e))
+                if matches!(e.code().as_deref(), Some("42P04" | "23505")) => {}
             Err(e) => return Err(e.into()),
         }
     }

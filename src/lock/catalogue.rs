@@ -15,8 +15,10 @@ use sqlx::PgPool;
 
 use super::broken::{get_del, ignore_setnx, lua_nil, plain_del};
 use super::{
-    LockTiming, RedisNode, Unguarded, failfast, fenced, local, postgres, redlock, spin, watchdog,
+    Ledger, LockError, LockTiming, RedisBase, RedisNode, Unguarded, failfast, fenced, local,
+    postgres, redlock, spin, watchdog,
 };
+use crate::db::DbHealth;
 use crate::domain::{InvalidInput, Knobs};
 use crate::purchase::{
     Order, PurchaseError, PurchaseRequest, SaleChecks, Store, locked_sale, sell_one,
@@ -238,7 +240,10 @@ pub struct Lab {
     lua_nil: lua_nil::LuaNil,
     plain_del: plain_del::PlainDel,
     get_del: get_del::GetDel,
+    /// Every Redis lock held right now, for a clean shutdown.
+    ledger: Ledger,
     redis: RedisNode,
+    db_health: DbHealth,
     default_timing: LockTiming,
     db_timeout: Duration,
     key_prefix: String,
@@ -255,22 +260,41 @@ impl Lab {
             redis_timeout,
             db_timeout,
         } = settings;
+        let ledger = Ledger::default();
+        let db_for_health = db.clone();
+        let base = || RedisBase {
+            node: redis.clone(),
+            ledger: ledger.clone(),
+            prefix: prefix.clone(),
+        };
         Self {
-            spin: spin::SpinLock::new(redis.clone(), &prefix),
-            failfast: failfast::FailFastLock::new(redis.clone(), &prefix),
-            watchdog: watchdog::WatchdogLock::new(redis.clone(), &prefix),
-            fenced: fenced::FencedLock::new(redis.clone(), &prefix, db),
-            redlock: redlock::Redlock::new(&redlock_nodes, &prefix, redis_timeout),
+            spin: spin::SpinLock(base()),
+            failfast: failfast::FailFastLock(base()),
+            watchdog: watchdog::WatchdogLock(base()),
+            fenced: fenced::FencedLock::new(base(), db),
+            redlock: redlock::Redlock::new(&redlock_nodes, &prefix, redis_timeout, &ledger),
             local: local::LocalLock::default(),
-            ignore_setnx: ignore_setnx::IgnoreSetNx::new(redis.clone(), &prefix),
-            lua_nil: lua_nil::LuaNil::new(redis.clone(), &prefix),
-            plain_del: plain_del::PlainDel::new(redis.clone(), &prefix),
-            get_del: get_del::GetDel::new(redis.clone(), &prefix),
+            ignore_setnx: ignore_setnx::IgnoreSetNx(base()),
+            lua_nil: lua_nil::LuaNil(base()),
+            plain_del: plain_del::PlainDel(base()),
+            get_del: get_del::GetDel(base()),
+            ledger,
+            db_health: DbHealth::new(db_for_health, db_timeout),
             redis,
             default_timing,
             db_timeout,
             key_prefix: prefix,
         }
+    }
+
+    /// Longest wait for Postgres before a 503.
+    pub fn db_timeout(&self) -> Duration {
+        self.db_timeout
+    }
+
+    /// Every Redis lock this instance holds right now.
+    pub fn ledger(&self) -> &Ledger {
+        &self.ledger
     }
 
     /// The Redis key prefix of every lock and counter.
@@ -289,11 +313,33 @@ impl Lab {
                 .map_or(self.default_timing.deadline, |deadline| deadline.duration()),
             retry: self.default_timing.retry,
             pause: knobs.pause.duration(),
+            give_up: Some(self.db_health.down_flag()),
         }
     }
 
-    /// Sell one unit under the request's strategy.
+    /// Sell one unit under the request's strategy — unless Postgres is known
+    /// to be down: then fail fast instead of queueing for a lock.
     pub async fn sell(
+        &self,
+        db: &PgPool,
+        request: &PurchaseRequest,
+    ) -> Result<Order, PurchaseError> {
+        self.db_health.ensure_up().await?;
+        let outcome = self.sell_with(db, request).await;
+        if let Err(
+            PurchaseError::Database(error)
+            | PurchaseError::Lock {
+                source: LockError::Store(error),
+                ..
+            },
+        ) = &outcome
+        {
+            self.db_health.observe(error);
+        }
+        outcome
+    }
+
+    async fn sell_with(
         &self,
         db: &PgPool,
         request: &PurchaseRequest,

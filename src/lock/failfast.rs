@@ -4,7 +4,7 @@
 //! safe but **undersells**: buyers are turned away while stock is left.
 
 use super::catalogue::{Family, Needs, StrategyInfo};
-use super::{Lock, LockError, LockTiming, RedisNode, TokenGuard, lock_key, new_token};
+use super::{Lock, LockError, LockTiming, RedisBase, TokenGuard, new_token};
 use crate::domain::ProductId;
 
 pub const INFO: StrategyInfo = StrategyInfo {
@@ -18,19 +18,7 @@ pub const INFO: StrategyInfo = StrategyInfo {
     uses_ttl: true,
 };
 
-pub struct FailFastLock {
-    node: RedisNode,
-    prefix: String,
-}
-
-impl FailFastLock {
-    pub fn new(node: RedisNode, prefix: &str) -> Self {
-        Self {
-            node,
-            prefix: prefix.to_owned(),
-        }
-    }
-}
+pub struct FailFastLock(pub RedisBase);
 
 impl Lock for FailFastLock {
     type Guard = TokenGuard;
@@ -40,22 +28,21 @@ impl Lock for FailFastLock {
         product: ProductId,
         timing: &LockTiming,
     ) -> Result<TokenGuard, LockError> {
-        let key = lock_key(&self.prefix, product);
+        let key = self.0.key(product);
         let token = new_token();
-        match self.node.set_nx_px(&key, &token, timing.ttl).await {
-            Ok(true) => Ok(TokenGuard::new(&self.node, key, token)),
+        match self.0.node.set_nx_px(&key, &token, timing.ttl).await {
+            Ok(true) => Ok(self.0.guard(key, token)),
             Ok(false) => Err(LockError::Busy {
                 waited: std::time::Duration::ZERO,
             }),
             Err(error) => {
-                self.node.release_in_background(key, token);
+                self.0.node.release_in_background(key, token);
                 Err(error)
             }
         }
     }
 
-    async fn release(&self, mut guard: TokenGuard) -> Result<bool, LockError> {
-        guard.disarm();
-        self.node.release_if_ours(&guard.key, &guard.token).await
+    async fn release(&self, guard: TokenGuard) -> Result<bool, LockError> {
+        self.0.release(guard).await
     }
 }

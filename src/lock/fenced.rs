@@ -35,8 +35,7 @@ use sqlx::PgPool;
 
 use super::catalogue::{Family, Needs, StrategyInfo};
 use super::{
-    Guard, Lock, LockError, LockTiming, RedisNode, TokenGuard, lock_key, new_token, spin,
-    ttl_millis,
+    Guard, Lock, LockError, LockTiming, RedisBase, TokenGuard, new_token, spin, ttl_millis,
 };
 use crate::domain::ProductId;
 
@@ -61,23 +60,18 @@ static ADVANCE_SCRIPT: LazyLock<redis::Script> =
 const CLAIM_ATTEMPTS: usize = 3;
 
 pub struct FencedLock {
-    node: RedisNode,
-    prefix: String,
+    redis: RedisBase,
     db: PgPool,
 }
 
 impl FencedLock {
-    pub fn new(node: RedisNode, prefix: &str, db: PgPool) -> Self {
-        Self {
-            node,
-            prefix: prefix.to_owned(),
-            db,
-        }
+    pub fn new(redis: RedisBase, db: PgPool) -> Self {
+        Self { redis, db }
     }
 
     /// The product's fence counter, e.g. `flashsale:fence:product:1`.
     pub fn counter_key(&self, product: ProductId) -> String {
-        format!("{}:fence:product:{product}", self.prefix)
+        format!("{}:fence:product:{product}", self.redis.prefix)
     }
 
     /// Claim the row for `guard.fence`, moving the counter past a fence left
@@ -102,8 +96,9 @@ impl FencedLock {
             // No such product: nothing to claim; the sale answers 404.
             let Some(stored) = stored else { return Ok(()) };
 
-            let mut connection = self.node.connection();
+            let mut connection = self.redis.node.connection();
             let advanced: Option<i64> = self
+                .redis
                 .node
                 .call(
                     ADVANCE_SCRIPT
@@ -151,13 +146,14 @@ impl Lock for FencedLock {
         product: ProductId,
         timing: &LockTiming,
     ) -> Result<FencedGuard, LockError> {
-        let key = lock_key(&self.prefix, product);
+        let key = self.redis.key(product);
         let counter = self.counter_key(product);
         let token = new_token();
         let ttl_ms = ttl_millis(timing.ttl);
         let attempt = || async {
-            let mut connection = self.node.connection();
+            let mut connection = self.redis.node.connection();
             let minted: Result<Option<i64>, LockError> = self
+                .redis
                 .node
                 .call(
                     ACQUIRE_SCRIPT
@@ -169,23 +165,22 @@ impl Lock for FencedLock {
                 )
                 .await;
             if minted.is_err() {
-                self.node.release_in_background(key.clone(), token.clone());
+                self.redis
+                    .node
+                    .release_in_background(key.clone(), token.clone());
             }
             minted
         };
         let fence = spin(timing, attempt).await?;
         let mut guard = FencedGuard {
-            inner: TokenGuard::new(&self.node, key.clone(), token.clone()),
+            inner: self.redis.guard(key.clone(), token.clone()),
             fence,
         };
         self.claim(product, &mut guard).await?;
         Ok(guard)
     }
 
-    async fn release(&self, mut guard: FencedGuard) -> Result<bool, LockError> {
-        guard.inner.disarm();
-        self.node
-            .release_if_ours(&guard.inner.key, &guard.inner.token)
-            .await
+    async fn release(&self, guard: FencedGuard) -> Result<bool, LockError> {
+        self.redis.release(guard.inner).await
     }
 }

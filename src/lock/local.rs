@@ -55,11 +55,21 @@ impl Lock for LocalLock {
         let stripe = usize::try_from(product.get().unsigned_abs()).unwrap_or(0) % STRIPES;
         let mutex = self.stripes[stripe].clone();
         let started = Instant::now();
-        match timeout(timing.deadline, mutex.lock_owned()).await {
-            Ok(held) => Ok(LocalGuard(held)),
-            Err(_) => Err(LockError::Busy {
-                waited: started.elapsed(),
-            }),
+        timing.check_give_up()?;
+        let give_up = async {
+            match &timing.give_up {
+                Some(give_up) => give_up.wait().await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            held = timeout(timing.deadline, mutex.lock_owned()) => match held {
+                Ok(held) => Ok(LocalGuard(held)),
+                Err(_) => Err(LockError::Busy {
+                    waited: started.elapsed(),
+                }),
+            },
+            () = give_up => Err(LockError::StoreUnavailable),
         }
     }
 

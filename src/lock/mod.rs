@@ -27,7 +27,9 @@ pub mod redlock;
 pub mod spin;
 pub mod watchdog;
 
-use std::sync::LazyLock;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, LazyLock, Mutex};
 use std::time::Duration;
 
 use redis::aio::ConnectionManager;
@@ -42,8 +44,8 @@ static RELEASE_SCRIPT: LazyLock<redis::Script> =
     LazyLock::new(|| redis::Script::new(include_str!("scripts/release.lua")));
 
 /// The timing of one acquisition: the service's settings, or a purchase's
-/// own `ttl_ms` / `deadline_ms`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// own `ttl_ms` / `deadline_ms`; and when to stop waiting early.
+#[derive(Debug, Clone)]
 pub struct LockTiming {
     /// How long a taken lock lives before it expires on its own.
     pub ttl: Duration,
@@ -53,6 +55,46 @@ pub struct LockTiming {
     pub retry: Duration,
     /// The purchase's `pause_ms`: only `broken-get-del` takes it at release.
     pub pause: Duration,
+    /// Set when the sale cannot succeed whatever the lock (Postgres is
+    /// down): waiters stop waiting at once instead of at the deadline.
+    pub give_up: Option<GiveUp>,
+}
+
+impl LockTiming {
+    /// `Err` when a waiter should stop waiting now.
+    pub fn check_give_up(&self) -> Result<(), LockError> {
+        match &self.give_up {
+            Some(give_up) if give_up.is_set() => Err(LockError::StoreUnavailable),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// A flag a lock waiter looks at between two attempts, or waits on.
+#[derive(Debug, Clone)]
+pub struct GiveUp(Arc<tokio::sync::watch::Sender<bool>>);
+
+impl Default for GiveUp {
+    fn default() -> Self {
+        Self(Arc::new(tokio::sync::watch::Sender::new(false)))
+    }
+}
+
+impl GiveUp {
+    pub fn set(&self, value: bool) {
+        self.0
+            .send_if_modified(|current| std::mem::replace(current, value) != value);
+    }
+
+    pub fn is_set(&self) -> bool {
+        *self.0.borrow()
+    }
+
+    /// Resolves once the flag is set.
+    pub async fn wait(&self) {
+        let mut watching = self.0.subscribe();
+        let _ = watching.wait_for(|set| *set).await;
+    }
 }
 
 /// Why no lock (or no longer a lock). Strategy-neutral: the HTTP edge maps
@@ -74,6 +116,9 @@ pub enum LockError {
     /// reach it.
     #[error("the lock's database call failed")]
     Store(#[from] sqlx::Error),
+    /// Postgres, which holds the stock, is down: no point waiting for a lock.
+    #[error("Postgres is unreachable; stopped waiting for the lock")]
+    StoreUnavailable,
 }
 
 impl LockError {
@@ -133,6 +178,53 @@ pub fn lock_key(prefix: &str, product: ProductId) -> String {
 /// A fresh random token: proof that a lock is ours and nobody else's.
 pub fn new_token() -> String {
     Uuid::new_v4().to_string()
+}
+
+/// Every Redis lock this instance holds right now, so that a shutdown can
+/// release what sales cut short left behind (a lock must not outlive the
+/// process that took it by its TTL). Cheap to clone.
+#[derive(Clone, Default)]
+pub struct Ledger(Arc<LedgerInner>);
+
+#[derive(Default)]
+struct LedgerInner {
+    next: AtomicU64,
+    held: Mutex<HashMap<u64, (RedisNode, String, String)>>,
+}
+
+impl Ledger {
+    fn enter(&self, node: &RedisNode, key: &str, token: &str) -> u64 {
+        let id = self.0.next.fetch_add(1, Ordering::Relaxed);
+        let entry = (node.clone(), key.to_owned(), token.to_owned());
+        self.0.held.lock().expect("not poisoned").insert(id, entry);
+        id
+    }
+
+    fn leave(&self, id: u64) {
+        self.0.held.lock().expect("not poisoned").remove(&id);
+    }
+
+    /// How many locks are held now.
+    pub fn len(&self) -> usize {
+        self.0.held.lock().expect("not poisoned").len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Release every lock still held (compare-and-delete: only if still
+    /// ours). Returns how many were released.
+    pub async fn release_all(&self) -> usize {
+        let held: Vec<_> = self.0.held.lock().expect("not poisoned").drain().collect();
+        let mut released = 0;
+        for (_, (node, key, token)) in held {
+            if let Ok(true) = node.release_if_ours(&key, &token).await {
+                released += 1;
+            }
+        }
+        released
+    }
 }
 
 /// One Redis server and the longest wait for one call to it. Cheap to clone.
@@ -243,6 +335,7 @@ where
     let started = Instant::now();
     let give_up_at = started + timing.deadline;
     loop {
+        timing.check_give_up()?;
         if let Some(held) = attempt().await? {
             return Ok(held);
         }
@@ -274,15 +367,21 @@ pub struct TokenGuard {
     node: RedisNode,
     pub key: String,
     pub token: String,
+    ledger: Ledger,
+    entry: u64,
     released: bool,
 }
 
 impl TokenGuard {
-    pub fn new(node: &RedisNode, key: String, token: String) -> Self {
+    /// A lock now held; it stays in `ledger` until it is released.
+    pub fn new(node: &RedisNode, ledger: &Ledger, key: String, token: String) -> Self {
+        let entry = ledger.enter(node, &key, &token);
         Self {
             node: node.clone(),
             key,
             token,
+            ledger: ledger.clone(),
+            entry,
             released: false,
         }
     }
@@ -290,6 +389,7 @@ impl TokenGuard {
     /// Mark the guard released by its strategy's own release.
     pub fn disarm(&mut self) {
         self.released = true;
+        self.ledger.leave(self.entry);
     }
 }
 
@@ -297,11 +397,18 @@ impl Guard for TokenGuard {}
 
 impl Drop for TokenGuard {
     fn drop(&mut self) {
-        if !self.released {
-            self.node.release_in_background(
+        if !self.released && tokio::runtime::Handle::try_current().is_ok() {
+            let (node, ledger, entry) = (self.node.clone(), self.ledger.clone(), self.entry);
+            let (key, token) = (
                 std::mem::take(&mut self.key),
                 std::mem::take(&mut self.token),
             );
+            tokio::spawn(async move {
+                if let Err(error) = node.release_if_ours(&key, &token).await {
+                    tracing::warn!(%key, error = %error, "best-effort lock release failed; the TTL will free it");
+                }
+                ledger.leave(entry);
+            });
         }
     }
 }
@@ -314,26 +421,55 @@ impl std::fmt::Debug for TokenGuard {
     }
 }
 
-/// Take `key` on `node` with the spin: `SET NX PX` under a fresh token until
-/// it is ours or the deadline passes. Shared by every strategy that spins on
-/// one node with a sound `SET NX`.
-pub async fn spin_set_nx(
-    node: &RedisNode,
-    key: String,
-    timing: &LockTiming,
-) -> Result<TokenGuard, LockError> {
-    let token = new_token();
-    let attempt = || async {
-        match node.set_nx_px(&key, &token, timing.ttl).await {
-            Ok(true) => Ok(Some(())),
-            Ok(false) => Ok(None),
-            Err(error) => {
-                // The SET may have landed before the failure: clean up under our token.
-                node.release_in_background(key.clone(), token.clone());
-                Err(error)
+/// What every single-node Redis strategy is built from: the node, the
+/// ledger of held locks, the key prefix. Cheap to clone.
+#[derive(Clone)]
+pub struct RedisBase {
+    pub node: RedisNode,
+    pub ledger: Ledger,
+    pub prefix: String,
+}
+
+impl RedisBase {
+    /// The key of the lock on `product`.
+    pub fn key(&self, product: ProductId) -> String {
+        lock_key(&self.prefix, product)
+    }
+
+    /// A guard for a lock just taken under `token`.
+    pub fn guard(&self, key: String, token: String) -> TokenGuard {
+        TokenGuard::new(&self.node, &self.ledger, key, token)
+    }
+
+    /// Take the lock on `product` with the spin: `SET NX PX` under a fresh
+    /// token until it is ours or the deadline passes. Shared by every
+    /// strategy that spins on one node with a sound `SET NX`.
+    pub async fn spin_set_nx(
+        &self,
+        product: ProductId,
+        timing: &LockTiming,
+    ) -> Result<TokenGuard, LockError> {
+        let key = self.key(product);
+        let token = new_token();
+        let node = &self.node;
+        let attempt = || async {
+            match node.set_nx_px(&key, &token, timing.ttl).await {
+                Ok(true) => Ok(Some(())),
+                Ok(false) => Ok(None),
+                Err(error) => {
+                    // The SET may have landed before the failure: clean up under our token.
+                    node.release_in_background(key.clone(), token.clone());
+                    Err(error)
+                }
             }
-        }
-    };
-    spin(timing, attempt).await?;
-    Ok(TokenGuard::new(node, key, token))
+        };
+        spin(timing, attempt).await?;
+        Ok(self.guard(key, token))
+    }
+
+    /// The sound release: compare-and-delete.
+    pub async fn release(&self, mut guard: TokenGuard) -> Result<bool, LockError> {
+        guard.disarm();
+        self.node.release_if_ours(&guard.key, &guard.token).await
+    }
 }

@@ -26,7 +26,7 @@ use tokio::sync::OnceCell;
 use tokio::time::{Instant, sleep, timeout};
 
 use super::catalogue::{Family, Needs, StrategyInfo};
-use super::{Guard, Lock, LockError, LockTiming, RedisNode, lock_key, new_token};
+use super::{Guard, Ledger, Lock, LockError, LockTiming, RedisNode, lock_key, new_token};
 use crate::domain::ProductId;
 
 pub const INFO: StrategyInfo = StrategyInfo {
@@ -81,6 +81,7 @@ impl LazyNode {
 pub struct Redlock {
     nodes: Arc<Vec<LazyNode>>,
     prefix: String,
+    ledger: Ledger,
 }
 
 impl Redlock {
@@ -89,6 +90,7 @@ impl Redlock {
         nodes: &[redis::ConnectionInfo],
         prefix: &str,
         call_timeout: Duration,
+        ledger: &Ledger,
     ) -> Option<Self> {
         if nodes.is_empty() {
             return None;
@@ -106,6 +108,7 @@ impl Redlock {
         Some(Self {
             nodes: Arc::new(nodes),
             prefix: prefix.to_owned(),
+            ledger: ledger.clone(),
         })
     }
 
@@ -134,12 +137,20 @@ impl Redlock {
 }
 
 /// Every node, in the background: the guard dropped unreleased.
-fn release_everywhere_in_background(nodes: &Arc<Vec<LazyNode>>, key: &str, token: &str) {
+fn release_everywhere_in_background(guard: &mut RedlockGuard) {
     if tokio::runtime::Handle::try_current().is_err() {
         return;
     }
-    let (nodes, key, token) = (nodes.clone(), key.to_owned(), token.to_owned());
-    tokio::spawn(async move { release_everywhere(&nodes, &key, &token).await });
+    let (nodes, ledger) = (guard.nodes.clone(), guard.ledger.clone());
+    let (key, token) = (
+        std::mem::take(&mut guard.key),
+        std::mem::take(&mut guard.token),
+    );
+    let entries = std::mem::take(&mut guard.entries);
+    tokio::spawn(async move {
+        release_everywhere(&nodes, &key, &token).await;
+        entries.into_iter().for_each(|entry| ledger.leave(entry));
+    });
 }
 
 /// Compare-and-delete on every node at once; how many deleted our lock.
@@ -162,6 +173,9 @@ pub struct RedlockGuard {
     key: String,
     token: String,
     valid_until: Instant,
+    /// The nodes that said yes, in the ledger of held locks.
+    ledger: Ledger,
+    entries: Vec<u64>,
     released: bool,
 }
 
@@ -174,7 +188,7 @@ impl Guard for RedlockGuard {
 impl Drop for RedlockGuard {
     fn drop(&mut self) {
         if !self.released {
-            release_everywhere_in_background(&self.nodes, &self.key, &self.token);
+            release_everywhere_in_background(self);
         }
     }
 }
@@ -196,30 +210,40 @@ impl Lock for Redlock {
         let give_up_at = started + timing.deadline;
 
         loop {
+            timing.check_give_up()?;
             let attempt_started = Instant::now();
             let replies = join_all(self.nodes.iter().map(|node| {
                 node.within(node_timeout, |n| {
                     let (key, token) = (&key, &token);
-                    async move { n.set_nx_px(key, token, timing.ttl).await }
+                    async move { Ok((n.set_nx_px(key, token, timing.ttl).await?, n)) }
                 })
             }))
             .await;
             let answered = replies.iter().filter(|reply| reply.is_ok()).count();
-            let won = replies
+            let won: Vec<&RedisNode> = replies
                 .iter()
-                .filter(|reply| matches!(reply, Ok(true)))
-                .count();
+                .filter_map(|reply| match reply {
+                    Ok((true, node)) => Some(node),
+                    _ => None,
+                })
+                .collect();
             let validity = timing
                 .ttl
                 .checked_sub(attempt_started.elapsed() + drift)
                 .filter(|left| !left.is_zero());
 
-            if let (true, Some(validity)) = (won >= quorum, validity) {
+            if let (true, Some(validity)) = (won.len() >= quorum, validity) {
+                let entries = won
+                    .iter()
+                    .map(|node| self.ledger.enter(node, &key, &token))
+                    .collect();
                 return Ok(RedlockGuard {
                     nodes: self.nodes.clone(),
                     key,
                     token,
                     valid_until: attempt_started + validity,
+                    ledger: self.ledger.clone(),
+                    entries,
                     released: false,
                 });
             }
@@ -243,6 +267,10 @@ impl Lock for Redlock {
     async fn release(&self, mut guard: RedlockGuard) -> Result<bool, LockError> {
         guard.released = true;
         let released = release_everywhere(&self.nodes, &guard.key, &guard.token).await;
+        guard
+            .entries
+            .drain(..)
+            .for_each(|entry| self.ledger.leave(entry));
         Ok(released >= self.quorum())
     }
 }

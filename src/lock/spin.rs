@@ -5,7 +5,7 @@
 //! its holder and a second buyer walks in.
 
 use super::catalogue::{Family, Needs, StrategyInfo};
-use super::{Lock, LockError, LockTiming, RedisNode, TokenGuard, lock_key, spin_set_nx};
+use super::{Lock, LockError, LockTiming, RedisBase, TokenGuard};
 use crate::domain::ProductId;
 
 pub const INFO: StrategyInfo = StrategyInfo {
@@ -19,19 +19,7 @@ pub const INFO: StrategyInfo = StrategyInfo {
     uses_ttl: true,
 };
 
-pub struct SpinLock {
-    node: RedisNode,
-    prefix: String,
-}
-
-impl SpinLock {
-    pub fn new(node: RedisNode, prefix: &str) -> Self {
-        Self {
-            node,
-            prefix: prefix.to_owned(),
-        }
-    }
-}
+pub struct SpinLock(pub RedisBase);
 
 impl Lock for SpinLock {
     type Guard = TokenGuard;
@@ -41,11 +29,10 @@ impl Lock for SpinLock {
         product: ProductId,
         timing: &LockTiming,
     ) -> Result<TokenGuard, LockError> {
-        spin_set_nx(&self.node, lock_key(&self.prefix, product), timing).await
+        self.0.spin_set_nx(product, timing).await
     }
 
-    async fn release(&self, mut guard: TokenGuard) -> Result<bool, LockError> {
-        guard.disarm();
-        self.node.release_if_ours(&guard.key, &guard.token).await
+    async fn release(&self, guard: TokenGuard) -> Result<bool, LockError> {
+        self.0.release(guard).await
     }
 }

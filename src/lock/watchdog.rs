@@ -21,9 +21,7 @@ use tokio::task::JoinHandle;
 use tokio::time::{Instant, sleep};
 
 use super::catalogue::{Family, Needs, StrategyInfo};
-use super::{
-    Guard, Lock, LockError, LockTiming, RedisNode, TokenGuard, lock_key, spin_set_nx, ttl_millis,
-};
+use super::{Guard, Lock, LockError, LockTiming, RedisBase, RedisNode, TokenGuard, ttl_millis};
 use crate::domain::ProductId;
 
 pub const INFO: StrategyInfo = StrategyInfo {
@@ -40,19 +38,7 @@ pub const INFO: StrategyInfo = StrategyInfo {
 static RENEW_SCRIPT: LazyLock<redis::Script> =
     LazyLock::new(|| redis::Script::new(include_str!("scripts/renew.lua")));
 
-pub struct WatchdogLock {
-    node: RedisNode,
-    prefix: String,
-}
-
-impl WatchdogLock {
-    pub fn new(node: RedisNode, prefix: &str) -> Self {
-        Self {
-            node,
-            prefix: prefix.to_owned(),
-        }
-    }
-}
+pub struct WatchdogLock(pub RedisBase);
 
 /// What the renewal task and the sale share.
 struct Renewal {
@@ -64,20 +50,23 @@ struct Renewal {
 pub struct WatchdogGuard {
     inner: TokenGuard,
     renewal: Arc<Renewal>,
-    task: JoinHandle<()>,
+    task: StopOnDrop,
+}
+
+/// The renewal task, stopped when the guard goes: a guard dropped unreleased
+/// stops renewing as its inner guard sends the release.
+struct StopOnDrop(JoinHandle<()>);
+
+impl Drop for StopOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 impl Guard for WatchdogGuard {
     fn is_lost(&self) -> bool {
         let renewed = *self.renewal.last_renewed.lock().expect("not poisoned");
         self.renewal.lost.load(Ordering::Acquire) || renewed.elapsed() >= self.renewal.ttl
-    }
-}
-
-impl Drop for WatchdogGuard {
-    fn drop(&mut self) {
-        // Stop renewing first; the inner guard's drop then releases.
-        self.task.abort();
     }
 }
 
@@ -89,14 +78,14 @@ impl Lock for WatchdogLock {
         product: ProductId,
         timing: &LockTiming,
     ) -> Result<WatchdogGuard, LockError> {
-        let inner = spin_set_nx(&self.node, lock_key(&self.prefix, product), timing).await?;
+        let inner = self.0.spin_set_nx(product, timing).await?;
         let renewal = Arc::new(Renewal {
             lost: AtomicBool::new(false),
             last_renewed: Mutex::new(Instant::now()),
             ttl: timing.ttl,
         });
         let task = tokio::spawn(renew_until_stopped(
-            self.node.clone(),
+            self.0.node.clone(),
             inner.key.clone(),
             inner.token.clone(),
             renewal.clone(),
@@ -104,16 +93,15 @@ impl Lock for WatchdogLock {
         Ok(WatchdogGuard {
             inner,
             renewal,
-            task,
+            task: StopOnDrop(task),
         })
     }
 
-    async fn release(&self, mut guard: WatchdogGuard) -> Result<bool, LockError> {
-        guard.task.abort();
-        guard.inner.disarm();
-        self.node
-            .release_if_ours(&guard.inner.key, &guard.inner.token)
-            .await
+    async fn release(&self, guard: WatchdogGuard) -> Result<bool, LockError> {
+        // Stop renewing before releasing, so no renewal outlives the unlock.
+        let WatchdogGuard { inner, task, .. } = guard;
+        drop(task);
+        self.0.release(inner).await
     }
 }
 

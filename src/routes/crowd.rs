@@ -1,11 +1,13 @@
-use actix_web::{HttpResponse, post, web};
+use actix_web::{HttpResponse, get, post, web};
 use serde::Deserialize;
+use uuid::Uuid;
 
 use crate::crowd::{self, CrowdRequest, CrowdSize};
 use crate::domain::{InvalidInput, ProductId, RawKnobs, StockLevel};
 use crate::error::ApiError;
 use crate::lock::Strategy;
 use crate::routes::PurchaseQuery;
+use crate::routes::gate::AdminOnly;
 use crate::state::AppState;
 
 /// `{"buyers": 500, "lock": "none", "work_ms": 20, "restock": 100}`; only
@@ -57,6 +59,7 @@ impl CrowdBody {
 /// `POST /api/products/{id}/purchase`, and answer what it did.
 #[post("/api/products/{id}/flash-crowd")]
 pub async fn flash_crowd(
+    _admin: AdminOnly,
     state: web::Data<AppState>,
     id: web::Path<String>,
     body: web::Json<CrowdBody>,
@@ -66,5 +69,23 @@ pub async fn flash_crowd(
         .into_inner()
         .into_request(product, state.default_lock_mode)?;
     let report = crowd::run(&state.shop, request).await?;
+    Ok(HttpResponse::Ok().json(report))
+}
+
+/// A crowd's report again, by its id, while it is kept.
+#[get("/api/crowds/{id}")]
+pub async fn crowd_report(
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let id: Uuid = id.parse().map_err(|_| {
+        ApiError::bad_request(
+            "invalid_crowd_id",
+            format!("crowd id must be a UUID, got `{id}`"),
+        )
+    })?;
+    let report = crowd::find_report(&state.shop.db, id)
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("crowd {id}")))?;
     Ok(HttpResponse::Ok().json(report))
 }

@@ -2,6 +2,7 @@
 //! everything else.
 
 mod crowd;
+pub mod gate;
 mod health;
 mod pages;
 mod products;
@@ -41,8 +42,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .service(products::get)
     .service(products::reset)
     .service(purchase::buy)
+    .service(gate::admin_login)
     .service(strategies::list)
     .service(crowd::flash_crowd)
+    .service(crowd::crowd_report)
     .configure(pages::configure);
 }
 

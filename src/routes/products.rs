@@ -4,6 +4,7 @@ use serde::Deserialize;
 use crate::domain::{ProductId, StockLevel};
 use crate::error::ApiError;
 use crate::products;
+use crate::routes::gate::AdminOnly;
 use crate::state::AppState;
 
 #[get("/api/products")]
@@ -33,6 +34,7 @@ pub struct RestockBody {
 /// Restock: stock and initial stock become N, the product's orders are deleted.
 #[post("/api/products/{id}/reset")]
 pub async fn reset(
+    _admin: AdminOnly,
     state: web::Data<AppState>,
     id: web::Path<String>,
     body: web::Json<RestockBody>,

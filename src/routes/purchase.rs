@@ -5,6 +5,7 @@ use crate::domain::{BuyerName, InvalidInput, Knobs, ProductId, RawKnobs};
 use crate::error::ApiError;
 use crate::lock::Strategy;
 use crate::purchase::{PurchaseRequest, purchase};
+use crate::routes::gate::PurchaseQuota;
 use crate::state::AppState;
 
 /// The purchase options as they arrive: `lock`, `user` and the lab's knobs
@@ -42,6 +43,7 @@ impl PurchaseQuery {
 
 #[post("/api/products/{id}/purchase")]
 pub async fn buy(
+    _quota: PurchaseQuota,
     state: web::Data<AppState>,
     id: web::Path<String>,
     query: web::Query<PurchaseQuery>,

@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use flashsale::lock::spin::SpinLock;
-use flashsale::lock::{Lock, LockError, LockTiming, RedisNode};
+use flashsale::lock::{Ledger, Lock, LockError, LockTiming, RedisBase, RedisNode};
 
 use crate::helpers::{TestApp, redis_get, spawn_app};
 
@@ -13,6 +13,7 @@ fn timing(deadline_ms: u64) -> LockTiming {
         deadline: Duration::from_millis(deadline_ms),
         retry: Duration::from_millis(20),
         pause: Duration::ZERO,
+        give_up: None,
     }
 }
 
@@ -21,7 +22,11 @@ fn node(app: &TestApp) -> RedisNode {
 }
 
 fn spin_lock(app: &TestApp) -> SpinLock {
-    SpinLock::new(node(app), &app.settings.lock_key_prefix)
+    SpinLock(RedisBase {
+        node: node(app),
+        ledger: Ledger::default(),
+        prefix: app.settings.lock_key_prefix.clone(),
+    })
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -19,9 +19,7 @@ use tokio::time::sleep;
 
 use crate::domain::ProductId;
 use crate::lock::catalogue::{Family, Needs, StrategyInfo};
-use crate::lock::{
-    Guard, Lock, LockError, LockTiming, RedisNode, TokenGuard, lock_key, spin_set_nx,
-};
+use crate::lock::{Guard, Lock, LockError, LockTiming, RedisBase, TokenGuard};
 
 pub const INFO: StrategyInfo = StrategyInfo {
     name: "broken-get-del",
@@ -34,19 +32,7 @@ pub const INFO: StrategyInfo = StrategyInfo {
     uses_ttl: true,
 };
 
-pub struct GetDel {
-    node: RedisNode,
-    prefix: String,
-}
-
-impl GetDel {
-    pub fn new(node: RedisNode, prefix: &str) -> Self {
-        Self {
-            node,
-            prefix: prefix.to_owned(),
-        }
-    }
-}
+pub struct GetDel(pub RedisBase);
 
 pub struct GetDelGuard {
     inner: TokenGuard,
@@ -67,7 +53,7 @@ impl Lock for GetDel {
         product: ProductId,
         timing: &LockTiming,
     ) -> Result<GetDelGuard, LockError> {
-        let inner = spin_set_nx(&self.node, lock_key(&self.prefix, product), timing).await?;
+        let inner = self.0.spin_set_nx(product, timing).await?;
         Ok(GetDelGuard {
             inner,
             stall: timing.pause,
@@ -77,8 +63,9 @@ impl Lock for GetDel {
     async fn release(&self, mut guard: GetDelGuard) -> Result<bool, LockError> {
         guard.inner.disarm();
         let (key, token) = (&guard.inner.key, &guard.inner.token);
-        let mut connection = self.node.connection();
+        let mut connection = self.0.node.connection();
         let holder: Option<String> = self
+            .0
             .node
             .call(redis::cmd("GET").arg(key).query_async(&mut connection))
             .await?;
@@ -91,6 +78,7 @@ impl Lock for GetDel {
             sleep(guard.stall).await;
         }
         let deleted: i64 = self
+            .0
             .node
             .call(redis::cmd("DEL").arg(key).query_async(&mut connection))
             .await?;

@@ -9,9 +9,7 @@
 
 use crate::domain::ProductId;
 use crate::lock::catalogue::{Family, Needs, StrategyInfo};
-use crate::lock::{
-    Lock, LockError, LockTiming, RedisNode, TokenGuard, lock_key, new_token, ttl_millis,
-};
+use crate::lock::{Lock, LockError, LockTiming, RedisBase, TokenGuard, new_token, ttl_millis};
 
 pub const INFO: StrategyInfo = StrategyInfo {
     name: "broken-ignore-setnx",
@@ -24,19 +22,7 @@ pub const INFO: StrategyInfo = StrategyInfo {
     uses_ttl: true,
 };
 
-pub struct IgnoreSetNx {
-    node: RedisNode,
-    prefix: String,
-}
-
-impl IgnoreSetNx {
-    pub fn new(node: RedisNode, prefix: &str) -> Self {
-        Self {
-            node,
-            prefix: prefix.to_owned(),
-        }
-    }
-}
+pub struct IgnoreSetNx(pub RedisBase);
 
 impl Lock for IgnoreSetNx {
     type Guard = TokenGuard;
@@ -46,11 +32,12 @@ impl Lock for IgnoreSetNx {
         product: ProductId,
         timing: &LockTiming,
     ) -> Result<TokenGuard, LockError> {
-        let key = lock_key(&self.prefix, product);
+        let key = self.0.key(product);
         let token = new_token();
-        let mut connection = self.node.connection();
+        let mut connection = self.0.node.connection();
         // THE BUG: `()` takes "OK" and nil alike.
         let () = self
+            .0
             .node
             .call(
                 redis::cmd("SET")
@@ -62,11 +49,10 @@ impl Lock for IgnoreSetNx {
                     .query_async(&mut connection),
             )
             .await?;
-        Ok(TokenGuard::new(&self.node, key, token))
+        Ok(self.0.guard(key, token))
     }
 
-    async fn release(&self, mut guard: TokenGuard) -> Result<bool, LockError> {
-        guard.disarm();
-        self.node.release_if_ours(&guard.key, &guard.token).await
+    async fn release(&self, guard: TokenGuard) -> Result<bool, LockError> {
+        self.0.release(guard).await
     }
 }

@@ -11,7 +11,7 @@ use std::sync::LazyLock;
 use crate::domain::ProductId;
 use crate::lock::catalogue::{Family, Needs, StrategyInfo};
 use crate::lock::{
-    Lock, LockError, LockTiming, RedisNode, TokenGuard, lock_key, new_token, spin, ttl_millis,
+    Lock, LockError, LockTiming, RedisBase, TokenGuard, new_token, spin, ttl_millis,
 };
 
 pub const INFO: StrategyInfo = StrategyInfo {
@@ -28,19 +28,7 @@ pub const INFO: StrategyInfo = StrategyInfo {
 static ACQUIRE_SCRIPT: LazyLock<redis::Script> =
     LazyLock::new(|| redis::Script::new(include_str!("../scripts/broken_lua_nil.lua")));
 
-pub struct LuaNil {
-    node: RedisNode,
-    prefix: String,
-}
-
-impl LuaNil {
-    pub fn new(node: RedisNode, prefix: &str) -> Self {
-        Self {
-            node,
-            prefix: prefix.to_owned(),
-        }
-    }
-}
+pub struct LuaNil(pub RedisBase);
 
 impl Lock for LuaNil {
     type Guard = TokenGuard;
@@ -50,12 +38,13 @@ impl Lock for LuaNil {
         product: ProductId,
         timing: &LockTiming,
     ) -> Result<TokenGuard, LockError> {
-        let key = lock_key(&self.prefix, product);
+        let key = self.0.key(product);
         let token = new_token();
         let ttl_ms = ttl_millis(timing.ttl);
         let attempt = || async {
-            let mut connection = self.node.connection();
+            let mut connection = self.0.node.connection();
             let taken: i64 = self
+                .0
                 .node
                 .call(
                     ACQUIRE_SCRIPT
@@ -68,11 +57,10 @@ impl Lock for LuaNil {
             Ok((taken == 1).then_some(()))
         };
         spin(timing, attempt).await?;
-        Ok(TokenGuard::new(&self.node, key, token))
+        Ok(self.0.guard(key, token))
     }
 
-    async fn release(&self, mut guard: TokenGuard) -> Result<bool, LockError> {
-        guard.disarm();
-        self.node.release_if_ours(&guard.key, &guard.token).await
+    async fn release(&self, guard: TokenGuard) -> Result<bool, LockError> {
+        self.0.release(guard).await
     }
 }

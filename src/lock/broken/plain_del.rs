@@ -9,7 +9,7 @@
 
 use crate::domain::ProductId;
 use crate::lock::catalogue::{Family, Needs, StrategyInfo};
-use crate::lock::{Lock, LockError, LockTiming, RedisNode, TokenGuard, lock_key, spin_set_nx};
+use crate::lock::{Lock, LockError, LockTiming, RedisBase, TokenGuard};
 
 pub const INFO: StrategyInfo = StrategyInfo {
     name: "broken-plain-del",
@@ -22,19 +22,7 @@ pub const INFO: StrategyInfo = StrategyInfo {
     uses_ttl: true,
 };
 
-pub struct PlainDel {
-    node: RedisNode,
-    prefix: String,
-}
-
-impl PlainDel {
-    pub fn new(node: RedisNode, prefix: &str) -> Self {
-        Self {
-            node,
-            prefix: prefix.to_owned(),
-        }
-    }
-}
+pub struct PlainDel(pub RedisBase);
 
 impl Lock for PlainDel {
     type Guard = TokenGuard;
@@ -44,14 +32,15 @@ impl Lock for PlainDel {
         product: ProductId,
         timing: &LockTiming,
     ) -> Result<TokenGuard, LockError> {
-        spin_set_nx(&self.node, lock_key(&self.prefix, product), timing).await
+        self.0.spin_set_nx(product, timing).await
     }
 
     async fn release(&self, mut guard: TokenGuard) -> Result<bool, LockError> {
         guard.disarm();
-        let mut connection = self.node.connection();
+        let mut connection = self.0.node.connection();
         // THE BUG: whose lock this is, nobody asks.
         let deleted: i64 = self
+            .0
             .node
             .call(
                 redis::cmd("DEL")

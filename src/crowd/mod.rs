@@ -8,21 +8,35 @@
 //! interleave in Postgres, as it does for HTTP buyers (whose purchases, like
 //! these, run on the runtime of the worker that took the request). Each
 //! outcome is counted honestly — sold,
-//! sold out, busy (the lock stayed taken past its deadline), unavailable
-//! (Postgres or Redis did not answer in time), failed (anything else).
+//! sold out, busy (the lock stayed taken past its deadline), lock lost,
+//! restocked, unavailable (Postgres or Redis did not answer in time), failed
+//! (anything else).
+//!
+//! Bounds: one crowd per product at a time across every instance (a claim in
+//! Postgres, [`claim`]), a few crowds per instance ([`CrowdSlots`]); a crowd
+//! whose client hangs up, or that a shutdown interrupts, starts no more
+//! buyers and reports what it did. Each report is kept ([`runs`]) so that a
+//! page can show it by its id.
 
 use std::sync::Arc;
 use std::time::Instant;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
 
 use crate::domain::{BuyerName, InvalidInput, Knobs, ProductId, StockLevel};
-use crate::error::ApiError;
 use crate::lock::Strategy;
 use crate::products::{self, ProductStats};
-use crate::purchase::{PurchaseRequest, Shop, purchase};
+use crate::purchase::{PurchaseRequest, Refusal, Shop, purchase};
+
+mod claim;
+mod runs;
+
+pub use claim::CrowdSlots;
+pub use runs::find_report;
 
 /// How many buyers take part in one crowd: 1 to [`CrowdSize::MAX`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -72,8 +86,8 @@ impl CrowdSize {
 /// stays short enough that no buyer times out waiting for a connection.
 pub const MAX_IN_FLIGHT: usize = 256;
 
-/// A crowd to run: `buyers` purchases of `product` under `mode`, optionally
-/// after restocking the product.
+/// A crowd to run: `buyers` purchases of `product` under `strategy`,
+/// optionally after restocking the product.
 #[derive(Debug, Clone)]
 pub struct CrowdRequest {
     pub product: ProductId,
@@ -84,8 +98,10 @@ pub struct CrowdRequest {
 }
 
 /// What a crowd did.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CrowdReport {
+    /// The crowd's id: `GET /api/crowds/{id}` answers this report again.
+    pub crowd_id: Uuid,
     pub buyers: u32,
     pub lock: Strategy,
     pub work_ms: u64,
@@ -113,39 +129,79 @@ pub struct CrowdReport {
     pub unavailable: u32,
     /// Anything else (HTTP 500); logged.
     pub failed: u32,
+    /// Buyers never let in: the crowd was cut short (its client hung up, or
+    /// the service is shutting down).
+    pub not_started: u32,
     pub elapsed_ms: u64,
     /// The product after the crowd.
     pub product: ProductStats,
 }
 
+/// Why a crowd did not run.
+#[derive(Debug, thiserror::Error)]
+pub enum CrowdError {
+    #[error("product {0} does not exist")]
+    ProductNotFound(ProductId),
+    #[error("a flash crowd is already running on product {0}")]
+    AlreadyRunning(ProductId),
+    #[error("{0} flash crowds are already running on this instance")]
+    TooMany(usize),
+    #[error("the service is shutting down")]
+    ShuttingDown,
+    #[error("database call failed")]
+    Database(#[from] sqlx::Error),
+    #[error("the crowd task died")]
+    Aborted(#[from] tokio::task::JoinError),
+}
+
 /// Run a flash crowd and report what it did.
 ///
-/// The crowd runs on a task of its own: like a single purchase, it finishes
-/// even if the client that asked for it hangs up.
-pub async fn run(shop: &Shop, request: CrowdRequest) -> Result<CrowdReport, ApiError> {
+/// The crowd runs on a task of its own and holds its claim on the product
+/// until it is done. If the caller goes away (the client hung up), the crowd
+/// lets no further buyer in, finishes the sales already started, and logs
+/// what it did.
+pub async fn run(shop: &Shop, request: CrowdRequest) -> Result<CrowdReport, CrowdError> {
+    if shop.shutdown.is_cancelled() {
+        return Err(CrowdError::ShuttingDown);
+    }
+    let slot = shop.crowds.take()?;
+    let claim = claim::ProductClaim::take(&shop.db, shop.lab.db_timeout(), request.product).await?;
+    let stop = shop.shutdown.child_token();
+    let client_gone = stop.clone().drop_guard();
     let shop = shop.clone();
-    tokio::spawn(async move { run_crowd(&shop, request).await })
-        .await
-        .map_err(|error| ApiError::Internal(error.into()))?
+    let crowd = shop.sales.clone().spawn(async move {
+        let report = run_crowd(&shop, request, stop).await;
+        claim.release().await;
+        drop(slot);
+        let report = report?;
+        runs::save_report(&shop.db, &report).await?;
+        Ok(report)
+    });
+    let report = crowd.await?;
+    client_gone.disarm();
+    report
 }
 
 #[tracing::instrument(name = "flash_crowd", skip_all, fields(
     product = %request.product, lock = %request.strategy, buyers = request.buyers.get()
 ))]
-async fn run_crowd(shop: &Shop, request: CrowdRequest) -> Result<CrowdReport, ApiError> {
+async fn run_crowd(
+    shop: &Shop,
+    request: CrowdRequest,
+    stop: CancellationToken,
+) -> Result<CrowdReport, CrowdError> {
     let product = request.product;
     let before = match request.restock {
         Some(level) => products::restock(&shop.db, product, level).await?,
         None => products::find(&shop.db, product).await?,
     }
-    .ok_or(ApiError::ProductNotFound(product))?;
+    .ok_or(CrowdError::ProductNotFound(product))?;
 
     let started = Instant::now();
     let door = Arc::new(Semaphore::new(MAX_IN_FLIGHT));
     let mut crowd = JoinSet::new();
     for n in 1..=request.buyers.get() {
-        let shop = shop.clone();
-        let door = door.clone();
+        let (shop, door, stop) = (shop.clone(), door.clone(), stop.clone());
         let buyer = PurchaseRequest {
             product,
             strategy: request.strategy,
@@ -153,34 +209,47 @@ async fn run_crowd(shop: &Shop, request: CrowdRequest) -> Result<CrowdReport, Ap
             buyer: BuyerName::parse(&format!("crowd-{n}")).ok(),
         };
         crowd.spawn(async move {
-            let _inside = door
-                .acquire_owned()
-                .await
-                .expect("the door is never closed");
-            purchase(&shop, buyer).await
+            let _inside = tokio::select! {
+                biased;
+                () = stop.cancelled() => return None,
+                inside = door.acquire_owned() => inside.expect("the door is never closed"),
+            };
+            Some(purchase(&shop, buyer).await)
         });
     }
 
     let mut tally = Tally::default();
     while let Some(outcome) = crowd.join_next().await {
         match outcome {
-            Ok(Ok(_order)) => tally.sold += 1,
-            Ok(Err(error)) => tally.count(ApiError::from(error)),
-            Err(error) => tally.count(ApiError::Internal(error.into())),
+            Ok(Some(Ok(_order))) => tally.sold += 1,
+            Ok(Some(Err(error))) => tally.count(error.refusal(), &error),
+            Ok(None) => tally.not_started += 1,
+            Err(error) => tally.count(Refusal::Failed, &error),
         }
     }
     let elapsed = started.elapsed();
 
     let after = products::find(&shop.db, product)
         .await?
-        .ok_or(ApiError::ProductNotFound(product))?;
-    tracing::info!(
-        sold = tally.sold,
-        stock_before = before.stock,
-        elapsed_ms = elapsed.as_millis() as u64,
-        "flash crowd done"
-    );
+        .ok_or(CrowdError::ProductNotFound(product))?;
+    let elapsed_ms = u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX);
+    if tally.not_started > 0 {
+        tracing::warn!(
+            sold = tally.sold,
+            not_started = tally.not_started,
+            elapsed_ms,
+            "flash crowd cut short (client gone or shutting down)"
+        );
+    } else {
+        tracing::info!(
+            sold = tally.sold,
+            stock_before = before.stock,
+            elapsed_ms,
+            "flash crowd done"
+        );
+    }
     Ok(CrowdReport {
+        crowd_id: Uuid::new_v4(),
         buyers: request.buyers.get(),
         lock: request.strategy,
         work_ms: request.knobs.work.millis(),
@@ -196,7 +265,8 @@ async fn run_crowd(shop: &Shop, request: CrowdRequest) -> Result<CrowdReport, Ap
         restocked: tally.restocked,
         unavailable: tally.unavailable,
         failed: tally.failed,
-        elapsed_ms: u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX),
+        not_started: tally.not_started,
+        elapsed_ms,
         product: after,
     })
 }
@@ -211,22 +281,21 @@ struct Tally {
     restocked: u32,
     unavailable: u32,
     failed: u32,
+    not_started: u32,
 }
 
 impl Tally {
-    fn count(&mut self, error: ApiError) {
-        match error {
-            ApiError::SoldOut(_) => self.sold_out += 1,
-            ApiError::LockTimeout { .. } => self.busy += 1,
-            ApiError::LockLost { .. } => self.lock_lost += 1,
-            ApiError::Restocked(_) => self.restocked += 1,
-            ApiError::Unavailable { .. } | ApiError::StrategyUnavailable { .. } => {
-                self.unavailable += 1
-            }
-            other => {
+    fn count(&mut self, refusal: Refusal, error: &dyn std::error::Error) {
+        match refusal {
+            Refusal::SoldOut => self.sold_out += 1,
+            Refusal::Busy => self.busy += 1,
+            Refusal::LockLost => self.lock_lost += 1,
+            Refusal::Restocked => self.restocked += 1,
+            Refusal::Unavailable => self.unavailable += 1,
+            Refusal::Failed => {
                 // Log the first few only: a broken crowd must not flood the log.
                 if self.failed < 3 {
-                    tracing::error!(code = other.code(), error = ?other, "a crowd buyer failed");
+                    tracing::error!(error = %error, "a crowd buyer failed");
                 }
                 self.failed += 1;
             }

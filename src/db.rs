@@ -1,0 +1,96 @@
+//! Postgres as a dependency: which failures mean "unreachable" (503), and a
+//! shared view of whether it is reachable now, so that buyers do not queue
+//! for a lock behind a sale that cannot write.
+
+use std::time::Duration;
+
+use sqlx::PgPool;
+use tokio::sync::Mutex;
+use tokio::time::{Instant, timeout};
+
+use crate::lock::GiveUp;
+
+/// The server being unreachable or timing out, as opposed to a bug of ours.
+pub fn is_unavailable(error: &sqlx::Error) -> bool {
+    match error {
+        sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::Protocol(_)
+        | sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::WorkerCrashed => true,
+        sqlx::Error::Database(db) => db.code().is_some_and(|code| {
+            // 08: connection exception; 57: operator intervention (shutdown,
+            // statement_timeout); 53: insufficient resources (too many connections).
+            code.starts_with("08") || code.starts_with("57") || code.starts_with("53")
+        }),
+        _ => false,
+    }
+}
+
+/// Whether Postgres answers, as last seen. A failed sale marks it down; while
+/// it is down, lock waiters stop waiting (they watch [`GiveUp`]) and each new
+/// buyer first asks one shared probe, which answers within the database
+/// timeout — so an outage is a 503 within `DB_TIMEOUT_MS`, not a queue of
+/// 429s behind a holder that cannot write.
+pub struct DbHealth {
+    db: PgPool,
+    timeout: Duration,
+    down: GiveUp,
+    /// One probe at a time; its result serves everyone who waited for it.
+    last_probe: Mutex<Option<(Instant, bool)>>,
+}
+
+/// How long one probe's answer stands for the buyers who queued behind it.
+const PROBE_FRESH_FOR: Duration = Duration::from_millis(250);
+
+impl DbHealth {
+    pub fn new(db: PgPool, timeout: Duration) -> Self {
+        Self {
+            db,
+            timeout,
+            down: GiveUp::default(),
+            last_probe: Mutex::new(None),
+        }
+    }
+
+    /// Set while Postgres is known to be down.
+    pub fn down_flag(&self) -> GiveUp {
+        self.down.clone()
+    }
+
+    /// Note a failure of a sale: unreachable means down.
+    pub fn observe(&self, error: &sqlx::Error) {
+        if is_unavailable(error) && !self.down.is_set() {
+            tracing::warn!(error = %error, "Postgres looks unreachable; buyers get 503 until it answers again");
+            self.down.set(true);
+        }
+    }
+
+    /// `Ok` when Postgres is believed up, or a probe now says so.
+    pub async fn ensure_up(&self) -> Result<(), sqlx::Error> {
+        if !self.down.is_set() {
+            return Ok(());
+        }
+        let mut last = self.last_probe.lock().await;
+        if let Some((at, up)) = *last
+            && at.elapsed() < PROBE_FRESH_FOR
+        {
+            return if up {
+                Ok(())
+            } else {
+                Err(sqlx::Error::PoolTimedOut)
+            };
+        }
+        let probe = sqlx::query("SELECT 1").execute(&self.db);
+        let up = matches!(timeout(self.timeout, probe).await, Ok(Ok(_)));
+        *last = Some((Instant::now(), up));
+        if up {
+            tracing::info!("Postgres answers again");
+            self.down.set(false);
+            Ok(())
+        } else {
+            Err(sqlx::Error::PoolTimedOut)
+        }
+    }
+}
