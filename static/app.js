@@ -1,6 +1,7 @@
 // flashsale's page: live numbers, the Buy button, restock and the flash crowd
-// through the JSON API, in place. Without this script every button is a plain
-// form POST that comes back to the page with its outcome.
+// through the JSON API, in place; the lesson of the chosen lock strategy,
+// from the texts the page carries. Without this script every button is a
+// plain form POST that comes back to the page with its outcome.
 "use strict";
 
 (() => {
@@ -64,16 +65,62 @@
     }
   }
 
+  // ------------------------------------------------------- lock switch --
+
+  // The lesson box shows the chosen strategy's texts, which each radio
+  // button carries (data-lesson, data-breaks, …): no round trip.
+  const lesson = {
+    box: document.getElementById("lesson"),
+    badge: document.getElementById("lesson-badge"),
+    name: document.getElementById("lesson-name"),
+    title: document.getElementById("lesson-title"),
+    text: document.getElementById("lesson-text"),
+    breaks: document.getElementById("lesson-breaks"),
+    unavailable: document.getElementById("lesson-unavailable"),
+  };
+  const ttl = form.elements.ttl_ms;
+
+  function showStrategy(input) {
+    const d = input.dataset;
+    if (lesson.box) {
+      lesson.box.className = `lesson ${d.safety}`;
+      lesson.badge.textContent = d.badge;
+      lesson.name.textContent = `lock=${input.value}`;
+      lesson.title.textContent = d.label;
+      lesson.text.textContent = d.lesson;
+      lesson.breaks.textContent = d.breaks;
+      lesson.unavailable.textContent = d.unavailable ? `Unavailable: ${d.unavailable}` : "";
+      lesson.unavailable.hidden = !d.unavailable;
+    }
+    // A strategy without a TTL ignores ttl_ms: grey it out, send nothing.
+    if (ttl) ttl.disabled = d.usesTtl === "false";
+  }
+
+  form.addEventListener("change", (event) => {
+    if (event.target.name === "lock") showStrategy(event.target);
+  });
+
   // ----------------------------------------------------------- settings --
 
+  // A knob's text as typed ("" when unset, or when its field is disabled);
+  // the service checks it and says what is wrong.
+  function knob(name) {
+    const field = form.elements[name];
+    return field && !field.disabled ? field.value.trim() : "";
+  }
+
   function settings() {
-    const number = (name) => Number(form.elements[name].value);
     const lock = form.querySelector('input[name="lock"]:checked');
     return {
       lock: lock ? lock.value : null,
-      workMs: number("work_ms"),
-      buyers: number("buyers"),
-      stock: number("stock"),
+      knobs: {
+        work_ms: knob("work_ms"),
+        pause_ms: knob("pause_ms"),
+        ttl_ms: knob("ttl_ms"),
+        deadline_ms: knob("deadline_ms"),
+      },
+      buyers: Number(form.elements.buyers.value),
+      stock: Number(form.elements.stock.value),
       restockFirst: form.elements.restock_first.checked,
     };
   }
@@ -95,18 +142,33 @@
     outcome.textContent = text;
   }
 
+  // The same words as the server's page (src/routes/pages/verdict.rs).
+  const REFUSALS = {
+    sold_out: "Sold out · nothing sold",
+    lock_timeout: "Busy · the lock stayed taken, try again",
+    lock_lost: "Lock lost · it expired before the write, nothing sold",
+    restocked: "Restocked during the sale · nothing sold",
+    service_unavailable: "Unavailable · nothing sold, try again",
+  };
+
   function failure(answer) {
-    if (answer.status === 409) return "Sold out · nothing sold";
-    if (answer.status === 429) return "Busy · the lock stayed taken, try again";
-    if (answer.status === 503) return "Unavailable · nothing sold, try again";
-    return answer.data.message || `The service answered HTTP ${answer.status}`;
+    const code = answer.data.error;
+    if (code && REFUSALS[code]) return REFUSALS[code];
+    // strategy_unavailable names the strategy and why; a 400 names the field.
+    if (answer.data.message) return answer.data.message;
+    if (answer.status === 429) return REFUSALS.lock_timeout;
+    if (answer.status === 503) return REFUSALS.service_unavailable;
+    return `The service answered HTTP ${answer.status}`;
   }
 
   // ------------------------------------------------------------ actions --
 
   async function buy(id, card, s) {
-    const query = new URLSearchParams({ work_ms: s.workMs, user: "browser" });
+    const query = new URLSearchParams({ user: "browser" });
     if (s.lock) query.set("lock", s.lock);
+    for (const [name, value] of Object.entries(s.knobs)) {
+      if (value !== "") query.set(name, value);
+    }
     const answer = await call("POST", `/api/products/${id}/purchase?${query}`);
     if (answer.ok) {
       const order = answer.data;
@@ -128,8 +190,11 @@
   }
 
   async function flashCrowd(id, card, s) {
-    const body = { buyers: s.buyers, work_ms: s.workMs };
+    const body = { buyers: s.buyers };
     if (s.lock) body.lock = s.lock;
+    for (const [name, value] of Object.entries(s.knobs)) {
+      if (value !== "") body[name] = Number(value);
+    }
     if (s.restockFirst) body.restock = s.stock;
     const name = card.querySelector(".product-name").textContent;
     verdict("running", `${s.buyers} buyers rush “${name}” · lock ${s.lock}…`, "", null);
@@ -148,23 +213,32 @@
     remember(run);
   }
 
-  // The same words as the server's page (src/routes/pages.rs).
+  // The same words as the server's page (src/routes/pages/verdict.rs).
   function summary(r, name) {
     const over = r.oversold > 0 ? `oversold by ${r.oversold}` : "no oversell";
-    let detail =
-      `lock ${r.lock} · ${r.buyers} buyers · ${r.work_ms} ms business step` +
-      ` · ${r.sold_out} sold out · ${r.busy} busy`;
-    if (r.unavailable > 0) detail += ` · ${r.unavailable} unavailable`;
-    if (r.failed > 0) detail += ` · ${r.failed} failed`;
-    detail += ` · ${(r.elapsed_ms / 1000).toFixed(1)} s`;
+    const knobs = [`${r.work_ms} ms business step`];
+    if (r.pause_ms > 0) knobs.push(`${r.pause_ms} ms pause`);
+    if (r.ttl_ms != null) knobs.push(`TTL ${r.ttl_ms} ms`);
+    if (r.deadline_ms != null) knobs.push(`deadline ${r.deadline_ms} ms`);
+    const parts = [`lock ${r.lock}`, `${r.buyers} buyers`, ...knobs, `${r.sold_out} sold out`, `${r.busy} busy`];
+    const extra = [];
+    for (const [count, words] of [
+      [r.lock_lost, "lost their lock"],
+      [r.restocked, "stopped by a restock"],
+      [r.unavailable, "unavailable"],
+      [r.failed, "failed"],
+    ]) {
+      if (count > 0) extra.push(`${count} ${words}`);
+    }
+    const seconds = `${(r.elapsed_ms / 1000).toFixed(1)} s`;
     return {
       tone: r.oversold > 0 ? "bad" : "good",
       headline: `sold ${r.sold} / ${r.stock_before} · ${over}`,
-      detail,
+      detail: [...parts, ...extra, seconds].join(" · "),
       lock: r.lock,
       sold: `sold ${r.sold} / ${r.stock_before}`,
       over,
-      meta: `${name} · ${r.buyers} buyers · ${r.work_ms} ms · ${(r.elapsed_ms / 1000).toFixed(1)} s`,
+      meta: [name, `${r.buyers} buyers`, ...knobs.map((k) => k.replace(" business step", "")), ...extra, seconds].join(" · "),
     };
   }
 
@@ -257,6 +331,8 @@
     }
   });
 
+  const chosen = form.querySelector('input[name="lock"]:checked');
+  if (chosen) showStrategy(chosen);
   drawRuns(loadRuns());
   poll();
 })();

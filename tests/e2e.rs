@@ -1,9 +1,14 @@
 //! The browser demo end to end, in a real headless Chromium driven through
 //! chromedriver (WebDriver), against the service spawned with a database of
-//! its own: buy one unit and see the stock drop by one; run a flash crowd with
-//! the lock off and see an oversold figure above zero; run it with the lock
-//! on and see zero. Saves a screenshot of the page after the crowds to
-//! `target/e2e/flash-crowd.png` and prints its path.
+//! its own: buy one unit and see the stock drop by one; pick lock strategies
+//! and see their lessons (and the TTL knob) change; see a bad TTL refused in
+//! the service's words; run a flash crowd with the lock off and see an
+//! oversold figure above zero; run it with the lock on and see zero. Saves a
+//! screenshot of the page after the crowds to `target/e2e/flash-crowd.png`,
+//! of a strategy without a TTL chosen to `target/e2e/lock-lab.png`, and of
+//! the page on a phone to `target/e2e/phone.png` (whole) and
+//! `target/e2e/phone-switch.png` (scrolled to the switch), and prints their
+//! paths.
 //!
 //! Needs Debian's `chromium` and `chromium-driver` (`.ci/run` installs them
 //! when missing); `CHROMIUM` and `CHROMEDRIVER` may name other binaries.
@@ -16,12 +21,15 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use fantoccini::{Client, ClientBuilder, Locator};
+use flashsale::lock::Strategy;
 use flashsale::testing::{TestApp, spawn_app};
 use futures::FutureExt;
 use hyper_util::client::legacy::connect::HttpConnector;
 use serde_json::json;
 
 const WINDOW: (u32, u32) = (1366, 1024);
+/// A phone's window, in CSS pixels.
+const PHONE: (u32, u32) = (390, 844);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn in_a_real_browser_the_lock_off_oversells_and_the_lock_on_does_not() {
@@ -64,6 +72,53 @@ async fn scenario(client: &Client, app: &TestApp) {
     assert_eq!(value(client, "#buyers").await, "500");
     assert_eq!(value(client, "#stock").await, "100");
     assert_eq!(value(client, "#work_ms").await, "20");
+    assert_eq!(value(client, "#ttl_ms").await, "", "the TTL starts unset");
+
+    // The lock lab: the lesson box follows the choice, without a round trip.
+    assert_eq!(
+        text(client, "#lesson-text").await,
+        Strategy::Redis.info().lesson
+    );
+    assert!(!disabled(client, "#ttl_ms").await);
+    for strategy in [
+        Strategy::PgAtomic,
+        Strategy::BrokenPlainDel,
+        Strategy::Local,
+        Strategy::RedisFenced,
+    ] {
+        let info = strategy.info();
+        click(client, &format!("input[name=lock][value={strategy}]")).await;
+        wait_for_text(client, "#lesson-text", "the lesson to change", |t| {
+            t == info.lesson
+        })
+        .await;
+        assert_eq!(text(client, "#lesson-title").await, info.label);
+        assert_eq!(text(client, "#lesson-breaks").await, info.breaks_when);
+        assert_eq!(
+            text(client, "#lesson-name").await,
+            format!("lock={strategy}")
+        );
+        assert_eq!(
+            disabled(client, "#ttl_ms").await,
+            !info.uses_ttl,
+            "the TTL knob with {strategy}"
+        );
+        if strategy == Strategy::PgAtomic {
+            // A strategy without a TTL: its lesson, and the TTL greyed out.
+            save_screenshot(client, "lock-lab.png").await;
+        }
+    }
+
+    // A bad TTL: the service's own words on the card, and nothing sold.
+    click(client, "input[name=lock][value=redis]").await;
+    type_into(client, "#ttl_ms", "50").await;
+    click(client, "#product-1 [data-action=buy]").await;
+    wait_for_text(client, "#product-1 [data-outcome]", "the refusal", |t| {
+        t == "ttl_ms must be a whole number from 100 to 60000, got `50`"
+    })
+    .await;
+    assert_eq!(app.stock(1).await, 99);
+    type_into(client, "#ttl_ms", "").await;
 
     // Lock off: the crowd oversells, in red.
     click(client, r#"input[name=lock][value=none]"#).await;
@@ -125,11 +180,65 @@ async fn scenario(client: &Client, app: &TestApp) {
         .await
         .expect("fit the window to the page");
     let path = save_screenshot(client, "flash-crowd.png").await;
+
+    // The same page on a phone: the switch, the lesson and the knobs stack
+    // up, and nothing is wider than the screen.
+    client
+        .set_window_size(PHONE.0, PHONE.1)
+        .await
+        .expect("a phone-sized window");
+    let (overflow, height) = {
+        let measured = client
+            .execute(
+                "window.scrollTo(0, 0); const html = document.documentElement; \
+                 return [html.scrollWidth - html.clientWidth, html.scrollHeight];",
+                vec![],
+            )
+            .await
+            .expect("measure the page");
+        let number = |i: usize| measured[i].as_i64().expect("a number");
+        (number(0), number(1))
+    };
+    if overflow > 0 {
+        let wide = client
+            .execute(
+                "const w = document.documentElement.clientWidth; \
+                 const wide = (e) => e.getBoundingClientRect().right > w + 1; \
+                 return [...document.querySelectorAll('body *')] \
+                   .filter((e) => wide(e) && ![...e.children].some(wide)) \
+                   .slice(0, 5).map((e) => e.outerHTML.slice(0, 120));",
+                vec![],
+            )
+            .await
+            .expect("find what is too wide");
+        let shot = save_screenshot(client, "phone.png").await;
+        panic!(
+            "the page is {overflow} px wider than a phone: {wide}; screenshot: {}",
+            shot.display()
+        );
+    }
+    // Scrolled to the top of the switch, the lesson stays in sight below.
+    client
+        .execute(
+            "document.querySelector('[data-lock=none]').scrollIntoView();",
+            vec![],
+        )
+        .await
+        .expect("scroll to the switch");
+    let switch = save_screenshot(client, "phone-switch.png").await;
+    let chrome = u64::from(PHONE.1).saturating_sub(viewport_height(client).await);
+    client
+        .set_window_size(PHONE.0, (height as u64 + chrome).min(6000) as u32)
+        .await
+        .expect("fit the phone's window to the page");
+    let phone = save_screenshot(client, "phone.png").await;
     println!(
-        "lock off: {} · lock on: {}\nscreenshot: {}",
+        "lock off: {} · lock on: {}\nscreenshot: {}\nphone: {} and {}",
         off.headline,
         on.headline,
-        path.display()
+        path.display(),
+        phone.display(),
+        switch.display()
     );
 }
 
@@ -206,6 +315,35 @@ async fn value(client: &Client, css: &str) -> String {
         .await
         .expect("element value")
         .unwrap_or_default()
+}
+
+async fn disabled(client: &Client, css: &str) -> bool {
+    client
+        .find(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("no {css} on the page: {e}"))
+        .prop("disabled")
+        .await
+        .expect("element's disabled property")
+        .is_some_and(|value| value == "true")
+}
+
+/// Replaces the text of the field `css` with `keys`.
+async fn type_into(client: &Client, css: &str, keys: &str) {
+    let field = client
+        .find(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("no {css} on the page: {e}"));
+    field
+        .clear()
+        .await
+        .unwrap_or_else(|e| panic!("cannot clear {css}: {e}"));
+    if !keys.is_empty() {
+        field
+            .send_keys(keys)
+            .await
+            .unwrap_or_else(|e| panic!("cannot type into {css}: {e}"));
+    }
 }
 
 /// Polls the text of `css` until `done` holds (30 s at most); on timeout,

@@ -1,9 +1,14 @@
 //! The browser demo, seen as a browser without JavaScript sees it: the page,
-//! its assets and the plain-form fallbacks.
+//! its lock switch, its assets and the plain-form fallbacks.
 
+use std::time::Duration;
+
+use flashsale::configuration::RedlockNodes;
+use flashsale::lock::{Family, Strategy};
 use reqwest::{Client, StatusCode, header};
+use serde_json::Value;
 
-use crate::helpers::{client, product, spawn_app};
+use crate::helpers::{client, product, redis_get, spawn_app, spawn_app_with};
 
 /// A client that shows redirects instead of following them.
 fn browser() -> Client {
@@ -40,6 +45,42 @@ async fn submit(address: &str, path: &str, form: &[(&str, &str)]) -> String {
     location
 }
 
+/// POST the page's form to `path` and expect it refused: the page again,
+/// with the API's status. Answers the page.
+async fn refused(address: &str, path: &str, form: &[(&str, &str)], status: StatusCode) -> String {
+    let response = browser()
+        .post(format!("{address}{path}"))
+        .form(form)
+        .send()
+        .await
+        .expect("form request");
+    assert_eq!(response.status(), status, "{path}");
+    let html = response.text().await.expect("page body");
+    assert!(html.contains(r#"role="alert""#), "no alert on the page");
+    html
+}
+
+/// Text as the page's templates escape it.
+fn escaped(text: &str) -> String {
+    text.replace('&', "&#38;")
+        .replace('<', "&#60;")
+        .replace('>', "&#62;")
+        .replace('"', "&#34;")
+        .replace('\'', "&#39;")
+}
+
+/// The group a strategy belongs under on the switch.
+fn group_of(strategy: Strategy) -> &'static str {
+    let info = strategy.info();
+    if !info.safe || info.family == Family::Broken {
+        "unsafe"
+    } else if info.family == Family::Postgres {
+        "safe-database"
+    } else {
+        "safe-lock"
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_page_lists_every_product_with_its_numbers_and_controls() {
     let app = spawn_app().await;
@@ -71,11 +112,117 @@ async fn the_page_lists_every_product_with_its_numbers_and_controls() {
         r#"name="lock" value="none""#,
         r#"name="lock" value="redis" checked"#,
         r#"name="work_ms""#,
+        r#"name="pause_ms""#,
+        r#"name="ttl_ms""#,
+        r#"name="deadline_ms""#,
         r#"name="buyers""#,
         "Both write <strong>0</strong>",
     ] {
         assert!(html.contains(expected), "the page lacks {expected}");
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_lock_switch_lists_every_strategy_of_the_catalogue_in_its_group() {
+    let app = spawn_app().await;
+
+    let html = page(&app.address, "/?lock=pg-atomic").await;
+
+    for (title, group) in [
+        ("Unsafe or broken", "unsafe"),
+        ("Safe · a lock in Redis", "safe-lock"),
+        ("Safe · Postgres alone", "safe-database"),
+    ] {
+        assert!(
+            html.contains(&format!(r#"id="lock-group-{group}">{title}</h3>"#)),
+            "no heading {title}"
+        );
+    }
+    for strategy in Strategy::ALL {
+        let info = strategy.info();
+        for expected in [
+            format!(
+                r#"data-lock="{strategy}" data-group="{}""#,
+                group_of(strategy)
+            ),
+            format!(r#"name="lock" value="{strategy}""#),
+            format!(r#"data-lesson="{}""#, escaped(info.lesson)),
+            format!(r#"data-breaks="{}""#, escaped(info.breaks_when)),
+            format!(r#"data-uses-ttl="{}""#, info.uses_ttl),
+            format!(r#"<span class="lock-label">{}</span>"#, escaped(info.label)),
+        ] {
+            assert!(
+                html.contains(&expected),
+                "{strategy}: the page lacks {expected}"
+            );
+        }
+    }
+    // The chosen one is checked, and its lesson is in the lesson box.
+    assert!(html.contains(r#"name="lock" value="pg-atomic" checked"#));
+    assert!(html.contains(&format!(
+        r#"id="lesson-text">{}</p>"#,
+        escaped(Strategy::PgAtomic.info().lesson)
+    )));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unavailable_strategy_is_greyed_out_with_the_reason_the_api_gives() {
+    let app = spawn_app_with(|settings| settings.redlock_urls = RedlockNodes(vec![])).await;
+    let strategies: Vec<Value> = client()
+        .get(app.url("/api/strategies"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+
+    let html = page(&app.address, "/?lock=redis").await;
+
+    let unavailable: Vec<_> = strategies
+        .iter()
+        .filter(|entry| entry["available"] == false)
+        .collect();
+    assert!(
+        unavailable.iter().any(|entry| entry["name"] == "redlock"),
+        "redlock without nodes is unavailable: {strategies:?}"
+    );
+    for entry in unavailable {
+        let name = entry["name"].as_str().unwrap();
+        let reason = entry["unavailable_reason"].as_str().unwrap();
+        assert!(
+            html.contains(&format!(r#"name="lock" value="{name}" disabled"#)),
+            "{name} is not disabled"
+        );
+        assert!(
+            html.contains(&format!("Unavailable: {}", escaped(reason))),
+            "no reason for {name}"
+        );
+    }
+    assert!(!html.contains(r#"value="redis" disabled"#));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn buying_with_an_unavailable_strategy_through_the_plain_form_says_why_and_sells_nothing() {
+    let app = spawn_app_with(|settings| settings.redlock_urls = RedlockNodes(vec![])).await;
+
+    let html = refused(
+        &app.address,
+        "/products/1/buy",
+        &[("lock", "redlock"), ("work_ms", "0")],
+        StatusCode::SERVICE_UNAVAILABLE,
+    )
+    .await;
+
+    assert!(
+        html.contains("strategy `redlock` is not available (no Redlock nodes are configured"),
+        "no reason on the page"
+    );
+    // Still the chosen one, so the next press names it again.
+    assert!(html.contains(r#"name="lock" value="redlock" checked"#));
+    assert!(!html.contains(r#"value="redlock" checked disabled"#));
+    assert!(html.contains(r#"id="lesson-unavailable">Unavailable: "#));
+    assert_eq!(app.order_count(1).await, 0);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -209,13 +356,197 @@ async fn a_plain_form_with_a_bad_setting_shows_the_page_with_the_reason() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_lab_knobs_round_trip_through_the_plain_form() {
+    let app = spawn_app().await;
+
+    let location = submit(
+        &app.address,
+        "/products/1/buy",
+        &[
+            ("lock", "redis"),
+            ("work_ms", "0"),
+            ("pause_ms", "5"),
+            ("ttl_ms", "300"),
+            ("deadline_ms", ""),
+        ],
+    )
+    .await;
+
+    assert!(location.contains("outcome=sold"), "{location}");
+    assert!(
+        location.contains("pause_ms=5&ttl_ms=300&deadline_ms=&"),
+        "{location}"
+    );
+    let html = page(&app.address, &location).await;
+    assert!(
+        html.contains(r#"name="ttl_ms" type="number""#)
+            && html.contains(r#"step="1" value="300" placeholder="5000""#),
+        "the TTL field lost its value"
+    );
+    assert!(html.contains(r#"step="1" value="5" aria-describedby="pause_ms-hint""#));
+    assert_eq!(app.order_count(1).await, 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_crowd_through_the_plain_form_runs_with_the_ttl_it_was_given() {
+    let app = spawn_app().await;
+
+    let location = submit(
+        &app.address,
+        "/products/1/flash-crowd",
+        &[
+            ("lock", "redis"),
+            ("work_ms", "0"),
+            ("pause_ms", "0"),
+            ("ttl_ms", "2000"),
+            ("deadline_ms", "20000"),
+            ("buyers", "20"),
+            ("stock", "10"),
+            ("restock_first", "on"),
+        ],
+    )
+    .await;
+
+    assert!(location.contains("crowd_ttl_ms=2000"), "{location}");
+    let html = page(&app.address, &location).await;
+    assert!(
+        html.contains(
+            "lock redis · 20 buyers · 0 ms business step · TTL 2000 ms · deadline 20000 ms"
+        ),
+        "the verdict does not name the knobs"
+    );
+    assert!(html.contains("sold 10 / 10 · no oversell"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn empty_lab_knobs_in_the_plain_form_mean_the_services_settings() {
+    let app = spawn_app().await;
+
+    let location = submit(
+        &app.address,
+        "/products/1/buy",
+        &[
+            ("lock", "redis"),
+            ("work_ms", "0"),
+            ("pause_ms", ""),
+            ("ttl_ms", ""),
+            ("deadline_ms", ""),
+        ],
+    )
+    .await;
+
+    assert!(location.contains("outcome=sold"), "{location}");
+    assert_eq!(app.stock(1).await, 99);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bad_ttl_in_the_plain_form_shows_the_reason_and_sells_nothing() {
+    let app = spawn_app().await;
+
+    let html = refused(
+        &app.address,
+        "/products/1/buy",
+        &[("lock", "redis"), ("work_ms", "0"), ("ttl_ms", "50")],
+        StatusCode::BAD_REQUEST,
+    )
+    .await;
+    assert!(html.contains("ttl_ms must be a whole number from 100 to 60000, got `50`"));
+
+    let html = refused(
+        &app.address,
+        "/products/1/flash-crowd",
+        &[
+            ("lock", "none"),
+            ("work_ms", "0"),
+            ("ttl_ms", "60001"),
+            ("buyers", "50"),
+            ("stock", "5"),
+            ("restock_first", "on"),
+        ],
+        StatusCode::BAD_REQUEST,
+    )
+    .await;
+    assert!(html.contains("ttl_ms must be a whole number from 100 to 60000, got `60001`"));
+    assert!(html.contains(r#"name="lock" value="none" checked"#));
+
+    assert_eq!(app.order_count(1).await, 0);
+    assert_eq!(app.stock(1).await, 100, "the crowd restocked anyway");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bad_pause_or_deadline_in_the_plain_form_is_refused_too() {
+    let app = spawn_app().await;
+
+    for (field, value, message) in [
+        (
+            "pause_ms",
+            "30001",
+            "pause_ms must be a whole number from 0 to 30000, got `30001`",
+        ),
+        (
+            "deadline_ms",
+            "-1",
+            "deadline_ms must be a whole number from 0 to 30000, got `-1`",
+        ),
+    ] {
+        let html = refused(
+            &app.address,
+            "/products/1/buy",
+            &[("lock", "redis"), (field, value)],
+            StatusCode::BAD_REQUEST,
+        )
+        .await;
+        assert!(html.contains(message), "no message for {field}");
+    }
+    assert_eq!(app.order_count(1).await, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_buyer_whose_lock_was_lost_is_told_so_on_the_plain_page() {
+    let app = spawn_app().await;
+    let key = app.lock_key(1);
+    let address = app.address.clone();
+    // The watchdog holds the lock through a long pause, renewing it…
+    let buy = tokio::spawn(async move {
+        submit(
+            &address,
+            "/products/1/buy",
+            &[
+                ("lock", "redis-watchdog"),
+                ("work_ms", "0"),
+                ("pause_ms", "1500"),
+                ("ttl_ms", "300"),
+            ],
+        )
+        .await
+    });
+    // …until somebody deletes it: the next renewal finds it gone.
+    while redis_get(&app, &key).await.is_none() {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let _: () = redis::cmd("DEL")
+        .arg(&key)
+        .query_async(&mut app.redis.clone())
+        .await
+        .unwrap();
+
+    let location = buy.await.unwrap();
+
+    assert!(location.contains("outcome=lock_lost"), "{location}");
+    let html = page(&app.address, &location).await;
+    assert!(html.contains("Lock lost · it expired before the write, nothing sold"));
+    assert_eq!(app.order_count(1).await, 0);
+    assert_eq!(app.stock(1).await, 100);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn restocking_through_the_plain_form_resets_the_product() {
     let app = spawn_app().await;
     submit(&app.address, "/products/2/buy", &[("lock", "redis")]).await;
 
     let location = submit(&app.address, "/products/2/restock", &[("stock", "7")]).await;
 
-    assert!(location.contains("outcome=restocked&level=7"), "{location}");
+    assert!(location.contains("outcome=restock&level=7"), "{location}");
     let stats = product(&app, 2).await;
     assert_eq!(stats["stock"], 7);
     assert_eq!(stats["initial_stock"], 7);

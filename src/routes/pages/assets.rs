@@ -1,0 +1,42 @@
+//! The page's stylesheet, script and icon, built into the binary: the page
+//! works offline and under a CSP that allows nothing but the service itself.
+
+use actix_web::http::header;
+use actix_web::{HttpResponse, get, web};
+
+struct Asset {
+    name: &'static str,
+    content_type: &'static str,
+    body: &'static [u8],
+}
+
+const ASSETS: [Asset; 3] = [
+    Asset {
+        name: "app.css",
+        content_type: "text/css; charset=utf-8",
+        body: include_bytes!("../../../static/app.css"),
+    },
+    Asset {
+        name: "app.js",
+        content_type: "text/javascript; charset=utf-8",
+        body: include_bytes!("../../../static/app.js"),
+    },
+    Asset {
+        name: "icon.svg",
+        content_type: "image/svg+xml",
+        body: include_bytes!("../../../static/icon.svg"),
+    },
+];
+
+/// `GET /static/{name}`: one of [`ASSETS`], else 404.
+#[get("/static/{name}")]
+pub async fn asset(name: web::Path<String>) -> HttpResponse {
+    match ASSETS.iter().find(|asset| asset.name == name.as_str()) {
+        Some(asset) => HttpResponse::Ok()
+            .content_type(asset.content_type)
+            .insert_header((header::CACHE_CONTROL, "no-cache"))
+            .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+            .body(asset.body),
+        None => HttpResponse::NotFound().finish(),
+    }
+}

@@ -1,0 +1,95 @@
+//! The browser demo: one page at `/` with the products' live numbers, a Buy
+//! button, the lock lab's switch, the flash crowd and restocking; its assets,
+//! built into the binary; and the plain-form fallbacks that work without
+//! JavaScript — a POST that answers `303` back to the page with the outcome
+//! in the query string.
+//!
+//! With JavaScript (`static/app.js`) the page calls the JSON API instead and
+//! updates itself in place; both go through the same purchase path.
+//!
+//! * [`view`] — the page's template and what it shows;
+//! * [`switch`] — the lock switch and the lesson box, built from the catalogue;
+//! * [`settings`] — the knobs, and the query string the page is opened with;
+//! * [`verdict`] — the words for an outcome: a sale, a refusal, a crowd;
+//! * [`forms`] — the forms without JavaScript;
+//! * [`assets`] — the stylesheet, script and icon.
+
+mod assets;
+mod forms;
+mod settings;
+mod switch;
+mod verdict;
+mod view;
+
+use actix_web::http::{StatusCode, header};
+use actix_web::{CustomizeResponder, HttpRequest, Responder, get, web};
+
+use crate::domain::Knobs;
+use crate::error::ApiError;
+use crate::products;
+use crate::state::AppState;
+
+use settings::{PageQuery, PageSettings};
+use switch::LockSwitch;
+use view::{IndexPage, ServiceTiming};
+
+/// The page's settings when the address names none: a 20 ms business step
+/// makes `lock=none` oversell every time, and 500 buyers against a stock of
+/// 100 oversell by hundreds — plain to see from the back of a classroom.
+pub const DEFAULT_WORK_MS: u64 = 20;
+pub const DEFAULT_BUYERS: u32 = 500;
+pub const DEFAULT_STOCK: i64 = 100;
+
+/// Everything comes from the service itself: no CDN, no inline script.
+const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; \
+    style-src 'self'; img-src 'self'; connect-src 'self'; form-action 'self'; \
+    base-uri 'none'; frame-ancestors 'none'";
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(index)
+        .service(assets::asset)
+        .service(forms::buy_form)
+        .service(forms::restock_form)
+        .service(forms::crowd_form);
+}
+
+type PageResponse = CustomizeResponder<IndexPage>;
+
+fn html(page: IndexPage, status: StatusCode) -> PageResponse {
+    page.customize()
+        .with_status(status)
+        .insert_header((header::CONTENT_SECURITY_POLICY, CONTENT_SECURITY_POLICY))
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+}
+
+/// The page with `settings`: the products as they are now, and the lock
+/// switch with what each strategy can do right now.
+async fn load_page(state: &AppState, settings: PageSettings) -> Result<IndexPage, ApiError> {
+    let (products, availability) = tokio::join!(
+        products::list(&state.shop.db),
+        state.shop.lab.availability()
+    );
+    let service = state.shop.lab.timing(&Knobs::default());
+    Ok(IndexPage::new(
+        products?,
+        settings,
+        LockSwitch::new(&availability, settings.strategy),
+        ServiceTiming {
+            ttl_ms: service.ttl.as_millis(),
+            deadline_ms: service.deadline.as_millis(),
+        },
+    ))
+}
+
+#[get("/")]
+async fn index(state: web::Data<AppState>, request: HttpRequest) -> Result<PageResponse, ApiError> {
+    let query = web::Query::<PageQuery>::from_query(request.query_string())
+        .map(web::Query::into_inner)
+        .unwrap_or_default();
+    let mut page = load_page(&state, query.settings(state.default_lock_mode)).await?;
+    if let Some((product, notice)) = query.notice() {
+        page = page.with_notice(product, notice);
+    }
+    page.crowd = query.crowd();
+    Ok(html(page, StatusCode::OK))
+}

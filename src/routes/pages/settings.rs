@@ -1,0 +1,300 @@
+//! The page's knobs, and the query string the page is opened with: the
+//! settings to show, and the outcome of the form that redirected here.
+//! Anything malformed in it is ignored (the page shows its defaults).
+
+use serde::Deserialize;
+use uuid::Uuid;
+
+use super::verdict::{CrowdNumbers, CrowdVerdict, refusal_text, sold_text};
+use super::view::{Notice, Tone};
+use super::{DEFAULT_BUYERS, DEFAULT_STOCK, DEFAULT_WORK_MS};
+use crate::crowd::CrowdSize;
+use crate::domain::{
+    InvalidInput, Knobs, LockDeadline, LockTtl, PauseDelay, ProductId, StockLevel, WorkDelay,
+};
+use crate::lock::Strategy;
+
+/// The knobs, as the page shows them and as every form sends them back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PageSettings {
+    pub strategy: Strategy,
+    /// The business step, the pause, and the lock's TTL and deadline (none:
+    /// the service's settings).
+    pub knobs: Knobs,
+    pub buyers: CrowdSize,
+    pub stock: StockLevel,
+    pub restock_first: bool,
+}
+
+impl PageSettings {
+    pub fn defaults(strategy: Strategy) -> Self {
+        Self {
+            strategy,
+            knobs: Knobs {
+                work: WorkDelay::from_millis(DEFAULT_WORK_MS).expect("a valid default"),
+                ..Knobs::default()
+            },
+            buyers: CrowdSize::new(DEFAULT_BUYERS.into()).expect("a valid default"),
+            stock: StockLevel::new(DEFAULT_STOCK).expect("a valid default"),
+            restock_first: true,
+        }
+    }
+
+    /// The TTL field's value: empty when the service's setting applies.
+    pub fn ttl_ms(&self) -> String {
+        self.knobs
+            .ttl
+            .map(|ttl| ttl.millis().to_string())
+            .unwrap_or_default()
+    }
+
+    /// The deadline field's value: empty when the service's setting applies.
+    pub fn deadline_ms(&self) -> String {
+        self.knobs
+            .deadline
+            .map(|deadline| deadline.millis().to_string())
+            .unwrap_or_default()
+    }
+
+    /// The settings as a query string; every value is URL-safe.
+    pub fn query(&self) -> String {
+        format!(
+            "lock={}&work_ms={}&pause_ms={}&ttl_ms={}&deadline_ms={}\
+             &buyers={}&stock={}&restock_first={}",
+            self.strategy,
+            self.knobs.work.millis(),
+            self.knobs.pause.millis(),
+            self.ttl_ms(),
+            self.deadline_ms(),
+            self.buyers.get(),
+            self.stock.get(),
+            u8::from(self.restock_first)
+        )
+    }
+}
+
+/// The page's query string.
+#[derive(Debug, Default, Deserialize)]
+pub struct PageQuery {
+    pub lock: Option<String>,
+    pub work_ms: Option<String>,
+    pub pause_ms: Option<String>,
+    pub ttl_ms: Option<String>,
+    pub deadline_ms: Option<String>,
+    pub buyers: Option<String>,
+    pub stock: Option<String>,
+    pub restock_first: Option<String>,
+
+    pub product: Option<String>,
+    pub outcome: Option<String>,
+    pub order: Option<String>,
+    pub remaining: Option<String>,
+    pub level: Option<String>,
+
+    pub crowd_lock: Option<String>,
+    pub crowd_buyers: Option<String>,
+    pub crowd_work_ms: Option<String>,
+    pub crowd_pause_ms: Option<String>,
+    pub crowd_ttl_ms: Option<String>,
+    pub crowd_deadline_ms: Option<String>,
+    pub stock_before: Option<String>,
+    pub sold: Option<String>,
+    pub sold_out: Option<String>,
+    pub busy: Option<String>,
+    pub lock_lost: Option<String>,
+    pub restocked: Option<String>,
+    pub unavailable: Option<String>,
+    pub failed: Option<String>,
+    pub elapsed_ms: Option<String>,
+}
+
+fn parsed<T: std::str::FromStr>(raw: &Option<String>) -> Option<T> {
+    raw.as_deref().and_then(|raw| raw.trim().parse().ok())
+}
+
+/// A knob's value if it parses; blank or malformed is "not set".
+fn knob<T>(raw: &Option<String>, parse: fn(&str) -> Result<T, InvalidInput>) -> Option<T> {
+    raw.as_deref().and_then(|raw| parse(raw).ok())
+}
+
+impl PageQuery {
+    pub fn settings(&self, default_strategy: Strategy) -> PageSettings {
+        let defaults = PageSettings::defaults(default_strategy);
+        PageSettings {
+            strategy: self
+                .lock
+                .as_deref()
+                .and_then(|raw| Strategy::parse(raw).ok())
+                .unwrap_or(defaults.strategy),
+            knobs: Knobs {
+                work: knob(&self.work_ms, WorkDelay::parse).unwrap_or(defaults.knobs.work),
+                pause: knob(&self.pause_ms, PauseDelay::parse).unwrap_or(defaults.knobs.pause),
+                ttl: knob(&self.ttl_ms, LockTtl::parse),
+                deadline: knob(&self.deadline_ms, LockDeadline::parse),
+            },
+            buyers: parsed(&self.buyers)
+                .and_then(|n| CrowdSize::new(n).ok())
+                .unwrap_or(defaults.buyers),
+            stock: parsed(&self.stock)
+                .and_then(|n| StockLevel::new(n).ok())
+                .unwrap_or(defaults.stock),
+            // A ticked checkbox sends "on", a redirect "1" or "0"; a form sends
+            // nothing for an unticked box, so absent means ticked only on a
+            // bare address.
+            restock_first: match self.restock_first.as_deref() {
+                Some(value) => value != "0",
+                None => self.lock.is_none(),
+            },
+        }
+    }
+
+    /// The outcome to show on a product's card.
+    pub fn notice(&self) -> Option<(ProductId, Notice)> {
+        let product = ProductId::parse(self.product.as_deref()?).ok()?;
+        let (tone, text) = match self.outcome.as_deref()? {
+            "sold" => {
+                let order: Uuid = parsed(&self.order)?;
+                let remaining: i64 = parsed(&self.remaining)?;
+                (Tone::Good, sold_text(order, remaining))
+            }
+            "restock" => {
+                let level: i64 = parsed(&self.level)?;
+                (Tone::Info, format!("Restocked to {level} · orders cleared"))
+            }
+            "crowd" => {
+                let verdict = self.crowd()?;
+                (verdict.tone, format!("Last crowd: {}", verdict.headline))
+            }
+            other => (Tone::Bad, refusal_text(other)?.to_owned()),
+        };
+        Some((product, Notice { tone, text }))
+    }
+
+    /// The verdict of the crowd the form ran. Counts and knobs added since
+    /// the first version of the page may be missing: zero, or not set.
+    pub fn crowd(&self) -> Option<CrowdVerdict> {
+        if self.outcome.as_deref()? != "crowd" {
+            return None;
+        }
+        let numbers = CrowdNumbers {
+            strategy: Strategy::parse(self.crowd_lock.as_deref()?).ok()?,
+            buyers: parsed(&self.crowd_buyers)?,
+            work_ms: parsed(&self.crowd_work_ms)?,
+            pause_ms: parsed(&self.crowd_pause_ms).unwrap_or(0),
+            ttl_ms: parsed(&self.crowd_ttl_ms),
+            deadline_ms: parsed(&self.crowd_deadline_ms),
+            stock_before: parsed(&self.stock_before)?,
+            sold: parsed(&self.sold)?,
+            sold_out: parsed(&self.sold_out)?,
+            busy: parsed(&self.busy)?,
+            lock_lost: parsed(&self.lock_lost).unwrap_or(0),
+            restocked: parsed(&self.restocked).unwrap_or(0),
+            unavailable: parsed(&self.unavailable)?,
+            failed: parsed(&self.failed)?,
+            elapsed_ms: parsed(&self.elapsed_ms)?,
+        };
+        Some(numbers.into())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use actix_web::web;
+
+    use super::*;
+
+    fn query(raw: &str) -> PageQuery {
+        web::Query::<PageQuery>::from_query(raw)
+            .unwrap()
+            .into_inner()
+    }
+
+    #[test]
+    fn the_settings_come_back_from_their_own_query_string() {
+        let settings = PageSettings {
+            strategy: Strategy::RedisFenced,
+            knobs: Knobs::parse(&crate::domain::RawKnobs {
+                work_ms: Some("5".into()),
+                pause_ms: Some("1500".into()),
+                ttl_ms: Some("300".into()),
+                deadline_ms: Some("0".into()),
+            })
+            .unwrap(),
+            buyers: CrowdSize::new(40).unwrap(),
+            stock: StockLevel::new(7).unwrap(),
+            restock_first: false,
+        };
+
+        assert_eq!(query(&settings.query()).settings(Strategy::Redis), settings);
+
+        let unset = PageSettings::defaults(Strategy::None);
+        assert!(unset.query().contains("&ttl_ms=&deadline_ms=&"));
+        assert_eq!(query(&unset.query()).settings(Strategy::Redis), unset);
+    }
+
+    #[test]
+    fn a_crowd_comes_back_from_its_query_string() {
+        let numbers = CrowdNumbers {
+            strategy: Strategy::RedisFenced,
+            buyers: 50,
+            work_ms: 5,
+            pause_ms: 600,
+            ttl_ms: Some(200),
+            deadline_ms: None,
+            stock_before: 10,
+            sold: 10,
+            sold_out: 30,
+            busy: 2,
+            lock_lost: 8,
+            restocked: 0,
+            unavailable: 0,
+            failed: 0,
+            elapsed_ms: 800,
+        };
+
+        let verdict = query(&format!("product=1&{}", numbers.query()))
+            .crowd()
+            .expect("a verdict");
+
+        assert_eq!(verdict.headline, "sold 10 / 10 · no oversell");
+        assert_eq!(verdict.detail, CrowdVerdict::from(numbers).detail);
+        assert!(
+            verdict.detail.contains("8 lost their lock"),
+            "{}",
+            verdict.detail
+        );
+    }
+
+    #[test]
+    fn a_malformed_query_string_shows_the_defaults() {
+        let query = query(
+            "lock=mutex&work_ms=-3&pause_ms=x&ttl_ms=5&deadline_ms=99999&buyers=99999&stock=x\
+             &restock_first=1&outcome=sold&order=x",
+        );
+        assert_eq!(
+            query.settings(Strategy::Redis),
+            PageSettings::defaults(Strategy::Redis)
+        );
+        assert!(query.notice().is_none());
+        assert!(query.crowd().is_none());
+    }
+
+    #[test]
+    fn a_refused_purchase_comes_back_as_its_words() {
+        for (code, words) in [
+            ("sold_out", "Sold out"),
+            ("lock_lost", "Lock lost"),
+            ("restocked", "Restocked during the sale"),
+        ] {
+            let (product, notice) = query(&format!("product=2&outcome={code}"))
+                .notice()
+                .expect("a notice");
+            assert_eq!(product, ProductId::from(2));
+            assert_eq!(notice.tone, Tone::Bad);
+            assert!(notice.text.starts_with(words), "{code}: {}", notice.text);
+        }
+        assert!(query("product=2&outcome=mystery").notice().is_none());
+        let (_, restock) = query("product=2&outcome=restock&level=7").notice().unwrap();
+        assert_eq!(restock.text, "Restocked to 7 · orders cleared");
+    }
+}

@@ -1,0 +1,239 @@
+//! The words for what happened: a unit sold, a purchase refused, a flash
+//! crowd's verdict. `static/app.js` says the same things with JavaScript.
+
+use uuid::Uuid;
+
+use super::view::Tone;
+use crate::crowd::CrowdReport;
+use crate::lock::Strategy;
+
+/// What the Buy button says when it sold.
+pub fn sold_text(order: Uuid, remaining: i64) -> String {
+    let short = order.simple().to_string();
+    format!("Order {} placed · {remaining} left", &short[..8])
+}
+
+/// What the Buy button says when nothing was sold, by error code.
+pub fn refusal_text(code: &str) -> Option<&'static str> {
+    Some(match code {
+        "sold_out" => "Sold out · nothing sold",
+        "lock_timeout" => "Busy · the lock stayed taken, try again",
+        "lock_lost" => "Lock lost · it expired before the write, nothing sold",
+        "restocked" => "Restocked during the sale · nothing sold",
+        "service_unavailable" => "Unavailable · nothing sold, try again",
+        _ => return None,
+    })
+}
+
+/// The result of a flash crowd as one big line and a line of detail.
+pub struct CrowdVerdict {
+    pub tone: Tone,
+    pub oversold: i64,
+    /// "sold 137 / 100 · oversold by 37" or "sold 100 / 100 · no oversell".
+    pub headline: String,
+    /// "lock none · 500 buyers · 20 ms business step · 363 sold out · …".
+    pub detail: String,
+}
+
+/// The numbers of a finished crowd, as a report or as the query string the
+/// no-JavaScript form comes back with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CrowdNumbers {
+    pub strategy: Strategy,
+    pub buyers: u32,
+    pub work_ms: u64,
+    pub pause_ms: u64,
+    pub ttl_ms: Option<u64>,
+    pub deadline_ms: Option<u64>,
+    pub stock_before: i64,
+    pub sold: u32,
+    pub sold_out: u32,
+    pub busy: u32,
+    pub lock_lost: u32,
+    pub restocked: u32,
+    pub unavailable: u32,
+    pub failed: u32,
+    pub elapsed_ms: u64,
+}
+
+impl From<&CrowdReport> for CrowdNumbers {
+    fn from(report: &CrowdReport) -> Self {
+        Self {
+            strategy: report.lock,
+            buyers: report.buyers,
+            work_ms: report.work_ms,
+            pause_ms: report.pause_ms,
+            ttl_ms: report.ttl_ms,
+            deadline_ms: report.deadline_ms,
+            stock_before: report.stock_before,
+            sold: report.sold,
+            sold_out: report.sold_out,
+            busy: report.busy,
+            lock_lost: report.lock_lost,
+            restocked: report.restocked,
+            unavailable: report.unavailable,
+            failed: report.failed,
+            elapsed_ms: report.elapsed_ms,
+        }
+    }
+}
+
+impl CrowdNumbers {
+    /// The outcome part of the address the crowd's form comes back to.
+    pub fn query(&self) -> String {
+        let optional = |ms: Option<u64>| ms.map(|ms| ms.to_string()).unwrap_or_default();
+        format!(
+            "outcome=crowd&crowd_lock={}&crowd_buyers={}&crowd_work_ms={}&crowd_pause_ms={}\
+             &crowd_ttl_ms={}&crowd_deadline_ms={}&stock_before={}&sold={}&sold_out={}&busy={}\
+             &lock_lost={}&restocked={}&unavailable={}&failed={}&elapsed_ms={}",
+            self.strategy,
+            self.buyers,
+            self.work_ms,
+            self.pause_ms,
+            optional(self.ttl_ms),
+            optional(self.deadline_ms),
+            self.stock_before,
+            self.sold,
+            self.sold_out,
+            self.busy,
+            self.lock_lost,
+            self.restocked,
+            self.unavailable,
+            self.failed,
+            self.elapsed_ms
+        )
+    }
+}
+
+impl From<CrowdNumbers> for CrowdVerdict {
+    fn from(n: CrowdNumbers) -> Self {
+        let oversold = (i64::from(n.sold) - n.stock_before).max(0);
+        let headline = if oversold > 0 {
+            format!(
+                "sold {} / {} · oversold by {oversold}",
+                n.sold, n.stock_before
+            )
+        } else {
+            format!("sold {} / {} · no oversell", n.sold, n.stock_before)
+        };
+        // The knobs that differ from a plain purchase, then every outcome
+        // that happened at all.
+        let mut parts = vec![
+            format!("lock {}", n.strategy),
+            format!("{} buyers", n.buyers),
+            format!("{} ms business step", n.work_ms),
+        ];
+        if n.pause_ms > 0 {
+            parts.push(format!("{} ms pause", n.pause_ms));
+        }
+        if let Some(ttl) = n.ttl_ms {
+            parts.push(format!("TTL {ttl} ms"));
+        }
+        if let Some(deadline) = n.deadline_ms {
+            parts.push(format!("deadline {deadline} ms"));
+        }
+        parts.push(format!("{} sold out", n.sold_out));
+        parts.push(format!("{} busy", n.busy));
+        for (count, words) in [
+            (n.lock_lost, "lost their lock"),
+            (n.restocked, "stopped by a restock"),
+            (n.unavailable, "unavailable"),
+            (n.failed, "failed"),
+        ] {
+            if count > 0 {
+                parts.push(format!("{count} {words}"));
+            }
+        }
+        parts.push(format!("{:.1} s", n.elapsed_ms as f64 / 1000.0));
+        Self {
+            tone: if oversold > 0 { Tone::Bad } else { Tone::Good },
+            oversold,
+            headline,
+            detail: parts.join(" · "),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const NUMBERS: CrowdNumbers = CrowdNumbers {
+        strategy: Strategy::None,
+        buyers: 500,
+        work_ms: 20,
+        pause_ms: 0,
+        ttl_ms: None,
+        deadline_ms: None,
+        stock_before: 100,
+        sold: 137,
+        sold_out: 363,
+        busy: 0,
+        lock_lost: 0,
+        restocked: 0,
+        unavailable: 0,
+        failed: 0,
+        elapsed_ms: 1234,
+    };
+
+    #[test]
+    fn a_crowd_verdict_says_how_much_was_oversold() {
+        let verdict = CrowdVerdict::from(NUMBERS);
+        assert_eq!(verdict.headline, "sold 137 / 100 · oversold by 37");
+        assert_eq!(verdict.tone, Tone::Bad);
+        assert_eq!(
+            verdict.detail,
+            "lock none · 500 buyers · 20 ms business step · 363 sold out · 0 busy · 1.2 s"
+        );
+
+        let locked = CrowdVerdict::from(CrowdNumbers {
+            strategy: Strategy::Redis,
+            sold: 100,
+            sold_out: 390,
+            busy: 10,
+            ..NUMBERS
+        });
+        assert_eq!(locked.headline, "sold 100 / 100 · no oversell");
+        assert_eq!(locked.tone, Tone::Good);
+        assert_eq!(locked.oversold, 0);
+    }
+
+    #[test]
+    fn a_crowd_verdict_names_the_lab_knobs_and_the_lost_locks() {
+        let verdict = CrowdVerdict::from(CrowdNumbers {
+            strategy: Strategy::RedisFenced,
+            pause_ms: 800,
+            ttl_ms: Some(200),
+            deadline_ms: Some(3000),
+            sold: 90,
+            sold_out: 0,
+            busy: 395,
+            lock_lost: 12,
+            restocked: 3,
+            ..NUMBERS
+        });
+
+        assert_eq!(verdict.headline, "sold 90 / 100 · no oversell");
+        assert_eq!(
+            verdict.detail,
+            "lock redis-fenced · 500 buyers · 20 ms business step · 800 ms pause · TTL 200 ms \
+             · deadline 3000 ms · 0 sold out · 395 busy · 12 lost their lock \
+             · 3 stopped by a restock · 1.2 s"
+        );
+    }
+
+    #[test]
+    fn every_refusal_a_purchase_can_answer_has_words() {
+        for code in [
+            "sold_out",
+            "lock_timeout",
+            "lock_lost",
+            "restocked",
+            "service_unavailable",
+        ] {
+            let words = refusal_text(code).unwrap_or_else(|| panic!("no words for {code}"));
+            assert!(words.contains("nothing sold") || words.contains("try again"));
+        }
+        assert_eq!(refusal_text("internal_error"), None);
+    }
+}
