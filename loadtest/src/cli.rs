@@ -9,6 +9,7 @@ use clap::Parser;
 use crate::crowd::Stop;
 use crate::http::Target;
 use crate::printer::Format;
+use crate::request::{KnobRange, Knobs};
 
 /// Flash-crowd load generator for flashsale: restocks a product, sends a crowd
 /// of buyers with each lock mode, reads back what the service really sold, and
@@ -53,7 +54,9 @@ pub struct Args {
     pub concurrency: u64,
 
     /// Lock modes to compare, in order: comma-separated or repeated. Any mode
-    /// the service accepts; it is asked before the run starts.
+    /// the service accepts; it is asked before the run starts. `all`: every
+    /// strategy the service's catalogue (GET /api/strategies) lists as
+    /// available, in its order; the unavailable ones are named on stderr.
     #[arg(
         long,
         value_name = "MODE",
@@ -68,6 +71,24 @@ pub struct Args {
     /// dependable.
     #[arg(long, default_value_t = 0)]
     pub work_ms: u64,
+
+    /// How long each buyer's lock lives before it expires on its own, in
+    /// milliseconds (the service's `ttl_ms`, 100 to 60000; default: the
+    /// service's LOCK_TTL_MS). Shorter than the work, a lock expires while
+    /// its holder still works.
+    #[arg(long, value_name = "MS", value_parser = parse_ttl)]
+    pub ttl_ms: Option<u64>,
+
+    /// How long each buyer waits for a busy lock before 429, in milliseconds
+    /// (the service's `deadline_ms`, 0 to 30000; default: the service's
+    /// LOCK_DEADLINE_MS).
+    #[arg(long, value_name = "MS", value_parser = parse_deadline)]
+    pub deadline_ms: Option<u64>,
+
+    /// A stop right after the stock is read, as a GC pause would make one, in
+    /// milliseconds (the service's `pause_ms`, 0 to 30000; default: none).
+    #[arg(long, value_name = "MS", value_parser = parse_pause)]
+    pub pause_ms: Option<u64>,
 
     /// Open model: start this many requests per second on a fixed schedule
     /// instead of one after another per worker. Requests that start late
@@ -89,7 +110,8 @@ pub struct Args {
     pub out: Option<PathBuf>,
 
     /// Modes that must neither oversell nor lose an update: if one does, the
-    /// exit status is 1. Comma-separated; an empty value expects nothing.
+    /// exit status is 1. Comma-separated; `safe`: every mode run that the
+    /// service's catalogue marks safe; an empty value expects nothing.
     #[arg(
         long,
         value_name = "MODE",
@@ -117,12 +139,14 @@ pub struct Config {
     pub stock: u64,
     pub stop: Stop,
     pub concurrency: usize,
+    /// As asked: may hold `all` (see [`crate::catalogue::select_modes`]).
     pub modes: Vec<String>,
-    pub work_ms: u64,
+    pub knobs: Knobs,
     pub rate: Option<f64>,
     pub timeout: Duration,
     pub format: Format,
     pub out: Option<PathBuf>,
+    /// As asked: may hold `safe` (see [`crate::catalogue::expected_safe`]).
     pub expect_safe: Vec<String>,
     pub get_path: Option<String>,
     pub progress: bool,
@@ -146,7 +170,12 @@ impl Args {
             },
             concurrency: self.concurrency as usize,
             modes,
-            work_ms: self.work_ms,
+            knobs: Knobs {
+                work_ms: self.work_ms,
+                ttl_ms: self.ttl_ms,
+                deadline_ms: self.deadline_ms,
+                pause_ms: self.pause_ms,
+            },
             rate: self.rate,
             timeout: self.timeout,
             format: self.format,
@@ -216,6 +245,18 @@ fn parse_mode(input: &str) -> Result<String, String> {
     Ok(mode.to_string())
 }
 
+fn parse_ttl(input: &str) -> Result<u64, String> {
+    KnobRange::TTL.parse(input)
+}
+
+fn parse_deadline(input: &str) -> Result<u64, String> {
+    KnobRange::DEADLINE.parse(input)
+}
+
+fn parse_pause(input: &str) -> Result<u64, String> {
+    KnobRange::PAUSE.parse(input)
+}
+
 fn parse_expected_mode(input: &str) -> Result<String, String> {
     if input.trim().is_empty() {
         Ok(String::new())
@@ -260,6 +301,41 @@ mod tests {
         assert_eq!(config.expect_safe, ["redis"]);
         assert_eq!(config.format, Format::Text);
         assert!(config.rate.is_none());
+        assert_eq!(config.knobs, Knobs::default());
+    }
+
+    #[test]
+    fn the_lab_knobs_are_passed_on_as_given() {
+        let config = parse(&[
+            "--work-ms",
+            "300",
+            "--ttl-ms",
+            "150",
+            "--deadline-ms",
+            "0",
+            "--pause-ms",
+            "400",
+        ])
+        .unwrap()
+        .into_config();
+        assert_eq!(
+            config.knobs,
+            Knobs {
+                work_ms: 300,
+                ttl_ms: Some(150),
+                deadline_ms: Some(0),
+                pause_ms: Some(400),
+            }
+        );
+    }
+
+    #[test]
+    fn all_and_safe_are_kept_for_the_catalogue_to_resolve() {
+        let config = parse(&["--modes", "all", "--expect-safe", "safe,local"])
+            .unwrap()
+            .into_config();
+        assert_eq!(config.modes, ["all"]);
+        assert_eq!(config.expect_safe, ["safe", "local"]);
     }
 
     #[test]
@@ -304,6 +380,11 @@ mod tests {
             &["--format", "xml"],
             &["--requests", "many"],
             &["--get", "healthz"],
+            &["--ttl-ms", "99"],
+            &["--ttl-ms", "60001"],
+            &["--deadline-ms", "30001"],
+            &["--pause-ms", "-1"],
+            &["--pause-ms", "30001"],
             &["--bogus"],
         ] {
             assert!(parse(args).is_err(), "{args:?} should be refused");

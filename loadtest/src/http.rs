@@ -199,17 +199,18 @@ where
     }
 
     /// Sends one request and reads its whole answer (so the connection can be
-    /// reused); returns the status and, if `keep_body`, the body. Call
-    /// [`Conn::ready`] first when the connection was used before.
+    /// reused); returns the status and, if `keep_body` says so for that
+    /// status, the body (else an empty one). Call [`Conn::ready`] first when
+    /// the connection was used before.
     pub async fn send(
         &mut self,
         request: Request<B>,
-        keep_body: bool,
+        keep_body: impl FnOnce(StatusCode) -> bool,
     ) -> Result<(StatusCode, Bytes), hyper::Error> {
         let response = self.sender.send_request(request).await?;
         let status = response.status();
         let mut body = response.into_body();
-        if keep_body {
+        if keep_body(status) {
             let bytes = body.collect().await?.to_bytes();
             return Ok((status, bytes));
         }
@@ -298,7 +299,7 @@ pub async fn call(
     let exchange = async {
         let mut conn: Conn<Full<Bytes>> = Conn::open(target).await.map_err(CallError::Connect)?;
         let request = request(target, method, path_and_query, json_body);
-        conn.send(request, true).await.map_err(CallError::Http)
+        conn.send(request, |_| true).await.map_err(CallError::Http)
     };
     match tokio::time::timeout(timeout, exchange).await {
         Ok(result) => result,

@@ -2,39 +2,117 @@
 //! once per lock mode, and a side-by-side report of what the service sold.
 //!
 //! - [`cli`]: the command line, parsed into a typed [`cli::Config`];
-//! - [`crowd`]: the hot loop (workers, per-worker tallies and histograms);
+//! - [`catalogue`]: the service's strategies, `--modes all`, `--expect-safe safe`;
+//! - [`crowd`]: the hot loop (workers claiming requests, sending, counting);
+//! - [`request`]: what a request is (a purchase and its knobs, or a `GET`);
+//! - [`stats`]: per-worker tallies and histograms, merged at the end;
 //! - [`http`]: URLs, a hyper keep-alive connection, transport error kinds;
-//! - [`service`]: health, reset, mode probe and read-back calls;
+//! - [`service`]: health, catalogue, reset, mode probe and read-back calls;
 //! - [`report`]: the report and its verdicts (the stable JSON);
 //! - [`printer`]: text, JSON, Markdown and CSV to any `Write`.
 
+pub mod catalogue;
 pub mod cli;
 pub mod crowd;
 pub mod http;
 pub mod printer;
 pub mod report;
+pub mod request;
 pub mod service;
+pub mod stats;
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use anyhow::bail;
 use indicatif::{ProgressBar, ProgressStyle};
 
+use crate::catalogue::{expected_safe, select_modes};
 use crate::cli::Config;
-use crate::crowd::{Plan, Shared, Stats, Stop, Work};
-use crate::report::{ModeReport, Parameters, Report, SCHEMA_VERSION};
+use crate::crowd::{Plan, Shared, Stop};
+use crate::report::{ModeReport, Parameters, Report, SCHEMA_VERSION, SkippedMode};
+use crate::request::Work;
+use crate::stats::Stats;
 
-/// Runs the whole comparison: checks every URL, then for each mode resets the
-/// product, sends the crowd and reads the product back.
-///
-/// Errors (unreachable service, unknown product, a mode the service refuses)
-/// come before any crowd is sent wherever they can be seen in advance.
+/// A run checked and ready to send its crowds: what [`prepare`] found out.
+#[derive(Debug, Clone)]
+pub struct Prepared {
+    pub run_id: String,
+    /// The modes to run, in order (`--modes all` expanded; empty with `--get`).
+    pub modes: Vec<String>,
+    /// What `--modes all` left out, and why.
+    pub skipped: Vec<SkippedMode>,
+    /// The modes that must be safe (`--expect-safe safe` expanded).
+    pub expect_safe: Vec<String>,
+}
+
+/// Runs the whole comparison: [`prepare`], then [`execute`].
 pub async fn run(config: &Config) -> anyhow::Result<Report> {
+    let prepared = prepare(config).await?;
+    execute(config, prepared).await
+}
+
+/// Everything before the first crowd: checks every URL, reads the service's
+/// catalogue of strategies (which turns `--modes all` and `--expect-safe
+/// safe` into names, and refuses a named mode it lists as unavailable), and
+/// tries each mode once on an empty shelf.
+///
+/// Errors (unreachable service, unknown product, a mode the service refuses
+/// or cannot run, knobs it does not accept) come here, before any crowd.
+pub async fn prepare(config: &Config) -> anyhow::Result<Prepared> {
     service::check_reachable(&config.targets).await?;
     let run_id = run_id();
-    let mut modes = Vec::new();
+    if config.get_path.is_some() {
+        return Ok(Prepared {
+            run_id,
+            modes: Vec::new(),
+            skipped: Vec::new(),
+            expect_safe: config.expect_safe.clone(),
+        });
+    }
 
+    // The catalogue of the first instance, which is also the one reset,
+    // probed and read back.
+    let first = &config.targets[0];
+    let catalogue = service::catalogue(first).await?;
+    if catalogue.is_none() && config.knobs.uses_lab_knobs() {
+        bail!(
+            "--ttl-ms, --deadline-ms and --pause-ms need a service with the lock lab: \
+             {first} has no GET /api/strategies (an older flashsale) and would ignore them"
+        );
+    }
+    let selection =
+        select_modes(&config.modes, catalogue.as_ref(), &first.url).map_err(anyhow::Error::msg)?;
+    let expect_safe = expected_safe(
+        &config.expect_safe,
+        &selection.modes,
+        catalogue.as_ref(),
+        &first.url,
+    )
+    .map_err(anyhow::Error::msg)?;
+    if selection.modes.is_empty() {
+        bail!("the service lists no available strategy: nothing to run");
+    }
+
+    // Stock 0 first: a probe purchase per mode then answers 409 (or the
+    // service's 400 for a mode or a knob it does not accept) and sells nothing.
+    service::reset(first, config.product, 0).await?;
+    for mode in &selection.modes {
+        service::probe_mode(first, config.product, mode, &config.knobs, &run_id).await?;
+    }
+    Ok(Prepared {
+        run_id,
+        modes: selection.modes,
+        skipped: selection.skipped,
+        expect_safe,
+    })
+}
+
+/// Sends the crowds: for each mode, resets the product, sends the crowd and
+/// reads the product back (with `--get`, one crowd of `GET`s).
+pub async fn execute(config: &Config, prepared: Prepared) -> anyhow::Result<Report> {
+    let mut modes = Vec::new();
     if let Some(path) = &config.get_path {
         let title = format!("GET {path}");
         let work = Work::Get { path: path.clone() };
@@ -42,19 +120,13 @@ pub async fn run(config: &Config) -> anyhow::Result<Report> {
         modes.push(ModeReport::new(&title, &stats, None));
     } else {
         let first = &config.targets[0];
-        // Stock 0 first: a probe purchase per mode then answers 409 (or the
-        // service's 400 for a mode it does not know) and sells nothing.
-        service::reset(first, config.product, 0).await?;
-        for mode in &config.modes {
-            service::probe_mode(first, config.product, mode, config.work_ms, &run_id).await?;
-        }
-        for mode in &config.modes {
+        for mode in &prepared.modes {
             service::reset(first, config.product, config.stock).await?;
             let work = Work::Purchase {
                 product: config.product,
                 mode: mode.clone(),
-                work_ms: config.work_ms,
-                run_id: run_id.clone(),
+                knobs: config.knobs,
+                run_id: prepared.run_id.clone(),
             };
             let stats = crowd(config, work, &format!("lock={mode}")).await;
             let product = service::product(first, config.product).await?;
@@ -64,12 +136,12 @@ pub async fn run(config: &Config) -> anyhow::Result<Report> {
 
     Ok(Report {
         schema_version: SCHEMA_VERSION,
-        parameters: parameters(config, run_id),
+        parameters: parameters(config, prepared),
         modes,
     })
 }
 
-fn parameters(config: &Config, run_id: String) -> Parameters {
+fn parameters(config: &Config, prepared: Prepared) -> Parameters {
     let (requests, duration_s) = match config.stop {
         Stop::Requests(n) => (Some(n), None),
         Stop::Duration(d) => (None, Some(d.as_secs_f64())),
@@ -81,11 +153,12 @@ fn parameters(config: &Config, run_id: String) -> Parameters {
         requests,
         duration_s,
         concurrency: config.concurrency,
-        modes: match &config.get_path {
-            Some(_) => Vec::new(),
-            None => config.modes.clone(),
-        },
-        work_ms: config.work_ms,
+        modes: prepared.modes,
+        skipped: prepared.skipped,
+        work_ms: config.knobs.work_ms,
+        ttl_ms: config.knobs.ttl_ms,
+        deadline_ms: config.knobs.deadline_ms,
+        pause_ms: config.knobs.pause_ms,
         model: if config.rate.is_some() {
             "open"
         } else {
@@ -94,8 +167,8 @@ fn parameters(config: &Config, run_id: String) -> Parameters {
         .to_string(),
         rate: config.rate,
         timeout_s: config.timeout.as_secs_f64(),
-        expect_safe: config.expect_safe.clone(),
-        run_id,
+        expect_safe: prepared.expect_safe,
+        run_id: prepared.run_id,
         get_path: config.get_path.clone(),
     }
 }

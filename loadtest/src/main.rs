@@ -36,7 +36,13 @@ fn try_main(config: &loadtest::cli::Config) -> anyhow::Result<ExitCode> {
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
-    let report = runtime.block_on(loadtest::run(config))?;
+    let report = runtime.block_on(async {
+        let prepared = loadtest::prepare(config).await?;
+        if let Some(note) = loadtest::catalogue::skipped_note(&prepared.skipped) {
+            eprintln!("{note}");
+        }
+        loadtest::execute(config, prepared).await
+    })?;
 
     let stdout = io::stdout();
     match file {

@@ -2,15 +2,22 @@
 //! JSON others plot, diff and grade, so its shape is stable: fields are only
 //! ever added, and `schema_version` changes if one ever has to change meaning.
 //! Every field is documented in the README's "Run the benchmark" section.
+//!
+//! Version 2: a 409 is counted by its error code (`sold_out_409` is only
+//! `sold_out` now; `lock_lost_409` and `restocked_409` are new, as are
+//! `latency_ms.lock_lost` and the lab's knobs and skipped modes in
+//! `parameters`), and `unsold` counts buyers who lost their lock as well as
+//! busy ones. Fields added in version 2 default when a version 1 report is
+//! read back.
 
 use hdrhistogram::Histogram;
 use serde::{Deserialize, Serialize};
 
-use crate::crowd::{Outcome, Stats};
 use crate::http::TransportError;
 use crate::service::Product;
+use crate::stats::{Answer, Outcome, Stats};
 
-pub const SCHEMA_VERSION: u32 = 1;
+pub const SCHEMA_VERSION: u32 = 2;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Report {
@@ -30,19 +37,43 @@ pub struct Parameters {
     /// Time budget per mode in seconds (`null` when bounded by `requests`).
     pub duration_s: Option<f64>,
     pub concurrency: usize,
+    /// The modes run, in order (`--modes all` expanded).
     pub modes: Vec<String>,
+    /// Strategies `--modes all` left out because the service lists them as
+    /// unavailable.
+    #[serde(default)]
+    pub skipped: Vec<SkippedMode>,
     pub work_ms: u64,
+    /// The lock's TTL asked of every purchase (`null`: not sent, the
+    /// service's own applies).
+    #[serde(default)]
+    pub ttl_ms: Option<u64>,
+    /// How long a purchase may wait for its lock (`null`: the service's own).
+    #[serde(default)]
+    pub deadline_ms: Option<u64>,
+    /// A pause right after the stock is read (`null`: none asked for).
+    #[serde(default)]
+    pub pause_ms: Option<u64>,
     /// `"closed"` (send when the previous answer arrives) or `"open"` (`rate`).
     pub model: String,
     /// Open model: requests per second; `null` in the closed model.
     pub rate: Option<f64>,
     pub timeout_s: f64,
+    /// The modes that must be safe (`--expect-safe safe` expanded).
     pub expect_safe: Vec<String>,
     /// Users are named `lt-{run_id}-{mode}-{n}`.
     pub run_id: String,
     /// Set when the generator was benchmarked on `GET {get_path}` instead of
     /// running a sale.
     pub get_path: Option<String>,
+}
+
+/// A strategy that was not run, and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SkippedMode {
+    pub mode: String,
+    /// The catalogue's `unavailable_reason`.
+    pub reason: String,
 }
 
 /// One lock mode's crowd and what the service says it sold.
@@ -67,7 +98,15 @@ pub struct Requests {
     /// Requests that got an HTTP answer (any status).
     pub completed: u64,
     pub sold_201: u64,
+    /// 409 `sold_out`.
     pub sold_out_409: u64,
+    /// 409 `lock_lost`: the buyer's lock was lost before it wrote; it wrote
+    /// nothing.
+    #[serde(default)]
+    pub lock_lost_409: u64,
+    /// 409 `restocked`: the product was restocked during the sale.
+    #[serde(default)]
+    pub restocked_409: u64,
     pub busy_429: u64,
     pub other_4xx: u64,
     pub server_5xx: u64,
@@ -96,8 +135,9 @@ pub struct ServerOutcome {
     pub stock: i64,
     pub oversold: i64,
     pub lost_updates: i64,
-    /// Stock left over while buyers were turned away busy (429): the undersell
-    /// of a lock that fails fast. 0 when nobody got a 429.
+    /// Stock left over while buyers were turned away busy (429) or lost their
+    /// lock (409 `lock_lost`): the undersell of a lock that fails fast or
+    /// expires. 0 when nobody got either.
     pub unsold: i64,
 }
 
@@ -115,11 +155,14 @@ pub struct LatencyByOutcome {
     pub all: Option<Latency>,
     /// 201.
     pub sold: Option<Latency>,
-    /// 409.
+    /// 409 `sold_out`.
     pub sold_out: Option<Latency>,
+    /// 409 `lock_lost`.
+    #[serde(default)]
+    pub lock_lost: Option<Latency>,
     /// 429.
     pub busy: Option<Latency>,
-    /// Any other status.
+    /// Any other answer (a 409 `restocked` included).
     pub other: Option<Latency>,
 }
 
@@ -183,28 +226,27 @@ impl ModeReport {
             }
         };
         let transport = |kind: TransportError| stats.transport[kind.index()];
+        let turned_away = stats.count(Answer::Busy) + stats.count(Answer::LockLost);
         let server = product.map(|p| ServerOutcome {
             initial_stock: p.initial_stock,
             orders: p.orders,
             stock: p.stock,
             oversold: p.oversold,
             lost_updates: p.lost_updates,
-            unsold: if stats.status_429 > 0 {
-                p.stock.max(0)
-            } else {
-                0
-            },
+            unsold: if turned_away > 0 { p.stock.max(0) } else { 0 },
         });
         let requests = Requests {
             sent: stats.sent,
             completed: stats.completed(),
-            sold_201: stats.status_201,
-            sold_out_409: stats.status_409,
-            busy_429: stats.status_429,
-            other_4xx: stats.other_4xx,
-            server_5xx: stats.status_5xx,
-            other_2xx: stats.other_2xx,
-            other_status: stats.other_status,
+            sold_201: stats.count(Answer::Sold),
+            sold_out_409: stats.count(Answer::SoldOut),
+            lock_lost_409: stats.count(Answer::LockLost),
+            restocked_409: stats.count(Answer::Restocked),
+            busy_429: stats.count(Answer::Busy),
+            other_4xx: stats.count(Answer::Other4xx),
+            server_5xx: stats.count(Answer::Server5xx),
+            other_2xx: stats.count(Answer::Other2xx),
+            other_status: stats.count(Answer::OtherStatus),
             started_late: stats.started_late,
             max_start_lag_ms: ms(stats.max_start_lag_us),
         };
@@ -232,6 +274,7 @@ impl ModeReport {
                 all: Latency::of(&stats.latency_all()),
                 sold: Latency::of(&stats.latency[Outcome::Sold as usize]),
                 sold_out: Latency::of(&stats.latency[Outcome::SoldOut as usize]),
+                lock_lost: Latency::of(&stats.latency[Outcome::LockLost as usize]),
                 busy: Latency::of(&stats.latency[Outcome::Busy as usize]),
                 other: Latency::of(&stats.latency[Outcome::Other as usize]),
             },
@@ -263,8 +306,9 @@ pub fn verdict(server: &ServerOutcome, requests: &Requests, errors: &TransportEr
         )
     } else if unsold {
         format!(
-            "sold {orders} of {initial}: UNDERSOLD, {} left in stock while {} buyers were turned away busy",
-            server.unsold, requests.busy_429
+            "sold {orders} of {initial}: UNDERSOLD, {} left in stock while {}",
+            server.unsold,
+            turned_away(requests)
         )
     } else if orders == initial {
         format!("sold exactly {orders} of {initial}: safe")
@@ -275,6 +319,15 @@ pub fn verdict(server: &ServerOutcome, requests: &Requests, errors: &TransportEr
         )
     };
     let mut troubles = Vec::new();
+    if requests.lock_lost_409 > 0 && !unsold {
+        troubles.push(format!(
+            "{} lost their lock and wrote nothing",
+            requests.lock_lost_409
+        ));
+    }
+    if requests.restocked_409 > 0 {
+        troubles.push(format!("{} answered 409 restocked", requests.restocked_409));
+    }
     if requests.server_5xx > 0 {
         troubles.push(format!("{} answered 5xx", requests.server_5xx));
     }
@@ -293,6 +346,31 @@ pub fn verdict(server: &ServerOutcome, requests: &Requests, errors: &TransportEr
         lost_updates: lost,
         unsold,
         summary,
+    }
+}
+
+/// `40 buyers were turned away busy`, `2 buyers lost their lock`, or both.
+fn turned_away(requests: &Requests) -> String {
+    let (busy, lost) = (requests.busy_429, requests.lock_lost_409);
+    let buyers = |n: u64| if n == 1 { "buyer" } else { "buyers" };
+    match (busy, lost) {
+        (0, lost) => format!("{lost} {} lost their lock", buyers(lost)),
+        (busy, 0) => format!(
+            "{busy} {} turned away busy",
+            if busy == 1 {
+                "buyer was"
+            } else {
+                "buyers were"
+            }
+        ),
+        (busy, lost) => format!(
+            "{busy} {} turned away busy and {lost} lost their lock",
+            if busy == 1 {
+                "buyer was"
+            } else {
+                "buyers were"
+            }
+        ),
     }
 }
 
@@ -328,6 +406,8 @@ mod tests {
             completed: 1000,
             sold_201: 0,
             sold_out_409: 0,
+            lock_lost_409: 0,
+            restocked_409: 0,
             busy_429: busy,
             other_4xx: 0,
             server_5xx: 0,
@@ -386,6 +466,36 @@ mod tests {
     }
 
     #[test]
+    fn buyers_who_lost_their_lock_leave_stock_unsold_but_the_sale_safe() {
+        let mut reqs = requests(0);
+        reqs.lock_lost_409 = 2;
+        let v = verdict(&server(10, 1, 9, 0, 9), &reqs, &no_errors());
+        assert!(v.safe && v.unsold);
+        assert_eq!(
+            v.summary,
+            "sold 1 of 10: UNDERSOLD, 9 left in stock while 2 buyers lost their lock"
+        );
+        reqs.busy_429 = 1;
+        let v = verdict(&server(10, 1, 9, 0, 9), &reqs, &no_errors());
+        assert_eq!(
+            v.summary,
+            "sold 1 of 10: UNDERSOLD, 9 left in stock while 1 buyer was turned away busy and 2 lost their lock"
+        );
+    }
+
+    #[test]
+    fn lost_locks_are_named_when_the_stock_sold_anyway() {
+        let mut reqs = requests(0);
+        reqs.lock_lost_409 = 3;
+        let v = verdict(&server(5, 5, 0, 0, 0), &reqs, &no_errors());
+        assert!(v.safe && !v.unsold);
+        assert_eq!(
+            v.summary,
+            "sold exactly 5 of 5: safe (3 lost their lock and wrote nothing)"
+        );
+    }
+
+    #[test]
     fn failed_requests_are_named_after_the_verdict() {
         let mut errors = no_errors();
         errors.total = 3;
@@ -410,13 +520,38 @@ mod tests {
             lost_updates: 0,
         };
         let mut stats = Stats::new();
-        stats.record_status(201, 10);
+        stats.record(Answer::Sold, 10);
         let calm = ModeReport::new("redis", &stats, Some(&product));
         assert_eq!(calm.server.unwrap().unsold, 0);
-        stats.record_status(429, 5_000_000);
+        stats.record(Answer::Busy, 5_000_000);
         let busy = ModeReport::new("redis", &stats, Some(&product));
         assert_eq!(busy.server.unwrap().unsold, 13);
         assert!(busy.latency_ms.busy.unwrap().p50 >= 4_990.0);
         assert!(busy.latency_ms.sold_out.is_none());
+    }
+
+    #[test]
+    fn a_lost_lock_counts_apart_and_makes_the_leftover_stock_unsold() {
+        let product = Product {
+            id: 1,
+            name: "p".into(),
+            initial_stock: 10,
+            stock: 9,
+            orders: 1,
+            oversold: 0,
+            lost_updates: 0,
+        };
+        let mut stats = Stats::new();
+        stats.record(Answer::Sold, 900_000);
+        stats.record(Answer::LockLost, 600_000);
+        stats.record(Answer::LockLost, 700_000);
+
+        let report = ModeReport::new("redis-fenced", &stats, Some(&product));
+
+        assert_eq!(report.requests.lock_lost_409, 2);
+        assert_eq!(report.requests.sold_out_409, 0);
+        assert_eq!(report.server.as_ref().unwrap().unsold, 9);
+        assert_eq!(report.latency_ms.lock_lost.as_ref().unwrap().count, 2);
+        assert!(report.verdict.unwrap().safe);
     }
 }

@@ -1,5 +1,6 @@
-//! The few calls to the service outside the crowd: is it there, reset the
-//! product, does it accept this lock mode, and what did it really sell.
+//! The few calls to the service outside the crowd: is it there, which lock
+//! strategies does it have, reset the product, does it accept this lock mode,
+//! and what did it really sell.
 //! The service's own numbers are the truth, not the client's count of 2xx.
 
 use std::time::Duration;
@@ -8,7 +9,9 @@ use anyhow::{Context, anyhow, bail};
 use hyper::{Method, StatusCode};
 use serde::{Deserialize, Serialize};
 
+use crate::catalogue::{Catalogue, Strategy};
 use crate::http::{self, CallError, Target};
+use crate::request::Knobs;
 
 /// A product as `GET /api/products/{id}` returns it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -109,28 +112,63 @@ pub async fn reset(target: &Target, product: u64, stock: u64) -> anyhow::Result<
     }
 }
 
+/// `GET /api/strategies`: the service's catalogue of lock strategies, or
+/// `None` from an older service that has none (404).
+pub async fn catalogue(target: &Target) -> anyhow::Result<Option<Catalogue>> {
+    let (status, body) = http::call(
+        target,
+        Method::GET,
+        &target.path("/api/strategies"),
+        None,
+        CALL_TIMEOUT,
+    )
+    .await
+    .map_err(|e| unreachable(target, e))?;
+    match status {
+        StatusCode::OK => {
+            let strategies: Vec<Strategy> = serde_json::from_slice(&body).with_context(|| {
+                format!(
+                    "{target}: GET /api/strategies answered a body that is not a list of strategies"
+                )
+            })?;
+            Ok(Some(Catalogue {
+                url: target.url.clone(),
+                strategies,
+            }))
+        }
+        StatusCode::NOT_FOUND => Ok(None),
+        _ => bail!(
+            "{target}: GET /api/strategies answered {}",
+            describe_answer(status, &body)
+        ),
+    }
+}
+
 /// Asks the service whether it accepts a purchase with this lock mode and
-/// business step, before any crowd runs: with the product reset to stock 0, an
-/// accepted purchase answers 409 sold out and creates no order, while an
-/// unknown mode or an out-of-range `work_ms` answers 400.
+/// these knobs, before any crowd runs: with the product reset to stock 0, an
+/// accepted purchase answers 409 sold out (before any pause or business step)
+/// and creates no order, while an unknown mode or an out-of-range knob
+/// answers 400.
 pub async fn probe_mode(
     target: &Target,
     product: u64,
     mode: &str,
-    work_ms: u64,
+    knobs: &Knobs,
     run_id: &str,
 ) -> anyhow::Result<()> {
+    let query = knobs.query();
     let path = target.path(&format!(
-        "/api/products/{product}/purchase?lock={mode}&work_ms={work_ms}&user=lt-{run_id}-probe"
+        "/api/products/{product}/purchase?lock={mode}&{query}&user=lt-{run_id}-probe"
     ));
-    let timeout = CALL_TIMEOUT + Duration::from_millis(work_ms);
+    let timeout = CALL_TIMEOUT + Duration::from_millis(knobs.slowest_ms());
     let (status, body) = http::call(target, Method::POST, &path, None, timeout)
         .await
         .map_err(|e| unreachable(target, e))?;
     match status.as_u16() {
         409 | 201 | 429 => Ok(()),
         400 => bail!(
-            "the service does not accept lock={mode} with work_ms={work_ms}: {}",
+            "the service does not accept lock={mode} with {}: {}",
+            query.replace('&', ", "),
             describe_answer(status, &body)
         ),
         _ => bail!(
@@ -188,6 +226,66 @@ mod tests {
         let product: Product = serde_json::from_str(json).unwrap();
         assert_eq!(product.orders, 137);
         assert_eq!(product.oversold, 37);
+    }
+
+    /// A server that answers every request with `answer` (a whole HTTP/1.1
+    /// response) and closes.
+    async fn answering(answer: &'static str) -> Target {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let target = Target::parse(&format!("http://{}", listener.local_addr().unwrap())).unwrap();
+        tokio::spawn(async move {
+            loop {
+                let (mut socket, _) = listener.accept().await.unwrap();
+                let mut request = [0u8; 4096];
+                let _ = socket.read(&mut request).await;
+                let _ = socket.write_all(answer.as_bytes()).await;
+            }
+        });
+        target
+    }
+
+    #[tokio::test]
+    async fn an_older_service_without_a_catalogue_has_none() {
+        let target = answering("HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\n\r\n").await;
+
+        assert_eq!(catalogue(&target).await.unwrap(), None);
+    }
+
+    #[tokio::test]
+    async fn the_catalogue_is_read_in_the_services_order() {
+        let target = answering(concat!(
+            "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 104\r\n\r\n",
+            r#"[{"name":"none","safe":false},{"name":"redlock","safe":true,"available":false,"unavailable_reason":"x"}]"#
+        ))
+        .await;
+
+        let catalogue = catalogue(&target).await.unwrap().unwrap();
+
+        let names: Vec<_> = catalogue
+            .strategies
+            .iter()
+            .map(|s| s.name.as_str())
+            .collect();
+        assert_eq!(names, ["none", "redlock"]);
+        assert!(!catalogue.get("redlock").unwrap().available);
+        assert_eq!(catalogue.url, target.url);
+    }
+
+    #[tokio::test]
+    async fn a_catalogue_that_fails_is_a_clear_error() {
+        let target = answering(concat!(
+            "HTTP/1.1 500 Internal Server Error\r\ncontent-length: 52\r\n\r\n",
+            r#"{"error":"internal_error","message":"it went wrong"}"#
+        ))
+        .await;
+
+        let error = catalogue(&target).await.unwrap_err();
+
+        assert_eq!(
+            error.to_string(),
+            format!("{target}: GET /api/strategies answered 500 internal_error: it went wrong")
+        );
     }
 
     #[tokio::test]

@@ -2,7 +2,7 @@
 
 use flashsale::testing::spawn_app;
 
-use crate::helpers::{closed_port, loadtest};
+use crate::helpers::{closed_port, loadtest, spawn_app_without_redlock};
 
 #[tokio::test]
 async fn an_unreachable_url_is_one_clear_line_and_exit_2() {
@@ -66,6 +66,9 @@ async fn help_explains_every_option_with_its_default() {
         "--concurrency",
         "--modes",
         "--work-ms",
+        "--ttl-ms",
+        "--deadline-ms",
+        "--pause-ms",
         "--rate",
         "--format",
         "--out",
@@ -102,6 +105,61 @@ async fn a_lock_mode_the_service_does_not_know_is_refused_before_the_run() {
     );
     assert_eq!(run.stderr.lines().count(), 1, "{run:?}");
     assert_eq!(app.order_count(1).await, 0, "no crowd was sent");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_named_mode_the_catalogue_lists_as_unavailable_is_refused_before_the_run() {
+    let app = spawn_app_without_redlock().await;
+
+    let run = loadtest(&["--url", &app.address, "--modes", "none,redlock"]).await;
+
+    assert_eq!(run.code(), Some(2), "{run:?}");
+    assert!(
+        run.stderr.starts_with(&format!(
+            "error: lock=redlock is not available at {}: ",
+            app.address
+        )),
+        "{run:?}"
+    );
+    assert!(
+        run.stderr
+            .ends_with(": no Redlock nodes are configured (REDLOCK_URLS)\n"),
+        "{run:?}"
+    );
+    assert_eq!(run.stderr.lines().count(), 1, "{run:?}");
+    assert_eq!(run.stdout, "");
+    assert_eq!(app.order_count(1).await, 0, "no crowd was sent");
+}
+
+#[tokio::test]
+async fn knobs_out_of_the_services_range_are_refused_with_its_sentence() {
+    for (args, sentence) in [
+        (
+            &["--ttl-ms", "99"][..],
+            "ttl_ms must be a whole number from 100 to 60000, got `99`",
+        ),
+        (
+            &["--ttl-ms", "60001"],
+            "ttl_ms must be a whole number from 100 to 60000, got `60001`",
+        ),
+        (
+            &["--deadline-ms", "30001"],
+            "deadline_ms must be a whole number from 0 to 30000, got `30001`",
+        ),
+        (
+            &["--pause-ms", "x"],
+            "pause_ms must be a whole number from 0 to 30000, got `x`",
+        ),
+    ] {
+        let run = loadtest(args).await;
+
+        assert_eq!(run.code(), Some(2), "{args:?}: {run:?}");
+        let first = run.stderr.lines().next().unwrap_or_default();
+        assert!(
+            first.starts_with("error: invalid value ") && first.ends_with(sentence),
+            "{args:?}: {run:?}"
+        );
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -1,5 +1,6 @@
 use std::process::ExitStatus;
 
+use flashsale::testing::{TestApp, spawn_app_with};
 use loadtest::report::{ModeReport, Report};
 use tokio::process::Command;
 
@@ -66,4 +67,10 @@ pub fn mode<'a>(report: &'a Report, name: &str) -> &'a ModeReport {
 pub fn closed_port() -> u16 {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     listener.local_addr().unwrap().port()
+}
+
+/// The service without Redlock nodes, whether or not some run on this
+/// machine: `redlock` is then listed, and unavailable.
+pub async fn spawn_app_without_redlock() -> TestApp {
+    spawn_app_with(|settings| settings.redlock_urls = Default::default()).await
 }

@@ -4,5 +4,6 @@
 mod helpers;
 
 mod errors;
+mod lab;
 mod report;
 mod sale;

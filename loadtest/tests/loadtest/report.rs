@@ -12,6 +12,8 @@ const MODE_FIELDS: &[&str] = &[
     "/requests/completed",
     "/requests/sold_201",
     "/requests/sold_out_409",
+    "/requests/lock_lost_409",
+    "/requests/restocked_409",
     "/requests/busy_429",
     "/requests/other_4xx",
     "/requests/server_5xx",
@@ -50,7 +52,11 @@ const PARAMETERS: &[&str] = &[
     "duration_s",
     "concurrency",
     "modes",
+    "skipped",
     "work_ms",
+    "ttl_ms",
+    "deadline_ms",
+    "pause_ms",
     "model",
     "rate",
     "timeout_s",
@@ -91,7 +97,7 @@ async fn the_json_report_parses_and_carries_every_field() {
     let json: Value = serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
     std::fs::remove_dir_all(&dir).ok();
 
-    assert_eq!(json["schema_version"], 1);
+    assert_eq!(json["schema_version"], 2);
     for field in PARAMETERS {
         assert!(
             json["parameters"].get(field).is_some(),
@@ -113,7 +119,7 @@ async fn the_json_report_parses_and_carries_every_field() {
             );
         }
         let latency = mode["latency_ms"].as_object().unwrap();
-        for outcome in ["all", "sold", "sold_out", "busy", "other"] {
+        for outcome in ["all", "sold", "sold_out", "lock_lost", "busy", "other"] {
             assert!(
                 latency.contains_key(outcome),
                 "latency_ms.{outcome} missing"

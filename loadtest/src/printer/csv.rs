@@ -1,0 +1,172 @@
+//! CSV: a header line and one row per mode, every number of a [`ModeReport`]
+//! under a flattened column name (empty cells where JSON has `null`).
+
+use std::io::{self, Write};
+
+use crate::report::{ModeReport, Report};
+
+const LATENCY_COLUMNS: [&str; 7] = ["count", "mean", "p50", "p90", "p99", "p99_9", "max"];
+
+/// The CSV header: one column per number of a [`ModeReport`].
+pub fn csv_header() -> Vec<String> {
+    let mut columns: Vec<String> = [
+        "mode",
+        "requests_sent",
+        "requests_completed",
+        "sold_201",
+        "sold_out_409",
+        "lock_lost_409",
+        "restocked_409",
+        "busy_429",
+        "other_4xx",
+        "server_5xx",
+        "other_2xx",
+        "other_status",
+        "started_late",
+        "max_start_lag_ms",
+        "transport_connect",
+        "transport_timeout",
+        "transport_reset",
+        "transport_other",
+        "transport_total",
+        "initial_stock",
+        "orders",
+        "stock",
+        "oversold",
+        "lost_updates",
+        "unsold",
+        "elapsed_s",
+        "requests_per_s",
+        "purchases_per_s",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    for outcome in ["all", "sold", "sold_out", "lock_lost", "busy", "other"] {
+        for stat in LATENCY_COLUMNS {
+            columns.push(format!("latency_{outcome}_{stat}_ms").replace("_count_ms", "_count"));
+        }
+    }
+    columns.extend(["safe", "verdict"].map(String::from));
+    columns
+}
+
+fn csv_field(value: &str) -> String {
+    if value.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", value.replace('"', "\"\""))
+    } else {
+        value.to_string()
+    }
+}
+
+fn csv_row(mode: &ModeReport) -> Vec<String> {
+    let r = &mode.requests;
+    let t = &mode.transport_errors;
+    let mut row: Vec<String> = vec![mode.mode.clone()];
+    row.extend(
+        [
+            r.sent,
+            r.completed,
+            r.sold_201,
+            r.sold_out_409,
+            r.lock_lost_409,
+            r.restocked_409,
+            r.busy_429,
+            r.other_4xx,
+            r.server_5xx,
+            r.other_2xx,
+            r.other_status,
+            r.started_late,
+        ]
+        .map(|n| n.to_string()),
+    );
+    row.push(r.max_start_lag_ms.to_string());
+    row.extend([t.connect, t.timeout, t.reset, t.other, t.total].map(|n| n.to_string()));
+    match &mode.server {
+        Some(s) => row.extend(
+            [
+                s.initial_stock,
+                s.orders,
+                s.stock,
+                s.oversold,
+                s.lost_updates,
+                s.unsold,
+            ]
+            .map(|n| n.to_string()),
+        ),
+        None => row.extend(std::iter::repeat_n(String::new(), 6)),
+    }
+    row.push(mode.elapsed_s.to_string());
+    row.push(mode.throughput.requests_per_s.to_string());
+    row.push(mode.throughput.purchases_per_s.to_string());
+    let l = &mode.latency_ms;
+    for latency in [
+        &l.all,
+        &l.sold,
+        &l.sold_out,
+        &l.lock_lost,
+        &l.busy,
+        &l.other,
+    ] {
+        match latency {
+            Some(l) => {
+                row.push(l.count.to_string());
+                row.extend([l.mean, l.p50, l.p90, l.p99, l.p99_9, l.max].map(|x| x.to_string()));
+            }
+            None => {
+                row.push("0".to_string());
+                row.extend(std::iter::repeat_n(String::new(), 6));
+            }
+        }
+    }
+    match &mode.verdict {
+        Some(v) => {
+            row.push(v.safe.to_string());
+            row.push(v.summary.clone());
+        }
+        None => row.extend([String::new(), String::new()]),
+    }
+    row
+}
+
+/// A header line and one row per mode.
+pub fn csv(out: &mut dyn Write, report: &Report) -> io::Result<()> {
+    writeln!(out, "{}", csv_header().join(","))?;
+    for mode in &report.modes {
+        let row: Vec<String> = csv_row(mode).iter().map(|f| csv_field(f)).collect();
+        writeln!(out, "{}", row.join(","))?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::printer::Format;
+    use crate::printer::tests::{render, sample};
+
+    #[test]
+    fn the_csv_report_has_one_row_per_mode_and_as_many_fields_as_its_header() {
+        let csv = render(&sample(), Format::Csv);
+        let lines: Vec<&str> = csv.lines().collect();
+        assert_eq!(lines.len(), 3);
+        let header = csv_header();
+        assert_eq!(lines[0].split(',').count(), header.len());
+        for row in &lines[1..] {
+            let unquoted = row.split('"').next().unwrap();
+            // Every field before the quoted verdict is a plain value.
+            assert_eq!(unquoted.split(',').count(), header.len());
+        }
+        assert!(lines[0].starts_with("mode,requests_sent,requests_completed,sold_201,sold_out_409,lock_lost_409,restocked_409,busy_429,"));
+        assert!(lines[1].starts_with("none,1000,1000,137,863,0,0,0,"));
+        assert!(lines[1].ends_with(",false,\"sold 137 of 100: OVERSOLD by 37, 37 lost updates\""));
+        assert!(header.contains(&"latency_lock_lost_p99_ms".to_string()));
+    }
+
+    #[test]
+    fn csv_fields_with_commas_or_quotes_are_quoted() {
+        assert_eq!(csv_field("a,b"), "\"a,b\"");
+        assert_eq!(csv_field("say \"hi\""), "\"say \"\"hi\"\"\"");
+        assert_eq!(csv_field("plain"), "plain");
+    }
+}

@@ -1,0 +1,484 @@
+//! Writes a [`Report`] as text, JSON, Markdown or CSV to any `Write`.
+//!
+//! Text and Markdown show up to [`SIDE_BY_SIDE_MAX`] modes side by side
+//! ([`columns`]: every number and percentile), more as one row per mode
+//! ([`rows`]: the numbers that tell strategies apart); both end with a verdict
+//! sentence per mode.
+
+mod columns;
+mod csv;
+mod rows;
+
+use std::io::{self, Write};
+
+use clap::ValueEnum;
+
+pub use self::csv::{csv, csv_header};
+pub use self::rows::verdict_word;
+use crate::report::{ModeReport, Report};
+
+/// Up to this many modes are printed side by side; more get a row each.
+pub const SIDE_BY_SIDE_MAX: usize = 3;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// A table (modes side by side, or a row per mode beyond three) and a
+    /// verdict per mode.
+    Text,
+    /// One object: `parameters` and `modes` (fields in the README, "Run the benchmark").
+    Json,
+    /// The table as Markdown, and the verdicts as a list.
+    Markdown,
+    /// A header line and one row per mode.
+    Csv,
+}
+
+pub fn print(out: &mut dyn Write, report: &Report, format: Format) -> io::Result<()> {
+    match format {
+        Format::Text => text(out, report),
+        Format::Json => json(out, report),
+        Format::Markdown => markdown(out, report),
+        Format::Csv => csv(out, report),
+    }
+}
+
+pub fn json(out: &mut dyn Write, report: &Report) -> io::Result<()> {
+    serde_json::to_writer_pretty(&mut *out, report)?;
+    writeln!(out)
+}
+
+/// The column title of a mode: `lock=redis`, or `GET /healthz` for `--get`.
+pub fn column_title(report: &Report, mode: &ModeReport) -> String {
+    match report.parameters.get_path {
+        Some(_) => mode.mode.clone(),
+        None => format!("lock={}", mode.mode),
+    }
+}
+
+/// Whether the report gets one row per mode rather than a column each.
+pub fn one_row_per_mode(report: &Report) -> bool {
+    report.parameters.get_path.is_none() && report.modes.len() > SIDE_BY_SIDE_MAX
+}
+
+fn headline(report: &Report) -> String {
+    let p = &report.parameters;
+    let budget = match (p.requests, p.duration_s) {
+        (Some(n), _) => format!("{n} requests"),
+        (None, Some(d)) => format!("{d} s"),
+        (None, None) => "?".to_string(),
+    };
+    let model = match p.rate {
+        Some(rate) => format!("open model at {rate} req/s"),
+        None => "closed model".to_string(),
+    };
+    match &p.get_path {
+        Some(path) => format!(
+            "flashsale-loadtest: GET {path}, {budget}, concurrency {}, {model}",
+            p.concurrency
+        ),
+        None => {
+            let mut knobs = format!("work {} ms", p.work_ms);
+            for (name, value) in [
+                ("ttl", p.ttl_ms),
+                ("deadline", p.deadline_ms),
+                ("pause", p.pause_ms),
+            ] {
+                if let Some(ms) = value {
+                    knobs.push_str(&format!(", {name} {ms} ms"));
+                }
+            }
+            format!(
+                "flashsale-loadtest: product {}, stock {}, {budget} per mode, concurrency {}, {knobs}, {model}",
+                p.product, p.stock, p.concurrency
+            )
+        }
+    }
+}
+
+/// The lines under the headline: the targets, and what `--modes all` skipped.
+fn preamble(report: &Report) -> Vec<String> {
+    let urls = &report.parameters.urls;
+    let mut lines = vec![if urls.len() > 1 {
+        format!("targets (round-robin): {}", urls.join(", "))
+    } else {
+        format!("target: {}", urls.join(", "))
+    }];
+    for skipped in &report.parameters.skipped {
+        lines.push(format!("skipped lock={}: {}", skipped.mode, skipped.reason));
+    }
+    lines
+}
+
+/// `(lock=redis, sentence)` for every mode with a verdict.
+fn verdict_lines(report: &Report) -> Vec<(String, &str)> {
+    report
+        .modes
+        .iter()
+        .filter_map(|m| {
+            m.verdict
+                .as_ref()
+                .map(|v| (column_title(report, m), v.summary.as_str()))
+        })
+        .collect()
+}
+
+pub fn text(out: &mut dyn Write, report: &Report) -> io::Result<()> {
+    writeln!(out, "{}", headline(report))?;
+    for line in preamble(report) {
+        writeln!(out, "{line}")?;
+    }
+    writeln!(out)?;
+    if one_row_per_mode(report) {
+        rows::text(out, report)?;
+    } else {
+        columns::text(out, report)?;
+    }
+    let verdicts = verdict_lines(report);
+    if !verdicts.is_empty() {
+        writeln!(out)?;
+        let width = verdicts.iter().map(|(t, _)| t.len()).max().unwrap_or(0);
+        for (title, summary) in verdicts {
+            writeln!(out, "{title:width$}  {summary}")?;
+        }
+    }
+    Ok(())
+}
+
+/// Just the verdict lines (what `--out` leaves on stdout).
+pub fn verdicts(out: &mut dyn Write, report: &Report) -> io::Result<()> {
+    let titles: Vec<String> = report
+        .modes
+        .iter()
+        .map(|m| column_title(report, m))
+        .collect();
+    let width = titles.iter().map(String::len).max().unwrap_or(0);
+    for (mode, title) in report.modes.iter().zip(&titles) {
+        match &mode.verdict {
+            Some(v) => writeln!(out, "{title:width$}  {}", v.summary)?,
+            None => writeln!(
+                out,
+                "{title:width$}  {} answers in {:.2} s: {:.1} requests/s",
+                mode.requests.completed, mode.elapsed_s, mode.throughput.requests_per_s
+            )?,
+        }
+    }
+    Ok(())
+}
+
+pub fn markdown(out: &mut dyn Write, report: &Report) -> io::Result<()> {
+    writeln!(out, "{}", headline(report))?;
+    for line in preamble(report).iter().skip(1) {
+        writeln!(out)?;
+        writeln!(out, "{line}")?;
+    }
+    writeln!(out)?;
+    if one_row_per_mode(report) {
+        rows::markdown(out, report)?;
+    } else {
+        columns::markdown(out, report)?;
+    }
+    let verdicts = verdict_lines(report);
+    if !verdicts.is_empty() {
+        writeln!(out)?;
+        for (title, summary) in verdicts {
+            writeln!(out, "- **{title}**: {summary}")?;
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use crate::report::{ModeReport, Parameters, SCHEMA_VERSION, SkippedMode};
+    use crate::service::Product;
+    use crate::stats::{Answer, Stats};
+    use std::time::Duration;
+
+    fn stats(answers: &[(Answer, u64, u64)], elapsed: Duration) -> Stats {
+        let mut stats = Stats::new();
+        for &(answer, count, latency_us) in answers {
+            for _ in 0..count {
+                stats.sent += 1;
+                stats.record(answer, latency_us);
+            }
+        }
+        stats.elapsed = elapsed;
+        stats
+    }
+
+    fn product(initial: i64, orders: i64, stock: i64, lost: i64) -> Product {
+        Product {
+            id: 1,
+            name: "Phone".into(),
+            initial_stock: initial,
+            stock,
+            orders,
+            oversold: (orders - initial).max(0),
+            lost_updates: lost,
+        }
+    }
+
+    /// Two modes: none oversold by 37, redis safe.
+    pub(crate) fn sample() -> Report {
+        let none = stats(
+            &[(Answer::Sold, 137, 25_000), (Answer::SoldOut, 863, 800)],
+            Duration::from_millis(1500),
+        );
+        let redis = stats(
+            &[(Answer::Sold, 100, 40_000), (Answer::SoldOut, 900, 900)],
+            Duration::from_secs(3),
+        );
+        Report {
+            schema_version: SCHEMA_VERSION,
+            parameters: Parameters {
+                urls: vec!["http://127.0.0.1:8080".into()],
+                product: 1,
+                stock: 100,
+                requests: Some(1000),
+                duration_s: None,
+                concurrency: 200,
+                modes: vec!["none".into(), "redis".into()],
+                skipped: Vec::new(),
+                work_ms: 20,
+                ttl_ms: None,
+                deadline_ms: None,
+                pause_ms: None,
+                model: "closed".into(),
+                rate: None,
+                timeout_s: 30.0,
+                expect_safe: vec!["redis".into()],
+                run_id: "x".into(),
+                get_path: None,
+            },
+            modes: vec![
+                ModeReport::new("none", &none, Some(&product(100, 137, 0, 37))),
+                ModeReport::new("redis", &redis, Some(&product(100, 100, 0, 0))),
+            ],
+        }
+    }
+
+    /// Five modes, one skipped, the lab's knobs set: a row per mode.
+    fn many() -> Report {
+        let mut report = sample();
+        let fenced = stats(
+            &[(Answer::Sold, 1, 900_000), (Answer::LockLost, 2, 600_000)],
+            Duration::from_secs(1),
+        );
+        let broken = stats(
+            &[(Answer::Sold, 100, 30_000), (Answer::SoldOut, 900, 700)],
+            Duration::from_secs(2),
+        );
+        let atomic = stats(
+            &[(Answer::Sold, 100, 2_000), (Answer::SoldOut, 900, 500)],
+            Duration::from_secs(1),
+        );
+        report.modes.extend([
+            ModeReport::new("redis-fenced", &fenced, Some(&product(10, 1, 9, 0))),
+            ModeReport::new(
+                "broken-ignore-setnx",
+                &broken,
+                Some(&product(100, 100, 33, 33)),
+            ),
+            ModeReport::new("pg-atomic", &atomic, Some(&product(100, 100, 0, 0))),
+        ]);
+        let p = &mut report.parameters;
+        p.modes = report.modes.iter().map(|m| m.mode.clone()).collect();
+        p.skipped = vec![SkippedMode {
+            mode: "redlock".into(),
+            reason: "0 of 3 Redlock nodes answer".into(),
+        }];
+        (p.ttl_ms, p.pause_ms) = (Some(150), Some(600));
+        report
+    }
+
+    pub(crate) fn render(report: &Report, format: Format) -> String {
+        let mut buffer = Vec::new();
+        print(&mut buffer, report, format).unwrap();
+        String::from_utf8(buffer).unwrap()
+    }
+
+    fn words(line: &str) -> Vec<&str> {
+        line.split_whitespace().collect()
+    }
+
+    #[test]
+    fn the_text_report_puts_few_modes_side_by_side_and_ends_with_the_verdicts() {
+        let text = render(&sample(), Format::Text);
+        let header = text.lines().nth(3).unwrap();
+        assert!(
+            header.contains("lock=none") && header.contains("lock=redis"),
+            "{text}"
+        );
+        let row = |name: &str| {
+            text.lines()
+                .find(|l| l.trim_start().starts_with(name))
+                .unwrap_or_else(|| panic!("no {name} row in\n{text}"))
+        };
+        assert_eq!(words(row("oversold")), ["oversold", "37", "0"]);
+        assert_eq!(
+            words(row("409 sold out")),
+            ["409", "sold", "out", "863", "900"]
+        );
+        assert_eq!(
+            words(row("409 lock lost")),
+            ["409", "lock", "lost", "0", "0"]
+        );
+        assert!(text.contains("lock=none   sold 137 of 100: OVERSOLD by 37, 37 lost updates\n"));
+        assert!(
+            text.ends_with("lock=redis  sold exactly 100 of 100: safe\n"),
+            "{text}"
+        );
+        assert!(text.contains("sold p99"));
+        assert!(
+            !text.contains("busy p50") && !text.contains("lock lost p50"),
+            "no 429 nor lock lost in either mode: no rows for them"
+        );
+        assert!(!text.contains("409 restocked"), "{text}");
+    }
+
+    #[test]
+    fn the_text_report_gives_many_modes_a_row_each_within_140_columns() {
+        let report = many();
+        let text = render(&report, Format::Text);
+        let lines: Vec<&str> = text.lines().collect();
+
+        assert!(
+            lines[0].ends_with("work 20 ms, ttl 150 ms, pause 600 ms, closed model"),
+            "{text}"
+        );
+        assert_eq!(
+            lines[2],
+            "skipped lock=redlock: 0 of 3 Redlock nodes answer"
+        );
+        assert_eq!(
+            words(lines[4]),
+            [
+                "lock",
+                "sold",
+                "sold",
+                "out",
+                "lock",
+                "lost",
+                "429",
+                "5xx",
+                "oversold",
+                "lost",
+                "updates",
+                "unsold",
+                "purchases/s",
+                "sold",
+                "p50",
+                "sold",
+                "p99",
+                "verdict"
+            ]
+        );
+        for (line, mode) in lines[5..].iter().zip(&report.modes) {
+            assert_eq!(words(line)[0], mode.mode, "{text}");
+        }
+        assert_eq!(
+            words(lines[7]),
+            [
+                "redis-fenced",
+                "1",
+                "0",
+                "2",
+                "0",
+                "0",
+                "0",
+                "0",
+                "9",
+                "1.0",
+                "900.1",
+                "900.1",
+                "UNDERSOLD"
+            ]
+        );
+        assert_eq!(words(lines[8])[12..], ["LOST", "UPDATES"]);
+        assert_eq!(words(lines[5]).last(), Some(&"OVERSOLD"));
+        assert_eq!(words(lines[6]).last(), Some(&"safe"));
+        assert!(lines[10].starts_with("(sold = 201"), "{text}");
+        assert!(
+            text.ends_with("lock=pg-atomic            sold exactly 100 of 100: safe\n"),
+            "{text}"
+        );
+        for line in &lines {
+            assert!(
+                line.chars().count() <= 140,
+                "{} columns: {line}",
+                line.len()
+            );
+        }
+    }
+
+    #[test]
+    fn the_json_report_round_trips() {
+        for report in [sample(), many()] {
+            let json = render(&report, Format::Json);
+            let parsed: Report = serde_json::from_str(&json).unwrap();
+            assert_eq!(parsed, report);
+        }
+        let value: serde_json::Value =
+            serde_json::from_str(&render(&many(), Format::Json)).unwrap();
+        assert_eq!(value["schema_version"], 2);
+        assert_eq!(value["modes"][0]["server"]["oversold"], 37);
+        assert_eq!(value["modes"][2]["requests"]["lock_lost_409"], 2);
+        assert_eq!(value["modes"][2]["latency_ms"]["lock_lost"]["count"], 2);
+        assert_eq!(value["parameters"]["ttl_ms"], 150);
+        assert_eq!(value["parameters"]["deadline_ms"], serde_json::Value::Null);
+        assert_eq!(value["parameters"]["skipped"][0]["mode"], "redlock");
+        assert_eq!(
+            value["modes"][1]["latency_ms"]["busy"],
+            serde_json::Value::Null
+        );
+    }
+
+    #[test]
+    fn a_version_1_report_still_reads_back() {
+        let mut value: serde_json::Value =
+            serde_json::from_str(&render(&sample(), Format::Json)).unwrap();
+        value["schema_version"] = 1.into();
+        let parameters = value["parameters"].as_object_mut().unwrap();
+        for field in ["skipped", "ttl_ms", "deadline_ms", "pause_ms"] {
+            parameters.remove(field);
+        }
+        for mode in value["modes"].as_array_mut().unwrap() {
+            mode["requests"]
+                .as_object_mut()
+                .unwrap()
+                .remove("lock_lost_409");
+            mode["latency_ms"]
+                .as_object_mut()
+                .unwrap()
+                .remove("lock_lost");
+        }
+
+        let report: Report = serde_json::from_value(value).unwrap();
+
+        assert_eq!(report.schema_version, 1);
+        assert_eq!(report.modes[0].requests.lock_lost_409, 0);
+        assert!(report.parameters.skipped.is_empty());
+    }
+
+    #[test]
+    fn the_markdown_report_is_a_table_with_a_column_per_mode() {
+        let md = render(&sample(), Format::Markdown);
+        assert!(md.contains("| | lock=none | lock=redis |"));
+        assert!(md.contains("| oversold | 37 | 0 |"));
+        assert!(md.contains("| 409 lock lost | 0 | 0 |"));
+        assert!(md.contains("- **lock=redis**: sold exactly 100 of 100: safe"));
+    }
+
+    #[test]
+    fn the_markdown_report_gives_many_modes_a_row_each() {
+        let md = render(&many(), Format::Markdown);
+        assert!(
+            md.contains("\n| lock | 201 sold | 409 sold out | 409 lock lost | 429 busy |"),
+            "{md}"
+        );
+        assert!(md.contains("\n| redis-fenced | 1 | 0 | 2 | 0 | 0 | 0 | 0 | 9 | 1.0 | 900.1 | 900.1 | UNDERSOLD |\n"), "{md}");
+        assert!(md.contains("skipped lock=redlock: 0 of 3 Redlock nodes answer"));
+        assert!(md.contains("- **lock=redis-fenced**: sold 1 of 10: UNDERSOLD, 9 left in stock while 2 buyers lost their lock"), "{md}");
+    }
+}

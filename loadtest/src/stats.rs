@@ -1,0 +1,301 @@
+//! What a worker counts: each answer by kind, transport errors by kind, and
+//! latency histograms by outcome. Every worker has its own [`Stats`]; they
+//! are merged once, when the crowd is over.
+
+use std::time::Duration;
+
+use hdrhistogram::Histogram;
+use serde::Deserialize;
+
+use crate::http::TransportError;
+
+/// An HTTP answer, as the report counts it. A 409 is told apart by the error
+/// code in its body (the only answers whose body is read).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Answer {
+    /// 201: bought.
+    Sold = 0,
+    /// 409 `sold_out`.
+    SoldOut = 1,
+    /// 409 `lock_lost`: the buyer's lock was lost before it wrote; it wrote
+    /// nothing.
+    LockLost = 2,
+    /// 409 `restocked`: the product was restocked during the sale.
+    Restocked = 3,
+    /// 429: the lock was not obtained in time.
+    Busy = 4,
+    /// 2xx other than 201 (what `--get` expects).
+    Other2xx = 5,
+    /// 4xx other than the above, a 409 with another code included.
+    Other4xx = 6,
+    /// 5xx.
+    Server5xx = 7,
+    /// 1xx, 3xx: not expected from the service.
+    OtherStatus = 8,
+}
+
+impl Answer {
+    pub const COUNT: usize = 9;
+
+    /// Sorts an answer by status and, for a 409, by the `error` of its body
+    /// (`{"error": "<code>", ...}`; `conflict_body` is only looked at then).
+    pub fn of(status: u16, conflict_body: &[u8]) -> Answer {
+        match status {
+            201 => Answer::Sold,
+            409 => Answer::of_conflict(conflict_body),
+            429 => Answer::Busy,
+            200..=299 => Answer::Other2xx,
+            400..=499 => Answer::Other4xx,
+            500..=599 => Answer::Server5xx,
+            _ => Answer::OtherStatus,
+        }
+    }
+
+    fn of_conflict(body: &[u8]) -> Answer {
+        #[derive(Deserialize)]
+        struct Code<'a> {
+            #[serde(borrow)]
+            error: &'a str,
+        }
+        match serde_json::from_slice::<Code>(body).map(|c| c.error) {
+            Ok("sold_out") => Answer::SoldOut,
+            Ok("lock_lost") => Answer::LockLost,
+            Ok("restocked") => Answer::Restocked,
+            _ => Answer::Other4xx,
+        }
+    }
+
+    /// The latency histogram this answer goes into.
+    pub fn outcome(self) -> Outcome {
+        match self {
+            Answer::Sold => Outcome::Sold,
+            Answer::SoldOut => Outcome::SoldOut,
+            Answer::LockLost => Outcome::LockLost,
+            Answer::Busy => Outcome::Busy,
+            Answer::Restocked
+            | Answer::Other2xx
+            | Answer::Other4xx
+            | Answer::Server5xx
+            | Answer::OtherStatus => Outcome::Other,
+        }
+    }
+}
+
+/// The latency histograms are kept apart by outcome: fast refusals would
+/// otherwise hide slow purchases.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// 201: bought.
+    Sold = 0,
+    /// 409 sold out.
+    SoldOut = 1,
+    /// 409 lock lost.
+    LockLost = 2,
+    /// 429: the lock was not obtained in time.
+    Busy = 3,
+    /// Anything else.
+    Other = 4,
+}
+
+impl Outcome {
+    pub const COUNT: usize = 5;
+}
+
+/// Tallies and histograms of one worker, or of the whole crowd once merged.
+/// Latencies are recorded in microseconds.
+#[derive(Debug, Clone)]
+pub struct Stats {
+    /// Requests claimed and attempted.
+    pub sent: u64,
+    /// HTTP answers, indexed by [`Answer`].
+    pub answers: [u64; Answer::COUNT],
+    /// Transport errors, indexed by [`TransportError::index`].
+    pub transport: [u64; 4],
+    /// Open model: requests that started more than [`crate::crowd::LATE_AFTER`] late.
+    pub started_late: u64,
+    pub max_start_lag_us: u64,
+    /// Latency histograms, indexed by [`Outcome`].
+    pub latency: [Histogram<u64>; Outcome::COUNT],
+    /// Wall time of the crowd, first claim to last answer (set once merged).
+    pub elapsed: Duration,
+}
+
+impl Default for Stats {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Stats {
+    pub fn new() -> Stats {
+        // Auto-resizing: a histogram only grows as far as the largest value
+        // it saw, so a worker's unused outcomes cost a few bytes.
+        Stats {
+            sent: 0,
+            answers: [0; Answer::COUNT],
+            transport: [0; 4],
+            started_late: 0,
+            max_start_lag_us: 0,
+            latency: std::array::from_fn(|_| histogram()),
+            elapsed: Duration::ZERO,
+        }
+    }
+
+    /// Counts one HTTP answer and its latency.
+    #[inline]
+    pub fn record(&mut self, answer: Answer, latency_us: u64) {
+        self.answers[answer as usize] += 1;
+        let histogram = &mut self.latency[answer.outcome() as usize];
+        // `record` grows the auto-resizing histogram; it can only fail past
+        // 2^62 µs, and `saturating_record` (which never resizes) clamps that.
+        if histogram.record(latency_us.max(1)).is_err() {
+            histogram.saturating_record(latency_us);
+        }
+    }
+
+    #[inline]
+    pub fn record_error(&mut self, kind: TransportError) {
+        self.transport[kind.index()] += 1;
+    }
+
+    /// Answers of one kind.
+    pub fn count(&self, answer: Answer) -> u64 {
+        self.answers[answer as usize]
+    }
+
+    /// Answers received (any status).
+    pub fn completed(&self) -> u64 {
+        self.answers.iter().sum()
+    }
+
+    pub fn transport_errors(&self) -> u64 {
+        self.transport.iter().sum()
+    }
+
+    /// Adds another worker's numbers to these.
+    pub fn merge(&mut self, other: &Stats) {
+        self.sent += other.sent;
+        for (mine, theirs) in self.answers.iter_mut().zip(other.answers) {
+            *mine += theirs;
+        }
+        for (mine, theirs) in self.transport.iter_mut().zip(other.transport) {
+            *mine += theirs;
+        }
+        self.started_late += other.started_late;
+        self.max_start_lag_us = self.max_start_lag_us.max(other.max_start_lag_us);
+        for (mine, theirs) in self.latency.iter_mut().zip(&other.latency) {
+            mine.add(theirs)
+                .expect("auto-resizing histograms of the same precision always add");
+        }
+        self.elapsed = self.elapsed.max(other.elapsed);
+    }
+
+    /// All answers' latencies in one histogram.
+    pub fn latency_all(&self) -> Histogram<u64> {
+        let mut all = histogram();
+        for histogram in &self.latency {
+            all.add(histogram)
+                .expect("auto-resizing histograms of the same precision always add");
+        }
+        all
+    }
+}
+
+fn histogram() -> Histogram<u64> {
+    Histogram::<u64>::new(3).expect("3 significant figures is valid")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SOLD_OUT: &[u8] = br#"{"error":"sold_out","message":"product 1 is sold out"}"#;
+    const LOCK_LOST: &[u8] = br#"{"error":"lock_lost","message":"the lock on product 1 was lost"}"#;
+
+    #[test]
+    fn a_409_is_told_apart_by_the_code_in_its_body() {
+        assert_eq!(Answer::of(409, SOLD_OUT), Answer::SoldOut);
+        assert_eq!(Answer::of(409, LOCK_LOST), Answer::LockLost);
+        assert_eq!(
+            Answer::of(409, br#"{"message":"x \"quoted\"","error":"restocked"}"#),
+            Answer::Restocked
+        );
+        assert_eq!(
+            Answer::of(409, br#"{"error":"conflict"}"#),
+            Answer::Other4xx
+        );
+        assert_eq!(Answer::of(409, b""), Answer::Other4xx);
+        assert_eq!(Answer::of(409, b"<html>"), Answer::Other4xx);
+    }
+
+    #[test]
+    fn statuses_are_tallied_by_kind_and_latency_by_outcome() {
+        let mut stats = Stats::new();
+        for (status, body, latency) in [
+            (201, &b""[..], 5_000),
+            (409, SOLD_OUT, 100),
+            (409, SOLD_OUT, 120),
+            (409, LOCK_LOST, 400_000),
+            (429, b"", 5_000_000),
+            (404, b"", 50),
+            (503, b"", 70),
+            (302, b"", 70),
+            (200, b"", 70),
+        ] {
+            stats.record(Answer::of(status, body), latency);
+        }
+        stats.record_error(TransportError::Reset);
+
+        assert_eq!(
+            (
+                stats.count(Answer::Sold),
+                stats.count(Answer::SoldOut),
+                stats.count(Answer::LockLost),
+                stats.count(Answer::Busy)
+            ),
+            (1, 2, 1, 1)
+        );
+        assert_eq!(
+            (
+                stats.count(Answer::Other4xx),
+                stats.count(Answer::Server5xx),
+                stats.count(Answer::OtherStatus),
+                stats.count(Answer::Other2xx)
+            ),
+            (1, 1, 1, 1)
+        );
+        assert_eq!(stats.completed(), 9);
+        assert_eq!(stats.transport_errors(), 1);
+        assert_eq!(stats.latency[Outcome::Sold as usize].len(), 1);
+        assert_eq!(stats.latency[Outcome::SoldOut as usize].len(), 2);
+        assert_eq!(stats.latency[Outcome::LockLost as usize].len(), 1);
+        assert_eq!(stats.latency[Outcome::Other as usize].len(), 4);
+        assert_eq!(stats.latency_all().len(), 9);
+    }
+
+    #[test]
+    fn merging_workers_adds_counts_and_histograms_and_keeps_the_worst_lag() {
+        let mut a = Stats::new();
+        a.sent = 2;
+        a.record(Answer::Sold, 1_000);
+        a.record(Answer::LockLost, 10);
+        a.max_start_lag_us = 7;
+        let mut b = Stats::new();
+        b.sent = 2;
+        b.record(Answer::Sold, 9_000_000);
+        b.record(Answer::LockLost, 10);
+        b.record_error(TransportError::Connect);
+        b.max_start_lag_us = 3;
+
+        a.merge(&b);
+
+        assert_eq!(a.sent, 4);
+        assert_eq!(a.count(Answer::Sold), 2);
+        assert_eq!(a.count(Answer::LockLost), 2);
+        assert_eq!(a.transport[TransportError::Connect.index()], 1);
+        assert_eq!(a.max_start_lag_us, 7);
+        let sold = &a.latency[Outcome::Sold as usize];
+        assert_eq!(sold.len(), 2);
+        assert!(sold.max() >= 9_000_000);
+    }
+}
