@@ -118,3 +118,23 @@ async fn when_postgres_goes_away_purchases_get_503_and_leave_no_lock_behind() {
     assert_eq!(body["postgres"], "down");
     direct.close().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn when_postgres_is_down_lock_waiters_get_503_not_429() {
+    let proxy = TcpProxy::start(TcpProxy::POSTGRES).await;
+    let port = proxy.port;
+    let app = spawn_app_with(|settings| {
+        settings.database_url = settings.database_url.clone().port(port);
+        settings.db_timeout = Duration::from_millis(500);
+    })
+    .await;
+
+    proxy.cut();
+    // Without failing fast, each holder in turn waits out the database
+    // timeout while the others spin, and most of them end as 429 (busy).
+    let crowd = crate::helpers::flash_crowd(&[&app.address], 1, 30, "lock=redis&work_ms=200").await;
+
+    assert_eq!(crowd.sold + crowd.busy + crowd.sold_out, 0, "{crowd:?}");
+    assert_eq!(crowd.other, vec![StatusCode::SERVICE_UNAVAILABLE; 30]);
+    assert_eq!(redis_get(&app, &app.lock_key(1)).await, None, "lock released");
+}
