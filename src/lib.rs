@@ -12,6 +12,7 @@ pub mod db;
 pub mod domain;
 pub mod error;
 pub mod lock;
+pub mod metrics;
 pub mod products;
 pub mod purchase;
 pub mod routes;

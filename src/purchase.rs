@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use serde::Serialize;
 use sqlx::{PgConnection, PgExecutor, PgPool};
-use tokio::time::sleep;
+use tokio::time::{Instant, sleep};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use uuid::Uuid;
@@ -20,6 +20,7 @@ use uuid::Uuid;
 use crate::crowd::CrowdSlots;
 use crate::domain::{BuyerName, Knobs, ProductId};
 use crate::lock::{Guard, Lab, Lock, LockError, LockTiming, Strategy};
+use crate::metrics::Metrics;
 
 /// What a buyer asks for.
 #[derive(Debug, Clone)]
@@ -129,12 +130,15 @@ pub struct Shop {
     pub shutdown: CancellationToken,
     /// How many flash crowds this instance runs at once.
     pub crowds: CrowdSlots,
+    /// The lock's numbers, for `GET /metrics`.
+    pub metrics: Arc<Metrics>,
 }
 
 impl Shop {
     pub fn new(db: PgPool, lab: Lab, crowds: CrowdSlots) -> Self {
         Self {
             db,
+            metrics: lab.metrics().clone(),
             lab: Arc::new(lab),
             sales: TaskTracker::new(),
             shutdown: CancellationToken::new(),
@@ -154,7 +158,14 @@ pub async fn purchase(shop: &Shop, request: PurchaseRequest) -> Result<Order, Pu
     }
     let sale = shop.clone();
     shop.sales
-        .spawn(async move { guarded_sale(&sale, &request).await })
+        .spawn(async move {
+            let strategy = request.strategy;
+            let _running = sale.metrics.in_flight(strategy);
+            let outcome = guarded_sale(&sale, &request).await;
+            let refusal = outcome.as_ref().err().map(PurchaseError::refusal);
+            sale.metrics.purchased(strategy, refusal);
+            outcome
+        })
         .await?
 }
 
@@ -170,19 +181,24 @@ pub async fn locked_sale<L: Lock>(
     db: &PgPool,
     request: &PurchaseRequest,
     timing: &LockTiming,
+    metrics: &Metrics,
 ) -> Result<Order, PurchaseError> {
     let product = request.product;
-    let guard = lock
-        .acquire(product, timing)
-        .await
-        .map_err(|source| PurchaseError::lock(product, source))?;
+    let asked = Instant::now();
+    let acquired = lock.acquire(product, timing).await;
+    metrics.lock_waited(request.strategy, asked.elapsed());
+    let guard = acquired.map_err(|source| PurchaseError::lock(product, source))?;
+    let held_since = Instant::now();
 
     // Whatever the sale's outcome, release before answering.
     let outcome = sell_one(&mut Store::Pool(db), request, &guard, SaleChecks::default()).await;
 
-    match lock.release(guard).await {
+    let released = lock.release(guard).await;
+    metrics.lock_held(request.strategy, held_since.elapsed());
+    match released {
         Ok(true) => {}
         Ok(false) => {
+            metrics.lock_expired(request.strategy);
             tracing::warn!("the lock expired before release: the critical section outlived its TTL")
         }
         Err(error) => tracing::warn!(error = %error, "lock release failed; the TTL will free it"),

@@ -162,6 +162,7 @@ fn serve(
                     .add((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
                     .add((header::REFERRER_POLICY, "same-origin")),
             )
+            .wrap(middleware::from_fn(routes::metrics::observe))
             .wrap(TracingLogger::default())
             .app_data(data.clone())
             .app_data(gate.clone())

@@ -18,8 +18,11 @@ use super::{
     Ledger, LockError, LockTiming, RedisBase, RedisNode, Unguarded, failfast, fenced, local,
     postgres, redlock, spin, watchdog,
 };
+use std::sync::Arc;
+
 use crate::db::DbHealth;
 use crate::domain::{InvalidInput, Knobs};
+use crate::metrics::Metrics;
 use crate::purchase::{
     Order, PurchaseError, PurchaseRequest, SaleChecks, Store, locked_sale, sell_one,
 };
@@ -244,6 +247,7 @@ pub struct Lab {
     ledger: Ledger,
     redis: RedisNode,
     db_health: DbHealth,
+    metrics: Arc<Metrics>,
     default_timing: LockTiming,
     db_timeout: Duration,
     key_prefix: String,
@@ -280,11 +284,17 @@ impl Lab {
             get_del: get_del::GetDel(base()),
             ledger,
             db_health: DbHealth::new(db_for_health, db_timeout),
+            metrics: Arc::default(),
             redis,
             default_timing,
             db_timeout,
             key_prefix: prefix,
         }
+    }
+
+    /// The lock's numbers.
+    pub fn metrics(&self) -> &Arc<Metrics> {
+        &self.metrics
     }
 
     /// Longest wait for Postgres before a 503.
@@ -325,7 +335,12 @@ impl Lab {
         request: &PurchaseRequest,
     ) -> Result<Order, PurchaseError> {
         self.db_health.ensure_up().await?;
+        let started = tokio::time::Instant::now();
         let outcome = self.sell_with(db, request).await;
+        if request.strategy.info().family == Family::Postgres {
+            // The database does the waiting; the whole sale is the hold.
+            self.metrics.lock_held(request.strategy, started.elapsed());
+        }
         if let Err(
             PurchaseError::Database(error)
             | PurchaseError::Lock {
@@ -357,18 +372,22 @@ impl Lab {
                 )
                 .await
             }
-            Strategy::Redis => locked_sale(&self.spin, db, request, t).await,
-            Strategy::RedisFailfast => locked_sale(&self.failfast, db, request, t).await,
-            Strategy::RedisWatchdog => locked_sale(&self.watchdog, db, request, t).await,
-            Strategy::RedisFenced => locked_sale(&self.fenced, db, request, t).await,
+            Strategy::Redis => locked_sale(&self.spin, db, request, t, &self.metrics).await,
+            Strategy::RedisFailfast => {
+                locked_sale(&self.failfast, db, request, t, &self.metrics).await
+            }
+            Strategy::RedisWatchdog => {
+                locked_sale(&self.watchdog, db, request, t, &self.metrics).await
+            }
+            Strategy::RedisFenced => locked_sale(&self.fenced, db, request, t, &self.metrics).await,
             Strategy::Redlock => match &self.redlock {
-                Some(redlock) => locked_sale(redlock, db, request, t).await,
+                Some(redlock) => locked_sale(redlock, db, request, t, &self.metrics).await,
                 None => Err(PurchaseError::StrategyUnavailable {
                     strategy: request.strategy,
                     reason: "no Redlock nodes are configured (REDLOCK_URLS)".into(),
                 }),
             },
-            Strategy::Local => locked_sale(&self.local, db, request, t).await,
+            Strategy::Local => locked_sale(&self.local, db, request, t, &self.metrics).await,
             Strategy::PgAtomic => postgres::atomic::sell(db, request, t, db_timeout).await,
             Strategy::PgRowLock => postgres::row_lock::sell(db, request, t, db_timeout).await,
             Strategy::PgAdvisory => postgres::advisory::sell(db, request, t, db_timeout).await,
@@ -376,10 +395,18 @@ impl Lab {
             Strategy::PgSerializable => {
                 postgres::serializable::sell(db, request, t, db_timeout).await
             }
-            Strategy::BrokenIgnoreSetnx => locked_sale(&self.ignore_setnx, db, request, t).await,
-            Strategy::BrokenLuaNil => locked_sale(&self.lua_nil, db, request, t).await,
-            Strategy::BrokenPlainDel => locked_sale(&self.plain_del, db, request, t).await,
-            Strategy::BrokenGetDel => locked_sale(&self.get_del, db, request, t).await,
+            Strategy::BrokenIgnoreSetnx => {
+                locked_sale(&self.ignore_setnx, db, request, t, &self.metrics).await
+            }
+            Strategy::BrokenLuaNil => {
+                locked_sale(&self.lua_nil, db, request, t, &self.metrics).await
+            }
+            Strategy::BrokenPlainDel => {
+                locked_sale(&self.plain_del, db, request, t, &self.metrics).await
+            }
+            Strategy::BrokenGetDel => {
+                locked_sale(&self.get_del, db, request, t, &self.metrics).await
+            }
         }
     }
 

@@ -4,6 +4,7 @@
 mod crowd;
 pub mod gate;
 mod health;
+pub mod metrics;
 mod pages;
 mod products;
 mod purchase;
@@ -44,6 +45,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .service(purchase::buy)
     .service(gate::admin_login)
     .service(strategies::list)
+    .service(metrics::metrics)
     .service(crowd::flash_crowd)
     .service(crowd::crowd_report)
     .configure(pages::configure);

@@ -136,5 +136,9 @@ async fn when_postgres_is_down_lock_waiters_get_503_not_429() {
 
     assert_eq!(crowd.sold + crowd.busy + crowd.sold_out, 0, "{crowd:?}");
     assert_eq!(crowd.other, vec![StatusCode::SERVICE_UNAVAILABLE; 30]);
-    assert_eq!(redis_get(&app, &app.lock_key(1)).await, None, "lock released");
+    assert_eq!(
+        redis_get(&app, &app.lock_key(1)).await,
+        None,
+        "lock released"
+    );
 }

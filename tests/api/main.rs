@@ -9,6 +9,7 @@ mod health;
 mod helpers;
 mod lab;
 mod lock;
+mod metrics;
 mod pages;
 mod products;
 mod purchase;

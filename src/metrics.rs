@@ -1,0 +1,168 @@
+//! The lock's numbers, at `GET /metrics` in the Prometheus text format: how
+//! long buyers wait for the lock and hold it, what each purchase came to,
+//! locks that expired under their holder, purchases in flight, and the HTTP
+//! request duration. One registry per instance (not a global one), so that
+//! tests running several instances in one process count apart.
+//!
+//! The names are a contract (the load generator reads them):
+//! `flashsale_lock_wait_seconds{strategy}`, `flashsale_lock_hold_seconds{strategy}`,
+//! `flashsale_purchases_total{strategy,outcome}`,
+//! `flashsale_locks_expired_total{strategy}`,
+//! `flashsale_purchases_in_flight{strategy}`,
+//! `flashsale_http_request_duration_seconds{route,method,status}`.
+
+use std::time::Duration;
+
+use prometheus::{
+    Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGaugeVec, Opts, Registry, TextEncoder,
+};
+
+use crate::lock::Strategy;
+use crate::purchase::Refusal;
+
+pub struct Metrics {
+    registry: Registry,
+    lock_wait: HistogramVec,
+    lock_hold: HistogramVec,
+    purchases: IntCounterVec,
+    locks_expired: IntCounterVec,
+    in_flight: IntGaugeVec,
+    http_duration: HistogramVec,
+}
+
+/// 50 µs to about 52 s, doubling: a lock wait spans all of that.
+fn buckets() -> Vec<f64> {
+    prometheus::exponential_buckets(0.000_05, 2.0, 21).expect("valid buckets")
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        let registry = Registry::new();
+        let histogram = |name: &str, help: &str, labels: &[&str]| {
+            let vec = HistogramVec::new(HistogramOpts::new(name, help).buckets(buckets()), labels)
+                .expect("valid histogram");
+            registry
+                .register(Box::new(vec.clone()))
+                .expect("registered once");
+            vec
+        };
+        let lock_wait = histogram(
+            "flashsale_lock_wait_seconds",
+            "Time from asking for the lock to holding it (or giving up)",
+            &["strategy"],
+        );
+        let lock_hold = histogram(
+            "flashsale_lock_hold_seconds",
+            "Time the lock was held (the critical section)",
+            &["strategy"],
+        );
+        let http_duration = histogram(
+            "flashsale_http_request_duration_seconds",
+            "HTTP request duration by route, method and status",
+            &["route", "method", "status"],
+        );
+        let purchases = IntCounterVec::new(
+            Opts::new(
+                "flashsale_purchases_total",
+                "Purchases by strategy and outcome",
+            ),
+            &["strategy", "outcome"],
+        )
+        .expect("valid counter");
+        let locks_expired = IntCounterVec::new(
+            Opts::new(
+                "flashsale_locks_expired_total",
+                "Locks that had expired when their holder released them",
+            ),
+            &["strategy"],
+        )
+        .expect("valid counter");
+        let in_flight = IntGaugeVec::new(
+            Opts::new("flashsale_purchases_in_flight", "Purchases running now"),
+            &["strategy"],
+        )
+        .expect("valid gauge");
+        for collector in [
+            Box::new(purchases.clone()) as Box<dyn prometheus::core::Collector>,
+            Box::new(locks_expired.clone()),
+            Box::new(in_flight.clone()),
+        ] {
+            registry.register(collector).expect("registered once");
+        }
+        Self {
+            registry,
+            lock_wait,
+            lock_hold,
+            purchases,
+            locks_expired,
+            in_flight,
+            http_duration,
+        }
+    }
+}
+
+impl Metrics {
+    pub fn lock_waited(&self, strategy: Strategy, waited: Duration) {
+        self.lock_wait
+            .with_label_values(&[strategy.as_str()])
+            .observe(waited.as_secs_f64());
+    }
+
+    pub fn lock_held(&self, strategy: Strategy, held: Duration) {
+        self.lock_hold
+            .with_label_values(&[strategy.as_str()])
+            .observe(held.as_secs_f64());
+    }
+
+    pub fn lock_expired(&self, strategy: Strategy) {
+        self.locks_expired
+            .with_label_values(&[strategy.as_str()])
+            .inc();
+    }
+
+    /// One purchase finished: `None` when it sold.
+    pub fn purchased(&self, strategy: Strategy, refusal: Option<Refusal>) {
+        let outcome = match refusal {
+            None => "sold",
+            Some(Refusal::SoldOut) => "sold_out",
+            Some(Refusal::Busy) => "busy",
+            Some(Refusal::LockLost) => "lock_lost",
+            Some(Refusal::Restocked) => "restocked",
+            Some(Refusal::Unavailable) => "unavailable",
+            Some(Refusal::Failed) => "failed",
+        };
+        self.purchases
+            .with_label_values(&[strategy.as_str(), outcome])
+            .inc();
+    }
+
+    /// A purchase is running until the returned guard is dropped.
+    pub fn in_flight(&self, strategy: Strategy) -> InFlight {
+        let gauge = self.in_flight.with_label_values(&[strategy.as_str()]);
+        gauge.inc();
+        InFlight(gauge)
+    }
+
+    pub fn http_request(&self, route: &str, method: &str, status: u16, took: Duration) {
+        self.http_duration
+            .with_label_values(&[route, method, &status.to_string()])
+            .observe(took.as_secs_f64());
+    }
+
+    /// Everything, in the Prometheus text format.
+    pub fn render(&self) -> String {
+        let mut text = Vec::new();
+        TextEncoder::new()
+            .encode(&self.registry.gather(), &mut text)
+            .expect("encoding to memory does not fail");
+        String::from_utf8(text).expect("the text format is UTF-8")
+    }
+}
+
+pub struct InFlight(prometheus::IntGauge);
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.dec();
+    }
+}
