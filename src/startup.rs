@@ -124,6 +124,7 @@ impl Application {
 fn app_state(settings: &Settings, db: PgPool, redis: ConnectionManager) -> AppState {
     let lab = Lab::new(LabSettings {
         redis: RedisNode::new(redis.clone(), settings.redis_timeout),
+        redis_info: settings.redis_url.clone(),
         db: db.clone(),
         key_prefix: settings.lock_key_prefix.clone(),
         redlock_nodes: settings.redlock_urls.0.clone(),

@@ -15,7 +15,7 @@ use sqlx::PgPool;
 
 use super::broken::{get_del, ignore_setnx, lua_nil, plain_del};
 use super::{
-    Ledger, LockError, LockTiming, RedisBase, RedisNode, Unguarded, failfast, fenced, local,
+    Ledger, LockError, LockTiming, RedisBase, RedisNode, Unguarded, failfast, fair, fenced, local,
     postgres, redlock, spin, watchdog,
 };
 use std::sync::Arc;
@@ -36,6 +36,7 @@ pub enum Strategy {
     RedisFailfast,
     RedisWatchdog,
     RedisFenced,
+    RedisFair,
     Redlock,
     Local,
     PgAtomic,
@@ -96,12 +97,13 @@ pub struct StrategyInfo {
 
 impl Strategy {
     /// Every strategy, in the order the page and the reports list them.
-    pub const ALL: [Strategy; 16] = [
+    pub const ALL: [Strategy; 17] = [
         Strategy::None,
         Strategy::Redis,
         Strategy::RedisFailfast,
         Strategy::RedisWatchdog,
         Strategy::RedisFenced,
+        Strategy::RedisFair,
         Strategy::Redlock,
         Strategy::Local,
         Strategy::PgAtomic,
@@ -122,6 +124,7 @@ impl Strategy {
             Strategy::RedisFailfast => &failfast::INFO,
             Strategy::RedisWatchdog => &watchdog::INFO,
             Strategy::RedisFenced => &fenced::INFO,
+            Strategy::RedisFair => &fair::INFO,
             Strategy::Redlock => &redlock::INFO,
             Strategy::Local => &local::INFO,
             Strategy::PgAtomic => &postgres::atomic::INFO,
@@ -222,6 +225,8 @@ impl Availability {
 /// Everything the strategies need, built once at start-up.
 pub struct LabSettings {
     pub redis: RedisNode,
+    /// Where `redis` connects: the fair lock subscribes there too.
+    pub redis_info: redis::ConnectionInfo,
     pub db: PgPool,
     pub key_prefix: String,
     pub redlock_nodes: Vec<redis::ConnectionInfo>,
@@ -237,6 +242,7 @@ pub struct Lab {
     failfast: failfast::FailFastLock,
     watchdog: watchdog::WatchdogLock,
     fenced: fenced::FencedLock,
+    fair: fair::FairLock,
     redlock: Option<redlock::Redlock>,
     local: local::LocalLock,
     ignore_setnx: ignore_setnx::IgnoreSetNx,
@@ -257,6 +263,7 @@ impl Lab {
     pub fn new(settings: LabSettings) -> Self {
         let LabSettings {
             redis,
+            redis_info,
             db,
             key_prefix: prefix,
             redlock_nodes,
@@ -276,6 +283,7 @@ impl Lab {
             failfast: failfast::FailFastLock(base()),
             watchdog: watchdog::WatchdogLock(base()),
             fenced: fenced::FencedLock::new(base(), db),
+            fair: fair::FairLock::new(base(), redis_info),
             redlock: redlock::Redlock::new(&redlock_nodes, &prefix, redis_timeout, &ledger),
             local: local::LocalLock::default(),
             ignore_setnx: ignore_setnx::IgnoreSetNx(base()),
@@ -380,6 +388,7 @@ impl Lab {
                 locked_sale(&self.watchdog, db, request, t, &self.metrics).await
             }
             Strategy::RedisFenced => locked_sale(&self.fenced, db, request, t, &self.metrics).await,
+            Strategy::RedisFair => locked_sale(&self.fair, db, request, t, &self.metrics).await,
             Strategy::Redlock => match &self.redlock {
                 Some(redlock) => locked_sale(redlock, db, request, t, &self.metrics).await,
                 None => Err(PurchaseError::StrategyUnavailable {

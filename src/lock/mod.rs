@@ -20,6 +20,7 @@
 pub mod broken;
 pub mod catalogue;
 pub mod failfast;
+pub mod fair;
 pub mod fenced;
 pub mod local;
 pub mod postgres;

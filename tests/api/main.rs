@@ -3,6 +3,7 @@
 //! own (see `flashsale::testing`), so they run in parallel.
 
 mod crowd;
+mod fair;
 mod fencing;
 mod guards;
 mod health;

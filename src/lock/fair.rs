@@ -1,0 +1,292 @@
+//! `redis-fair` — first come, first served, across every instance, and woken
+//! by the release rather than by a timer. The spin lock (`redis`) lets a buyer
+//! who arrives as the lock frees take it at once while the ones asleep in
+//! their 50 ms retry wait on: its p99 is tens of times the FIFO wait. This
+//! one keeps a line.
+//!
+//! In Redis, per product (as Redisson's `RedissonFairLock`): the lock key
+//! itself (shared with the other Redis strategies, so they exclude one
+//! another), a queue (ZSET token → ticket from a counter: arrival order), a
+//! liveness set (ZSET token → expiry) and each waiter's TTL (HASH). Three
+//! scripts, each one atomic step:
+//! * `scripts/fair_acquire.lua` — forget waiters whose liveness ran out; take
+//!   the lock if it is free and we are first in line (or the line is empty);
+//!   else join the line once and renew our liveness, answering the holder's
+//!   remaining TTL.
+//! * `scripts/fair_release.lua` — if the lock is still ours, *hand it over*:
+//!   set it to the oldest live waiter's token (with that waiter's TTL) and
+//!   publish that token; with nobody waiting, delete it.
+//! * `scripts/fair_leave.lua` — a waiter at its deadline leaves the line; if
+//!   the lock was handed to it meanwhile, it releases it on to the next.
+//!
+//! Waking: one pub/sub subscription per instance (not a connection per
+//! waiter) carries the tokens the lock was handed to; the instance wakes
+//! just that waiter through an in-process map. When the next waiter is on the
+//! same instance, the release's own answer wakes it at once. The hand-over
+//! saves the woken waiter a round trip: it holds the lock when it wakes.
+//!
+//! Redisson's known failures, avoided: a waiter that crashes or gives up
+//! leaves the line within its lease (about one TTL: liveness is renewed at
+//! every wake and at least every lease/3) — never a queue blocked for good;
+//! a waiter is never evicted while it is alive; a holder that crashes still
+//! frees the lock at its TTL, and the first waiter, which sleeps no longer
+//! than the holder's remaining TTL, then takes it. If the subscription is
+//! down, waiters still come back by themselves (lease/3, or the TTL) — slower,
+//! never stuck.
+
+use std::collections::HashMap;
+use std::sync::{Arc, LazyLock, Mutex, Weak};
+use std::time::Duration;
+
+use futures::StreamExt;
+use tokio::sync::oneshot;
+use tokio::time::{Instant, sleep};
+
+use super::catalogue::{Family, Needs, StrategyInfo};
+use super::{Lock, LockError, LockTiming, RedisBase, TokenGuard, new_token, ttl_millis};
+use crate::domain::ProductId;
+
+pub const INFO: StrategyInfo = StrategyInfo {
+    name: "redis-fair",
+    label: "Redis fair lock (FIFO)",
+    family: Family::Redis,
+    safe: true,
+    lesson: "Buyers wait in a line in Redis and the release hands the lock to the oldest one: first come, first served, no polling.",
+    breaks_when: "like every TTL lock, work or a pause past the TTL lets the next buyer in (no fencing); waits are fair, not shorter",
+    needs: Needs::Redis,
+    uses_ttl: true,
+};
+
+static ACQUIRE_SCRIPT: LazyLock<redis::Script> =
+    LazyLock::new(|| redis::Script::new(include_str!("scripts/fair_acquire.lua")));
+static RELEASE_SCRIPT: LazyLock<redis::Script> =
+    LazyLock::new(|| redis::Script::new(include_str!("scripts/fair_release.lua")));
+static LEAVE_SCRIPT: LazyLock<redis::Script> =
+    LazyLock::new(|| redis::Script::new(include_str!("scripts/fair_leave.lua")));
+
+/// The waiters of this instance, by token: who to wake when a hand-over names it.
+type Waiters = Mutex<HashMap<String, oneshot::Sender<()>>>;
+
+pub struct FairLock {
+    base: RedisBase,
+    channel: String,
+    waiters: Arc<Waiters>,
+}
+
+impl FairLock {
+    /// Starts this instance's one subscription, which reconnects by itself.
+    pub fn new(base: RedisBase, redis: redis::ConnectionInfo) -> Self {
+        let channel = format!("{}:fair:handed", base.prefix);
+        let waiters = Arc::new(Waiters::default());
+        if let Ok(client) = redis::Client::open(redis) {
+            tokio::spawn(listen(client, channel.clone(), Arc::downgrade(&waiters)));
+        }
+        Self {
+            base,
+            channel,
+            waiters,
+        }
+    }
+
+    /// Lock, queue, liveness, ticket counter, TTLs.
+    fn keys(&self, product: ProductId) -> [String; 5] {
+        let fair = |what: &str| format!("{}:fair:{what}:product:{product}", self.base.prefix);
+        [
+            self.base.key(product),
+            fair("queue"),
+            fair("alive"),
+            fair("ticket"),
+            fair("ttl"),
+        ]
+    }
+
+    async fn run<T: redis::FromRedisValue>(
+        &self,
+        script: &redis::Script,
+        keys: &[String; 5],
+        args: &[&str],
+    ) -> Result<T, LockError> {
+        let mut invocation = script.prepare_invoke();
+        for key in keys {
+            invocation.key(key);
+        }
+        for arg in args {
+            invocation.arg(*arg);
+        }
+        let mut connection = self.base.node.connection();
+        self.base
+            .node
+            .call(invocation.invoke_async(&mut connection))
+            .await
+    }
+
+    /// Leave the line at the deadline; hand the lock on if it reached us.
+    async fn leave(&self, keys: &[String; 5], token: &str) -> Result<(), LockError> {
+        let handed: i64 = self.run(&LEAVE_SCRIPT, keys, &[token]).await?;
+        if handed == 1 {
+            self.hand_on(keys, token).await?;
+        }
+        Ok(())
+    }
+
+    /// The release: hand the lock to the next in line. `Ok(false)`: it was
+    /// no longer ours.
+    async fn hand_on(&self, keys: &[String; 5], token: &str) -> Result<bool, LockError> {
+        let handed: Option<String> = self
+            .run(&RELEASE_SCRIPT, keys, &[token, &self.channel])
+            .await?;
+        match handed {
+            None => Ok(false),
+            Some(next) => {
+                if !next.is_empty() {
+                    wake(&self.waiters, &next);
+                }
+                Ok(true)
+            }
+        }
+    }
+}
+
+/// Wake the waiter `token` if it waits on this instance.
+fn wake(waiters: &Waiters, token: &str) {
+    if let Some(waiter) = waiters.lock().expect("not poisoned").remove(token) {
+        let _ = waiter.send(());
+    }
+}
+
+/// This instance's subscription to hand-overs, for as long as the lock lives.
+async fn listen(client: redis::Client, channel: String, waiters: Weak<Waiters>) {
+    while waiters.strong_count() > 0 {
+        if let Ok(mut pubsub) = client.get_async_pubsub().await
+            && pubsub.subscribe(&channel).await.is_ok()
+        {
+            let mut handed = pubsub.into_on_message();
+            while let Some(message) = handed.next().await {
+                let Some(waiters) = waiters.upgrade() else {
+                    return;
+                };
+                if let Ok(token) = message.get_payload::<String>() {
+                    wake(&waiters, &token);
+                }
+            }
+        }
+        // Disconnected: waiters come back by themselves meanwhile.
+        sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// Takes the waiter out of the wake-up map however `acquire` ends.
+struct Registered<'a> {
+    waiters: &'a Waiters,
+    token: &'a str,
+}
+
+impl Drop for Registered<'_> {
+    fn drop(&mut self) {
+        self.waiters
+            .lock()
+            .expect("not poisoned")
+            .remove(self.token);
+    }
+}
+
+/// The fair lock held: released by handing it on.
+pub struct FairGuard {
+    inner: TokenGuard,
+    product: ProductId,
+}
+
+impl super::Guard for FairGuard {}
+
+impl Lock for FairLock {
+    type Guard = FairGuard;
+
+    async fn acquire(
+        &self,
+        product: ProductId,
+        timing: &LockTiming,
+    ) -> Result<FairGuard, LockError> {
+        let keys = self.keys(product);
+        let token = new_token();
+        let (handed_tx, mut handed) = oneshot::channel();
+        self.waiters
+            .lock()
+            .expect("not poisoned")
+            .insert(token.clone(), handed_tx);
+        let _registered = Registered {
+            waiters: &self.waiters,
+            token: &token,
+        };
+        let ttl_ms = ttl_millis(timing.ttl).to_string();
+        // How long our place in line outlives our last sign of life.
+        let lease = timing.ttl.max(Duration::from_millis(300));
+        let lease_ms = lease.as_millis().to_string();
+        let started = Instant::now();
+        let give_up_at = started + timing.deadline;
+        let held = |token: &str| FairGuard {
+            inner: self.base.guard(keys[0].clone(), token.to_owned()),
+            product,
+        };
+        let mut listening = true;
+
+        loop {
+            if let Err(error) = timing.check_give_up() {
+                let _ = self.leave(&keys, &token).await;
+                return Err(error);
+            }
+            let turn: (i64, i64) = match self
+                .run(&ACQUIRE_SCRIPT, &keys, &[&token, &ttl_ms, &lease_ms])
+                .await
+            {
+                Ok(turn) => turn,
+                Err(error) => {
+                    // The script may have run: a lock that reached us is
+                    // deleted in the background; our place in line lapses
+                    // with its lease.
+                    self.base
+                        .node
+                        .release_in_background(keys[0].clone(), token.clone());
+                    return Err(error);
+                }
+            };
+            if let (1, _) = turn {
+                return Ok(held(&token));
+            }
+            let now = Instant::now();
+            if now >= give_up_at {
+                self.leave(&keys, &token).await?;
+                return Err(LockError::Busy {
+                    waited: started.elapsed(),
+                });
+            }
+            // Sleep until handed the lock, or until the holder's TTL runs
+            // out (it may have crashed), renewing our place every lease/3.
+            let holder_ttl = u64::try_from(turn.1).map_or(timing.retry, Duration::from_millis);
+            let nap = (give_up_at - now)
+                .min(lease / 3)
+                .min(holder_ttl.max(Duration::from_millis(1)));
+            let handed_over = async {
+                if listening {
+                    (&mut handed).await.is_ok()
+                } else {
+                    std::future::pending().await
+                }
+            };
+            tokio::select! {
+                handed_over = handed_over => {
+                    if handed_over {
+                        return Ok(held(&token));
+                    }
+                    listening = false;
+                }
+                () = sleep(nap) => {}
+            }
+        }
+    }
+
+    async fn release(&self, guard: FairGuard) -> Result<bool, LockError> {
+        let FairGuard { mut inner, product } = guard;
+        inner.disarm();
+        self.hand_on(&self.keys(product), &inner.token).await
+    }
+}
