@@ -19,6 +19,7 @@ pub mod routes;
 pub mod startup;
 pub mod state;
 pub mod telemetry;
+pub mod timeline;
 
 #[cfg(feature = "testing")]
 pub mod testing;

@@ -21,6 +21,7 @@ use crate::crowd::CrowdSlots;
 use crate::domain::{BuyerName, Knobs, ProductId};
 use crate::lock::{Guard, Lab, Lock, LockError, LockTiming, Strategy};
 use crate::metrics::Metrics;
+use crate::timeline::Lane;
 
 /// What a buyer asks for.
 #[derive(Debug, Clone)]
@@ -29,6 +30,8 @@ pub struct PurchaseRequest {
     pub strategy: Strategy,
     pub knobs: Knobs,
     pub buyer: Option<BuyerName>,
+    /// Where to record this buyer's moments (traced crowds only).
+    pub trace: Option<Lane>,
 }
 
 /// A unit sold.
@@ -161,7 +164,13 @@ pub async fn purchase(shop: &Shop, request: PurchaseRequest) -> Result<Order, Pu
         .spawn(async move {
             let strategy = request.strategy;
             let _running = sale.metrics.in_flight(strategy);
+            if let Some(lane) = &request.trace {
+                lane.arrived();
+            }
             let outcome = guarded_sale(&sale, &request).await;
+            if let Some(lane) = &request.trace {
+                lane.done();
+            }
             let refusal = outcome.as_ref().err().map(PurchaseError::refusal);
             sale.metrics.purchased(strategy, refusal);
             outcome
@@ -189,10 +198,16 @@ pub async fn locked_sale<L: Lock>(
     metrics.lock_waited(request.strategy, asked.elapsed());
     let guard = acquired.map_err(|source| PurchaseError::lock(product, source))?;
     let held_since = Instant::now();
+    if let Some(lane) = &request.trace {
+        lane.lock_acquired();
+    }
 
     // Whatever the sale's outcome, release before answering.
     let outcome = sell_one(&mut Store::Pool(db), request, &guard, SaleChecks::default()).await;
 
+    if let Some(lane) = &request.trace {
+        lane.done();
+    }
     let released = lock.release(guard).await;
     metrics.lock_held(request.strategy, held_since.elapsed());
     match released {
@@ -257,6 +272,10 @@ pub async fn sell_one(
     }
     .ok_or(PurchaseError::ProductNotFound(product))?;
 
+    if let Some(lane) = &request.trace {
+        lane.read(read.stock);
+    }
+
     // 2. Check.
     if read.stock <= 0 {
         return Err(PurchaseError::SoldOut(product));
@@ -319,6 +338,10 @@ pub async fn sell_one(
         } else {
             PurchaseError::Restocked(product)
         });
+    }
+
+    if let Some(lane) = &request.trace {
+        lane.wrote(remaining);
     }
 
     Ok(Order {

@@ -31,6 +31,7 @@ use crate::domain::{BuyerName, InvalidInput, Knobs, ProductId, StockLevel};
 use crate::lock::Strategy;
 use crate::products::{self, ProductStats};
 use crate::purchase::{PurchaseRequest, Refusal, Shop, purchase};
+use crate::timeline::{BuyerTimeline, Lane, MAX_TRACED_BUYERS};
 
 mod claim;
 mod runs;
@@ -95,10 +96,28 @@ pub struct CrowdRequest {
     pub knobs: Knobs,
     pub buyers: CrowdSize,
     pub restock: Option<StockLevel>,
+    /// Record every buyer's timeline (at most [`MAX_TRACED_BUYERS`] buyers).
+    pub trace: bool,
+}
+
+impl CrowdRequest {
+    /// `Err` when a traced crowd is too large to draw.
+    pub fn check_trace(&self) -> Result<(), InvalidInput> {
+        if self.trace && self.buyers.get() > MAX_TRACED_BUYERS {
+            return Err(InvalidInput::new(
+                "invalid_trace",
+                format!(
+                    "a traced crowd has at most {MAX_TRACED_BUYERS} buyers, got {}; drop `trace` or send fewer buyers",
+                    self.buyers.get()
+                ),
+            ));
+        }
+        Ok(())
+    }
 }
 
 /// What a crowd did.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CrowdReport {
     /// The crowd's id: `GET /api/crowds/{id}` answers this report again.
     pub crowd_id: Uuid,
@@ -135,6 +154,9 @@ pub struct CrowdReport {
     pub elapsed_ms: u64,
     /// The product after the crowd.
     pub product: ProductStats,
+    /// Every buyer's moments, when the crowd was traced.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeline: Option<Vec<BuyerTimeline>>,
 }
 
 /// Why a crowd did not run.
@@ -198,15 +220,18 @@ async fn run_crowd(
     .ok_or(CrowdError::ProductNotFound(product))?;
 
     let started = Instant::now();
+    let origin = tokio::time::Instant::from_std(started);
     let door = Arc::new(Semaphore::new(MAX_IN_FLIGHT));
     let mut crowd = JoinSet::new();
     for n in 1..=request.buyers.get() {
         let (shop, door, stop) = (shop.clone(), door.clone(), stop.clone());
+        let lane = request.trace.then(|| Lane::new(n, origin));
         let buyer = PurchaseRequest {
             product,
             strategy: request.strategy,
             knobs: request.knobs,
             buyer: BuyerName::parse(&format!("crowd-{n}")).ok(),
+            trace: lane.clone(),
         };
         crowd.spawn(async move {
             let _inside = tokio::select! {
@@ -214,20 +239,29 @@ async fn run_crowd(
                 () = stop.cancelled() => return None,
                 inside = door.acquire_owned() => inside.expect("the door is never closed"),
             };
-            Some(purchase(&shop, buyer).await)
+            let outcome = purchase(&shop, buyer).await;
+            let drawn = lane.map(|lane| lane.finish(outcome.as_ref().err().map(|e| e.refusal())));
+            Some((outcome, drawn))
         });
     }
 
     let mut tally = Tally::default();
+    let mut timeline = Vec::new();
     while let Some(outcome) = crowd.join_next().await {
         match outcome {
-            Ok(Some(Ok(_order))) => tally.sold += 1,
-            Ok(Some(Err(error))) => tally.count(error.refusal(), &error),
+            Ok(Some((outcome, drawn))) => {
+                timeline.extend(drawn);
+                match outcome {
+                    Ok(_order) => tally.sold += 1,
+                    Err(error) => tally.count(error.refusal(), &error),
+                }
+            }
             Ok(None) => tally.not_started += 1,
             Err(error) => tally.count(Refusal::Failed, &error),
         }
     }
     let elapsed = started.elapsed();
+    timeline.sort_by_key(|lane| lane.buyer);
 
     let after = products::find(&shop.db, product)
         .await?
@@ -268,6 +302,7 @@ async fn run_crowd(
         not_started: tally.not_started,
         elapsed_ms,
         product: after,
+        timeline: request.trace.then_some(timeline),
     })
 }
 

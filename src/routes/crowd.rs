@@ -24,6 +24,9 @@ pub struct CrowdBody {
     pub deadline_ms: Option<i64>,
     /// Restock the product to this level before the crowd arrives.
     pub restock: Option<i64>,
+    /// Answer every buyer's timeline too (at most 50 buyers).
+    #[serde(default)]
+    pub trace: bool,
 }
 
 impl CrowdBody {
@@ -45,13 +48,16 @@ impl CrowdBody {
             },
         }
         .into_request(product, default_mode)?;
-        Ok(CrowdRequest {
+        let crowd = CrowdRequest {
             product,
             strategy: purchase.strategy,
             knobs: purchase.knobs,
             buyers: CrowdSize::new(self.buyers)?,
             restock: self.restock.map(StockLevel::new).transpose()?,
-        })
+            trace: self.trace,
+        };
+        crowd.check_trace()?;
+        Ok(crowd)
     }
 }
 

@@ -37,6 +37,7 @@ impl PurchaseQuery {
             strategy,
             knobs: Knobs::parse(&self.knobs)?,
             buyer,
+            trace: None,
         })
     }
 }

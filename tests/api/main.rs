@@ -16,4 +16,5 @@ mod products;
 mod purchase;
 mod redlock;
 mod restock;
+mod timeline;
 mod validation;

@@ -59,6 +59,12 @@ pub async fn sell(
             });
         };
 
+        if let Some(lane) = &request.trace {
+            // One statement reads and writes: both moments are the same.
+            lane.read(remaining + 1);
+            lane.wrote(remaining);
+        }
+
         // The row stays locked by this transaction through the pause and the
         // business step: the critical section, as in the other strategies.
         let stall = request.knobs.pause.duration() + request.knobs.work.duration();

@@ -122,6 +122,7 @@ impl PageForm {
                 Some(_) => Some(self.stock_level()?),
                 None => None,
             },
+            trace: false,
         })
     }
 }

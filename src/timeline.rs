@@ -1,0 +1,121 @@
+//! A buyer's timeline: the moments the purchase path itself records when a
+//! traced crowd asks it to — arrived, took the lock, read the stock (and
+//! what it read), wrote it back (and what it wrote), done. The page draws
+//! them as lanes; with the lock off the reads all see the same stock.
+//!
+//! Recording costs one `Option` check per step when tracing is off.
+
+use std::sync::{Arc, Mutex};
+
+use serde::Serialize;
+use tokio::time::Instant;
+
+use crate::purchase::Refusal;
+
+/// At most this many buyers in a traced crowd: a picture, not a benchmark.
+pub const MAX_TRACED_BUYERS: u32 = 50;
+
+/// Where one buyer records its moments. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct Lane(Arc<LaneInner>);
+
+#[derive(Debug)]
+struct LaneInner {
+    buyer: u32,
+    origin: Instant,
+    marks: Mutex<Marks>,
+}
+
+#[derive(Debug, Default, Clone, Copy)]
+struct Marks {
+    arrived: Option<f64>,
+    lock_acquired: Option<f64>,
+    read: Option<(f64, i64)>,
+    wrote: Option<(f64, i64)>,
+    done: Option<f64>,
+}
+
+/// One buyer, as `timeline` answers it: moments in ms since the crowd began.
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
+pub struct BuyerTimeline {
+    pub buyer: u32,
+    /// `sold`, `sold_out`, `busy`, `unavailable`, `lock_lost`, `restocked` or `failed`.
+    pub outcome: String,
+    pub arrived: f64,
+    pub lock_acquired: Option<f64>,
+    pub read_at: Option<f64>,
+    pub read_stock: Option<i64>,
+    pub wrote_at: Option<f64>,
+    pub wrote_stock: Option<i64>,
+    pub done: f64,
+}
+
+impl Lane {
+    /// Buyer `buyer` of a crowd that began at `origin`.
+    pub fn new(buyer: u32, origin: Instant) -> Self {
+        Self(Arc::new(LaneInner {
+            buyer,
+            origin,
+            marks: Mutex::new(Marks::default()),
+        }))
+    }
+
+    fn now(&self) -> f64 {
+        // Hundredths of a millisecond are plenty for a picture.
+        (self.0.origin.elapsed().as_secs_f64() * 100_000.0).round() / 100.0
+    }
+
+    fn mark(&self, record: impl FnOnce(&mut Marks, f64)) {
+        let at = self.now();
+        record(&mut self.0.marks.lock().expect("not poisoned"), at);
+    }
+
+    pub fn arrived(&self) {
+        self.mark(|marks, at| marks.arrived = Some(at));
+    }
+
+    pub fn lock_acquired(&self) {
+        self.mark(|marks, at| marks.lock_acquired = Some(at));
+    }
+
+    /// The stock read (the last read, if a strategy retried).
+    pub fn read(&self, stock: i64) {
+        self.mark(|marks, at| marks.read = Some((at, stock)));
+    }
+
+    pub fn wrote(&self, stock: i64) {
+        self.mark(|marks, at| marks.wrote = Some((at, stock)));
+    }
+
+    /// The sale is over. Under a lock it is marked just before the
+    /// release, so the lanes of one lock's holders never overlap.
+    pub fn done(&self) {
+        self.mark(|marks, at| {
+            marks.done.get_or_insert(at);
+        });
+    }
+
+    /// The lane as answered, with the purchase's outcome.
+    pub fn finish(&self, refusal: Option<Refusal>) -> BuyerTimeline {
+        let marks = *self.0.marks.lock().expect("not poisoned");
+        let outcome = match refusal {
+            None => "sold".to_owned(),
+            Some(refusal) => serde_json::to_value(refusal)
+                .ok()
+                .and_then(|value| value.as_str().map(str::to_owned))
+                .unwrap_or_else(|| "failed".to_owned()),
+        };
+        let done = marks.done.unwrap_or_else(|| self.now());
+        BuyerTimeline {
+            buyer: self.0.buyer,
+            outcome,
+            arrived: marks.arrived.unwrap_or(done),
+            lock_acquired: marks.lock_acquired,
+            read_at: marks.read.map(|(at, _)| at),
+            read_stock: marks.read.map(|(_, stock)| stock),
+            wrote_at: marks.wrote.map(|(at, _)| at),
+            wrote_stock: marks.wrote.map(|(_, stock)| stock),
+            done,
+        }
+    }
+}

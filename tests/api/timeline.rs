@@ -1,0 +1,143 @@
+//! Traced crowds: every buyer's moments, recorded by the purchase path.
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use crate::helpers::{assert_error, client, spawn_app};
+
+async fn traced_crowd(app: &crate::helpers::TestApp, lock: &str) -> Value {
+    let response = client()
+        .post(app.url("/api/products/1/flash-crowd"))
+        .json(&json!({"buyers": 8, "lock": lock, "work_ms": 50, "restock": 2, "trace": true}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    response.json().await.unwrap()
+}
+
+fn sellers(report: &Value) -> Vec<&Value> {
+    let mut sellers: Vec<&Value> = report["timeline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|lane| lane["outcome"] == "sold")
+        .collect();
+    sellers.sort_by(|a, b| {
+        a["read_at"]
+            .as_f64()
+            .partial_cmp(&b["read_at"].as_f64())
+            .unwrap()
+    });
+    sellers
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_a_lock_the_timeline_shows_buyers_reading_the_same_stock() {
+    let app = spawn_app().await;
+
+    let report = traced_crowd(&app, "none").await;
+
+    let lanes = report["timeline"].as_array().unwrap();
+    assert_eq!(lanes.len(), 8, "{report}");
+    let buyers: Vec<i64> = lanes
+        .iter()
+        .map(|lane| lane["buyer"].as_i64().unwrap())
+        .collect();
+    assert_eq!(buyers, (1..=8).collect::<Vec<_>>());
+    for lane in lanes {
+        assert_eq!(lane["lock_acquired"], Value::Null, "{lane}");
+        assert!(
+            lane["arrived"].as_f64().unwrap() <= lane["read_at"].as_f64().unwrap(),
+            "{lane}"
+        );
+        assert!(
+            lane["read_at"].as_f64().unwrap() <= lane["done"].as_f64().unwrap(),
+            "{lane}"
+        );
+    }
+    let reads: Vec<i64> = lanes
+        .iter()
+        .filter_map(|lane| lane["read_stock"].as_i64())
+        .collect();
+    let most_common = reads
+        .iter()
+        .map(|r| reads.iter().filter(|x| *x == r).count())
+        .max()
+        .unwrap();
+    assert!(
+        most_common >= 2,
+        "at least two buyers read the same stock: {reads:?}"
+    );
+    assert!(
+        report["sold"].as_i64().unwrap() > 2,
+        "sold more than the stock of 2: {report}"
+    );
+    let writers = sellers(&report);
+    assert_eq!(writers.len() as i64, report["sold"].as_i64().unwrap());
+    for lane in writers {
+        assert_eq!(
+            lane["wrote_stock"].as_i64().unwrap(),
+            lane["read_stock"].as_i64().unwrap() - 1
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_the_lock_the_sellers_go_one_at_a_time_and_each_reads_what_the_last_wrote() {
+    let app = spawn_app().await;
+
+    let report = traced_crowd(&app, "redis").await;
+
+    assert_eq!(report["sold"], 2, "{report}");
+    let sellers = sellers(&report);
+    assert_eq!(sellers.len(), 2);
+    for pair in sellers.windows(2) {
+        let (first, next) = (pair[0], pair[1]);
+        assert!(
+            first["done"].as_f64().unwrap() <= next["lock_acquired"].as_f64().unwrap(),
+            "holders overlap: {first} {next}"
+        );
+        assert_eq!(
+            next["read_stock"].as_i64().unwrap(),
+            first["read_stock"].as_i64().unwrap() - 1
+        );
+    }
+    assert_eq!(sellers[0]["read_stock"], 2);
+    for lane in report["timeline"].as_array().unwrap() {
+        assert!(lane["lock_acquired"].as_f64().is_some(), "{lane}");
+        if lane["outcome"] == "sold_out" {
+            assert_eq!(lane["read_stock"], 0, "{lane}");
+            assert_eq!(lane["wrote_at"], Value::Null, "{lane}");
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_traced_crowd_has_at_most_fifty_buyers() {
+    let app = spawn_app().await;
+
+    let response = client()
+        .post(app.url("/api/products/1/flash-crowd"))
+        .json(&json!({"buyers": 51, "trace": true}))
+        .send()
+        .await
+        .unwrap();
+
+    let body = assert_error(response, StatusCode::BAD_REQUEST, "invalid_trace").await;
+    assert!(
+        body["message"].as_str().unwrap().contains("at most 50"),
+        "{body}"
+    );
+    assert_eq!(app.order_count(1).await, 0);
+    let untraced: Value = client()
+        .post(app.url("/api/products/1/flash-crowd"))
+        .json(&json!({"buyers": 3}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(untraced.get("timeline").is_none(), "{untraced}");
+}
