@@ -4,7 +4,9 @@
 
 use std::time::Duration;
 
-use sqlx::PgPool;
+use std::sync::Arc;
+
+use sqlx::{Connection, PgConnection, PgPool};
 use tokio::sync::Mutex;
 use tokio::time::{Instant, timeout};
 
@@ -59,12 +61,44 @@ impl DbHealth {
         self.down.clone()
     }
 
-    /// Note a failure of a sale: unreachable means down.
-    pub fn observe(&self, error: &sqlx::Error) {
-        if is_unavailable(error) && !self.down.is_set() {
-            tracing::warn!(error = %error, "Postgres looks unreachable; buyers get 503 until it answers again");
+    /// Note a failure of a sale. A broken connection means down. A pool
+    /// that timed out may only be busy (every connection taken by waiting
+    /// buyers): a probe on a connection of its own tells which.
+    pub fn observe(self: &Arc<Self>, error: &sqlx::Error) {
+        if self.down.is_set() || !is_unavailable(error) {
+            return;
+        }
+        if matches!(error, sqlx::Error::PoolTimedOut) {
+            let health = self.clone();
+            tokio::spawn(async move {
+                if !health.probe().await {
+                    health.mark_down("a probe on a fresh connection failed too");
+                }
+            });
+        } else {
+            self.mark_down(&error.to_string());
+        }
+    }
+
+    fn mark_down(&self, why: &str) {
+        if !self.down.is_set() {
+            tracing::warn!(
+                why,
+                "Postgres looks unreachable; buyers get 503 until it answers again"
+            );
             self.down.set(true);
         }
+    }
+
+    /// `SELECT 1` on a connection of its own (not the pool's, which may just
+    /// be busy), within the database timeout.
+    async fn probe(&self) -> bool {
+        let attempt = async {
+            let mut connection = PgConnection::connect_with(&self.db.connect_options()).await?;
+            sqlx::query("SELECT 1").execute(&mut connection).await?;
+            connection.close().await
+        };
+        matches!(timeout(self.timeout, attempt).await, Ok(Ok(())))
     }
 
     /// `Ok` when Postgres is believed up, or a probe now says so.
@@ -82,8 +116,7 @@ impl DbHealth {
                 Err(sqlx::Error::PoolTimedOut)
             };
         }
-        let probe = sqlx::query("SELECT 1").execute(&self.db);
-        let up = matches!(timeout(self.timeout, probe).await, Ok(Ok(_)));
+        let up = self.probe().await;
         *last = Some((Instant::now(), up));
         if up {
             tracing::info!("Postgres answers again");

@@ -252,7 +252,7 @@ pub struct Lab {
     /// Every Redis lock held right now, for a clean shutdown.
     ledger: Ledger,
     redis: RedisNode,
-    db_health: DbHealth,
+    db_health: Arc<DbHealth>,
     metrics: Arc<Metrics>,
     default_timing: LockTiming,
     db_timeout: Duration,
@@ -291,7 +291,7 @@ impl Lab {
             plain_del: plain_del::PlainDel(base()),
             get_del: get_del::GetDel(base()),
             ledger,
-            db_health: DbHealth::new(db_for_health, db_timeout),
+            db_health: Arc::new(DbHealth::new(db_for_health, db_timeout)),
             metrics: Arc::default(),
             redis,
             default_timing,
