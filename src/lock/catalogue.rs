@@ -485,6 +485,22 @@ mod tests {
     }
 
     #[test]
+    fn the_readme_table_lists_every_strategy_as_the_catalogue_does() {
+        let readme = include_str!("../../README.md");
+        for strategy in Strategy::ALL {
+            let info = strategy.info();
+            let row = readme
+                .lines()
+                .find(|line| line.starts_with(&format!("| `{}` |", info.name)))
+                .unwrap_or_else(|| panic!("README's lab table has no row for {}", info.name));
+            let cells: Vec<&str> = row.split('|').map(str::trim).collect();
+            let family = serde_json::to_value(info.family).unwrap();
+            assert_eq!(cells[2], family.as_str().unwrap(), "{row}");
+            assert_eq!(cells[3], if info.safe { "yes" } else { "no" }, "{row}");
+        }
+    }
+
+    #[test]
     fn the_broken_strategies_are_in_the_broken_family_and_never_safe() {
         for strategy in Strategy::ALL {
             let info = strategy.info();
