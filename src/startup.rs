@@ -179,6 +179,9 @@ fn serve(
     Ok(server.listen(listener)?.run())
 }
 
+/// A pooled connection idle for longer than this is pinged before use.
+const IDLE_BEFORE_PING: Duration = Duration::from_secs(1);
+
 /// Create the database when missing, connect a pool, migrate, seed the demo.
 pub async fn prepare_database(settings: &Settings) -> anyhow::Result<PgPool> {
     let options = &settings.database_url;
@@ -196,6 +199,18 @@ pub async fn prepare_database(settings: &Settings) -> anyhow::Result<PgPool> {
     let pool = PgPoolOptions::new()
         .max_connections(settings.db_max_connections)
         .acquire_timeout(settings.db_timeout)
+        // sqlx pings every connection it hands out by default: a round trip
+        // before each statement, twice per sale. Ping only connections that
+        // sat idle long enough to have died (a Postgres restart) instead.
+        .test_before_acquire(false)
+        .before_acquire(|connection, meta| {
+            Box::pin(async move {
+                if meta.idle_for < IDLE_BEFORE_PING {
+                    return Ok(true);
+                }
+                Ok(connection.ping().await.is_ok())
+            })
+        })
         .connect_with(
             options
                 .clone()
