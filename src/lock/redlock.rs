@@ -129,10 +129,10 @@ impl Redlock {
     }
 
     /// How long one node may take to answer: redsync's 5 % of the TTL, at
-    /// least 10 ms, at most the Redis call timeout.
+    /// least 50 ms (a loaded machine answers slower than the loopback promises), at most the Redis call timeout.
     fn node_timeout(&self, ttl: Duration) -> Duration {
         let call_timeout = self.nodes[0].call_timeout;
-        (ttl / 20).clamp(Duration::from_millis(10).min(call_timeout), call_timeout)
+        (ttl / 20).clamp(Duration::from_millis(50).min(call_timeout), call_timeout)
     }
 }
 
