@@ -20,6 +20,7 @@ use crate::lock::catalogue::LabSettings;
 use crate::lock::{Lab, LockTiming, RedisNode};
 use crate::purchase::Shop;
 use crate::routes::gate::{self, Gate};
+use crate::routes::limits::{self, RequestLimits};
 use crate::state::AppState;
 use crate::{products, routes};
 
@@ -44,12 +45,15 @@ impl Application {
             settings.admin_token.clone(),
             settings.rate_limit_rps,
         );
+        let limits = RequestLimits {
+            timeout: settings.request_timeout,
+        };
 
         let address = settings.address();
         let listener =
             TcpListener::bind(&address).with_context(|| format!("cannot listen on {address}"))?;
         let port = listener.local_addr()?.port();
-        let server = serve(listener, state.clone(), gate, settings.workers)?;
+        let server = serve(listener, state.clone(), gate, limits, settings.workers)?;
         Ok(Self {
             port,
             server,
@@ -150,12 +154,16 @@ fn serve(
     listener: TcpListener,
     state: AppState,
     gate: Gate,
+    limits: RequestLimits,
     workers: Option<usize>,
 ) -> anyhow::Result<Server> {
+    let request_timeout = limits.timeout;
     let data = web::Data::new(state);
     let gate = web::Data::new(gate);
+    let limits = web::Data::new(limits);
     let mut server = HttpServer::new(move || {
         App::new()
+            .wrap(middleware::from_fn(limits::bound))
             .wrap(middleware::from_fn(gate::check))
             .wrap(
                 middleware::DefaultHeaders::new()
@@ -165,8 +173,10 @@ fn serve(
             .wrap(TracingLogger::default())
             .app_data(data.clone())
             .app_data(gate.clone())
+            .app_data(limits.clone())
             .configure(routes::configure)
     })
+    .client_request_timeout(request_timeout)
     // Our own shutdown (run_until) drains the sales first; signals are the
     // caller's to wire.
     .disable_signals()

@@ -17,7 +17,7 @@ use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
 use actix_web::http::{Method, header};
 use actix_web::middleware::Next;
-use actix_web::{FromRequest, HttpRequest, HttpResponse, post, web};
+use actix_web::{FromRequest, HttpRequest, HttpResponse, web};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use serde::Deserialize;
 
@@ -165,7 +165,6 @@ pub struct AdminForm {
 
 /// The page's admin form: a right token sets the admin cookie (HttpOnly,
 /// same-site only) and goes back to the page; a wrong one is a 401.
-#[post("/admin/token")]
 pub async fn admin_login(
     gate: web::Data<Gate>,
     form: web::Form<AdminForm>,

@@ -5,7 +5,7 @@
 //! run), the page again with the reason on top and the API's status.
 
 use actix_web::http::header;
-use actix_web::{Either, HttpResponse, post, web};
+use actix_web::{Either, HttpResponse, web};
 use serde::Deserialize;
 
 use super::settings::{PageQuery, PageSettings};
@@ -168,7 +168,6 @@ fn is_refusal(error: &ApiError) -> bool {
 }
 
 /// Buy one unit, like `POST /api/products/{id}/purchase`.
-#[post("/products/{id}/buy")]
 pub async fn buy_form(
     _quota: PurchaseQuota,
     state: web::Data<AppState>,
@@ -211,7 +210,6 @@ pub async fn buy_form(
 }
 
 /// Restock, like `POST /api/products/{id}/reset`.
-#[post("/products/{id}/restock")]
 pub async fn restock_form(
     _admin: AdminOnly,
     state: web::Data<AppState>,
@@ -236,7 +234,6 @@ pub async fn restock_form(
 }
 
 /// Run a flash crowd, like `POST /api/products/{id}/flash-crowd`.
-#[post("/products/{id}/flash-crowd")]
 pub async fn crowd_form(
     _admin: AdminOnly,
     state: web::Data<AppState>,

@@ -22,11 +22,12 @@ mod verdict;
 mod view;
 
 use actix_web::http::{StatusCode, header};
-use actix_web::{CustomizeResponder, HttpRequest, Responder, get, web};
+use actix_web::{CustomizeResponder, HttpRequest, Responder, web};
 
 use crate::domain::Knobs;
 use crate::error::ApiError;
 use crate::products;
+use crate::routes::endpoint::Endpoint;
 use crate::state::AppState;
 
 use settings::{PageQuery, PageSettings};
@@ -46,11 +47,11 @@ const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; \
     base-uri 'none'; frame-ancestors 'none'";
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(index)
-        .service(assets::asset)
-        .service(forms::buy_form)
-        .service(forms::restock_form)
-        .service(forms::crowd_form);
+    cfg.service(Endpoint::new("/").get(index))
+        .service(Endpoint::new("/static/{name}").get(assets::asset))
+        .service(Endpoint::new("/products/{id}/buy").post(forms::buy_form))
+        .service(Endpoint::new("/products/{id}/restock").post(forms::restock_form))
+        .service(Endpoint::new("/products/{id}/flash-crowd").post(forms::crowd_form));
 }
 
 type PageResponse = CustomizeResponder<IndexPage>;
@@ -81,7 +82,6 @@ async fn load_page(state: &AppState, settings: PageSettings) -> Result<IndexPage
     ))
 }
 
-#[get("/")]
 async fn index(state: web::Data<AppState>, request: HttpRequest) -> Result<PageResponse, ApiError> {
     let query = web::Query::<PageQuery>::from_query(request.query_string())
         .map(web::Query::into_inner)
