@@ -177,6 +177,10 @@ fn serve(
             .configure(routes::configure)
     })
     .client_request_timeout(request_timeout)
+    // A client that hangs up mid-request is gone, not half-closed: its
+    // handler is dropped, so a flash crowd it started lets no more buyers
+    // in (the sales already started finish on their own).
+    .h1_allow_half_closed(false)
     // Our own shutdown (run_until) drains the sales first; signals are the
     // caller's to wire.
     .disable_signals()

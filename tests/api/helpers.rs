@@ -309,3 +309,11 @@ pub async fn raw_http(port: u16, request: &[u8], wait: std::time::Duration) -> R
         elapsed: sent.elapsed(),
     }
 }
+
+/// The crowd reports the service kept, oldest first.
+pub async fn crowd_reports(app: &TestApp) -> Vec<Value> {
+    sqlx::query_scalar::<_, Value>("SELECT report FROM crowd_runs ORDER BY created_at")
+        .fetch_all(&app.db)
+        .await
+        .expect("read crowd_runs")
+}

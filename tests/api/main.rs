@@ -3,6 +3,8 @@
 //! own (see `flashsale::testing`), so they run in parallel.
 
 mod answers;
+mod bounds;
+mod cross_site;
 mod crowd;
 mod fencing;
 mod guards;
