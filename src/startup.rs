@@ -36,10 +36,8 @@ impl Application {
     /// Prepare the database and Redis, then bind `settings.host:settings.port`.
     /// Each failure names what could not be reached.
     pub async fn build(settings: &Settings) -> anyhow::Result<Self> {
-        // Redis first: a missing Redis should not leave a new database behind.
-        let redis = connect_redis(settings).await?;
-        let db = prepare_database(settings).await?;
-        let state = app_state(settings, db, redis);
+        // Settings first, then Redis: neither a bad setting nor a missing
+        // Redis should leave a new database behind.
         let gate = Gate::new(
             settings.served_hosts().map_err(anyhow::Error::msg)?,
             settings.admin_token.clone(),
@@ -48,6 +46,9 @@ impl Application {
         let limits = RequestLimits {
             timeout: settings.request_timeout,
         };
+        let redis = connect_redis(settings).await?;
+        let db = prepare_database(settings).await?;
+        let state = app_state(settings, db, redis);
 
         let address = settings.address();
         let listener =
