@@ -1,6 +1,6 @@
 //! Start-up failures: one line naming the problem, a non-zero exit, no panic.
 
-use std::io::{BufRead, Read};
+use std::io::{BufRead, Read, Write};
 use std::process::{Command, Output};
 
 fn flashsale(args: &[&str], env: &[(&str, &str)]) -> Output {
@@ -122,6 +122,38 @@ fn a_host_beyond_loopback_without_allowed_hosts_refuses_to_start_in_one_line() {
     let mut served = Service::start(&[("HOST", "0.0.0.0"), ("ALLOWED_HOSTS", "localhost")]);
     assert!(served.port > 0);
     served.stop();
+}
+
+#[test]
+fn malformed_requests_are_logged_at_info_never_at_error() {
+    let mut service = Service::start(&[]);
+
+    for request in [
+        "GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nNot a header\r\n\r\n".to_owned(),
+        "GARBAGE\r\n\r\n".to_owned(),
+        format!(
+            "GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n{}\r\n",
+            "X-Many: headers\r\n".repeat(100)
+        ),
+    ] {
+        let mut socket = std::net::TcpStream::connect(("127.0.0.1", service.port)).unwrap();
+        socket.write_all(request.as_bytes()).unwrap();
+        let mut answer = String::new();
+        let _ = socket.read_to_string(&mut answer);
+        assert!(answer.starts_with("HTTP/1.1 4"), "{answer}");
+    }
+    let log = service.stop();
+
+    let errors: Vec<&str> = log.lines().filter(|line| line.contains("ERROR")).collect();
+    assert!(
+        errors.is_empty(),
+        "client errors logged as errors: {errors:#?}"
+    );
+    let refused = log
+        .lines()
+        .filter(|line| line.contains("INFO") && line.contains("request parse error"))
+        .count();
+    assert_eq!(refused, 3, "{log}");
 }
 
 fn database_exists(name: &str) -> bool {
