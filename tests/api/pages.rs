@@ -602,3 +602,29 @@ async fn a_plain_form_crowd_beyond_the_bound_is_refused_with_the_reason() {
     assert!(html.contains("a flash crowd has 1 to 10000 buyers, got `20000`"));
     assert_eq!(app.order_count(1).await, 0);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sale_cut_off_by_a_restock_is_told_so_on_the_plain_page() {
+    let app = spawn_app().await;
+    let address = app.address.clone();
+    // A buyer without a lock reads the stock, then freezes…
+    let buy = tokio::spawn(async move {
+        submit(
+            &address,
+            "/products/1/buy",
+            &[("lock", "none"), ("work_ms", "0"), ("pause_ms", "1000")],
+        )
+        .await
+    });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    // …while the product is restocked under it.
+    submit(&app.address, "/products/1/restock", &[("stock", "5")]).await;
+
+    let location = buy.await.unwrap();
+
+    assert!(location.contains("outcome=restocked"), "{location}");
+    let html = page(&app.address, &location).await;
+    assert!(html.contains("Restocked during the sale · nothing sold"));
+    assert_eq!(app.order_count(1).await, 0);
+    assert_eq!(app.stock(1).await, 5);
+}
