@@ -1,6 +1,6 @@
 //! The page without JavaScript: each button is a plain form POST that does
 //! what the JSON API does and answers `303` back to the page with the
-//! settings and the outcome in the query string — or, when the service
+//! settings and the outcome in the query string (a crowd by its id) — or, when the service
 //! refuses the form (a bad value, no such product, a strategy that cannot
 //! run), the page again with the reason on top and the API's status.
 
@@ -9,7 +9,6 @@ use actix_web::{Either, HttpResponse, web};
 use serde::Deserialize;
 
 use super::settings::{PageQuery, PageSettings};
-use super::verdict::CrowdNumbers;
 use super::{PageResponse, html, load_page};
 use crate::crowd::{self, CrowdRequest, CrowdSize};
 use crate::domain::{InvalidInput, ProductId, RawKnobs, StockLevel};
@@ -254,10 +253,12 @@ pub async fn crowd_form(
         Err(error) if is_refusal(&error) => return refused(&state, settings, error).await,
         Err(error) => return Err(error),
     };
+    // The page reads the verdict back by the crowd's id: numbers in its
+    // address would be anybody's to write.
     Ok(Either::Right(back_to_page(
         &settings,
         product,
-        &CrowdNumbers::from(&report).query(),
+        &format!("crowd={}", report.crowd_id),
         "crowd",
     )))
 }

@@ -2,7 +2,8 @@
 //! button, the lock lab's switch, the flash crowd and restocking; its assets,
 //! built into the binary; and the plain-form fallbacks that work without
 //! JavaScript — a POST that answers `303` back to the page with the outcome
-//! in the query string.
+//! in the query string (a crowd by its id, its verdict read back from the
+//! database).
 //!
 //! With JavaScript (`static/app.js`) the page calls the JSON API instead and
 //! updates itself in place; both go through the same purchase path.
@@ -23,7 +24,9 @@ mod view;
 
 use actix_web::http::{StatusCode, header};
 use actix_web::{CustomizeResponder, HttpRequest, Responder, web};
+use uuid::Uuid;
 
+use crate::crowd::{self, CrowdReport};
 use crate::domain::Knobs;
 use crate::error::ApiError;
 use crate::products;
@@ -90,6 +93,32 @@ async fn index(state: web::Data<AppState>, request: HttpRequest) -> Result<PageR
     if let Some((product, notice)) = query.notice() {
         page = page.with_notice(product, notice);
     }
-    page.crowd = query.crowd();
+    if let Some(crowd) = query.crowd.as_deref() {
+        match kept_crowd(&state, crowd).await {
+            Ok(report) => page = page.with_crowd(&report),
+            Err(reason) => page.alert = Some(reason),
+        }
+    }
     Ok(html(page, StatusCode::OK))
+}
+
+/// The report of the crowd the address names, from the database; else why
+/// there is no verdict to show.
+async fn kept_crowd(state: &AppState, raw: &str) -> Result<CrowdReport, String> {
+    let id: Uuid = raw
+        .trim()
+        .parse()
+        .map_err(|_| "The address names no crowd: no verdict to show.".to_owned())?;
+    match crowd::find_report(&state.shop.db, id).await {
+        Ok(Some(report)) => Ok(report),
+        Ok(None) => Err(format!(
+            "Crowd {id} is not kept here (only the latest are): no verdict to show."
+        )),
+        Err(error) => {
+            tracing::warn!(%error, %id, "could not read a crowd's report for the page");
+            Err(format!(
+                "Crowd {id} could not be read just now: no verdict to show."
+            ))
+        }
+    }
 }

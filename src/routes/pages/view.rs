@@ -7,8 +7,8 @@ use askama_web::WebTemplate;
 
 use super::settings::PageSettings;
 use super::switch::LockSwitch;
-use super::verdict::CrowdVerdict;
-use crate::crowd::CrowdSize;
+use super::verdict::{CrowdNumbers, CrowdVerdict};
+use crate::crowd::{CrowdReport, CrowdSize};
 use crate::domain::{LockDeadline, LockTtl, PauseDelay, ProductId, StockLevel, WorkDelay};
 use crate::products::ProductStats;
 
@@ -117,6 +117,17 @@ impl IndexPage {
             card.notice = Some(notice);
         }
         self
+    }
+
+    /// Show a finished crowd's verdict, and a line on its product's card.
+    pub fn with_crowd(mut self, report: &CrowdReport) -> Self {
+        let verdict = CrowdVerdict::from(CrowdNumbers::from(report));
+        let notice = Notice {
+            tone: verdict.tone,
+            text: format!("Last crowd: {}", verdict.headline),
+        };
+        self.crowd = Some(verdict);
+        self.with_notice(report.product.id, notice)
     }
 }
 
