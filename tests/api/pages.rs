@@ -650,6 +650,56 @@ async fn a_bad_or_unknown_crowd_id_shows_an_alert_and_no_verdict() {
     }
 }
 
+const ADMIN_TOKEN: &str = "classroom-secret";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_page_asks_for_the_admin_token_only_when_the_service_needs_it() {
+    let open = spawn_app().await;
+    let html = page(&open.address, "/").await;
+    assert!(!html.contains(r#"action="/admin/token""#));
+    assert!(!html.contains("admin: unlocked"));
+
+    let guarded =
+        spawn_app_with(|settings| settings.admin_token = Some(ADMIN_TOKEN.parse().unwrap())).await;
+    let with_cookie = |value: &str| {
+        client()
+            .get(guarded.url("/"))
+            .header(header::COOKIE, format!("flashsale_admin={value}"))
+            .send()
+    };
+
+    let html = page(&guarded.address, "/").await;
+    assert!(html.contains(r#"method="post" action="/admin/token""#));
+    assert!(html.contains(r#"type="password" name="token""#));
+    assert!(!html.contains("admin: unlocked"));
+    let html = with_cookie("not-the-token")
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        html.contains(r#"action="/admin/token""#),
+        "a wrong cookie unlocks nothing"
+    );
+
+    let login = browser()
+        .post(guarded.url("/admin/token"))
+        .form(&[("token", ADMIN_TOKEN)])
+        .send()
+        .await
+        .unwrap();
+    let set_cookie = login.headers()[header::SET_COOKIE].to_str().unwrap();
+    let token = set_cookie
+        .split(';')
+        .next()
+        .and_then(|pair| pair.strip_prefix("flashsale_admin="))
+        .unwrap();
+    let html = with_cookie(token).await.unwrap().text().await.unwrap();
+    assert!(html.contains("admin: unlocked"));
+    assert!(!html.contains(r#"action="/admin/token""#));
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_plain_form_crowd_beyond_the_bound_is_refused_with_the_reason() {
     let app = spawn_app().await;

@@ -31,6 +31,7 @@ use crate::domain::Knobs;
 use crate::error::ApiError;
 use crate::products;
 use crate::routes::endpoint::Endpoint;
+use crate::routes::gate::AdminAccess;
 use crate::state::AppState;
 
 use settings::{PageQuery, PageSettings};
@@ -68,7 +69,11 @@ fn html(page: IndexPage, status: StatusCode) -> PageResponse {
 
 /// The page with `settings`: the products as they are now, and the lock
 /// switch with what each strategy can do right now.
-async fn load_page(state: &AppState, settings: PageSettings) -> Result<IndexPage, ApiError> {
+async fn load_page(
+    state: &AppState,
+    settings: PageSettings,
+    admin: AdminAccess,
+) -> Result<IndexPage, ApiError> {
     let (products, availability) = tokio::join!(
         products::list(&state.shop.db),
         state.shop.lab.availability()
@@ -82,14 +87,19 @@ async fn load_page(state: &AppState, settings: PageSettings) -> Result<IndexPage
             ttl_ms: service.ttl.as_millis(),
             deadline_ms: service.deadline.as_millis(),
         },
+        admin,
     ))
 }
 
-async fn index(state: web::Data<AppState>, request: HttpRequest) -> Result<PageResponse, ApiError> {
+async fn index(
+    state: web::Data<AppState>,
+    admin: AdminAccess,
+    request: HttpRequest,
+) -> Result<PageResponse, ApiError> {
     let query = web::Query::<PageQuery>::from_query(request.query_string())
         .map(web::Query::into_inner)
         .unwrap_or_default();
-    let mut page = load_page(&state, query.settings(state.default_lock_mode)).await?;
+    let mut page = load_page(&state, query.settings(state.default_lock_mode), admin).await?;
     if let Some((product, notice)) = query.notice() {
         page = page.with_notice(product, notice);
     }
