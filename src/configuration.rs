@@ -91,6 +91,12 @@ pub struct Settings {
     #[arg(long, env = "DB_MAX_CONNECTIONS", default_value_t = 20, value_parser = clap::value_parser!(u32).range(1..=1000))]
     pub db_max_connections: u32,
 
+    /// Longest wait for a request's head, and then for its body, before
+    /// answering 408 (ms): a client that stalls mid-request holds nothing
+    /// for longer.
+    #[arg(long = "request-timeout-ms", value_name = "MS", env = "REQUEST_TIMEOUT_MS", default_value = "5000", value_parser = parse_positive_millis)]
+    pub request_timeout: Duration,
+
     /// HTTP worker threads (default: one per core).
     #[arg(long, env = "WORKERS")]
     pub workers: Option<usize>,

@@ -41,6 +41,14 @@ pub enum ApiError {
     NotFound(String),
     #[error("{method} is not allowed here; allowed: {allow}")]
     MethodNotAllowed { method: String, allow: String },
+    #[error("the request body is larger than {limit} bytes")]
+    PayloadTooLarge { limit: usize },
+    #[error("the request body did not arrive within {millis} ms")]
+    RequestTimeout { millis: u128 },
+    #[error("the request target is longer than {limit} bytes")]
+    UriTooLong { limit: usize },
+    #[error("the request headers are larger than {limit} bytes")]
+    HeadersTooLarge { limit: usize },
     #[error("cross-site request refused: {0}")]
     CrossSite(String),
     #[error("host `{0}` is not served here (see ALLOWED_HOSTS)")]
@@ -95,6 +103,10 @@ impl ApiError {
             ApiError::ShuttingDown => "shutting_down",
             ApiError::NotFound(_) => "not_found",
             ApiError::MethodNotAllowed { .. } => "method_not_allowed",
+            ApiError::PayloadTooLarge { .. } => "payload_too_large",
+            ApiError::RequestTimeout { .. } => "request_timeout",
+            ApiError::UriTooLong { .. } => "uri_too_long",
+            ApiError::HeadersTooLarge { .. } => "headers_too_large",
             ApiError::CrossSite(_) => "cross_site_request",
             ApiError::HostNotAllowed(_) => "host_not_allowed",
             ApiError::AdminTokenRequired => "admin_token_required",
@@ -185,6 +197,10 @@ impl ResponseError for ApiError {
             ApiError::InvalidInput(_) | ApiError::HostNotAllowed(_) => StatusCode::BAD_REQUEST,
             ApiError::ProductNotFound(_) | ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
+            ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::RequestTimeout { .. } => StatusCode::REQUEST_TIMEOUT,
+            ApiError::UriTooLong { .. } => StatusCode::URI_TOO_LONG,
+            ApiError::HeadersTooLarge { .. } => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
             ApiError::CrossSite(_) => StatusCode::FORBIDDEN,
             ApiError::AdminTokenRequired => StatusCode::UNAUTHORIZED,
             ApiError::SoldOut(_)
@@ -225,6 +241,11 @@ impl ResponseError for ApiError {
             }
             ApiError::AdminTokenRequired => {
                 response.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
+            }
+            // The rest of the body is still on its way, or never comes: the
+            // connection cannot carry another request.
+            ApiError::PayloadTooLarge { .. } | ApiError::RequestTimeout { .. } => {
+                response.force_close();
             }
             _ => {}
         }

@@ -20,6 +20,7 @@ use crate::lock::catalogue::LabSettings;
 use crate::lock::{Lab, LockTiming, RedisNode};
 use crate::purchase::Shop;
 use crate::routes::gate::{self, Gate};
+use crate::routes::limits::{self, RequestLimits};
 use crate::state::AppState;
 use crate::{products, routes};
 
@@ -35,21 +36,25 @@ impl Application {
     /// Prepare the database and Redis, then bind `settings.host:settings.port`.
     /// Each failure names what could not be reached.
     pub async fn build(settings: &Settings) -> anyhow::Result<Self> {
-        // Redis first: a missing Redis should not leave a new database behind.
-        let redis = connect_redis(settings).await?;
-        let db = prepare_database(settings).await?;
-        let state = app_state(settings, db, redis);
+        // Settings first, then Redis: neither a bad setting nor a missing
+        // Redis should leave a new database behind.
         let gate = Gate::new(
             settings.served_hosts().map_err(anyhow::Error::msg)?,
             settings.admin_token.clone(),
             settings.rate_limit_rps,
         );
+        let limits = RequestLimits {
+            timeout: settings.request_timeout,
+        };
+        let redis = connect_redis(settings).await?;
+        let db = prepare_database(settings).await?;
+        let state = app_state(settings, db, redis);
 
         let address = settings.address();
         let listener =
             TcpListener::bind(&address).with_context(|| format!("cannot listen on {address}"))?;
         let port = listener.local_addr()?.port();
-        let server = serve(listener, state.clone(), gate, settings.workers)?;
+        let server = serve(listener, state.clone(), gate, limits, settings.workers)?;
         Ok(Self {
             port,
             server,
@@ -151,12 +156,16 @@ fn serve(
     listener: TcpListener,
     state: AppState,
     gate: Gate,
+    limits: RequestLimits,
     workers: Option<usize>,
 ) -> anyhow::Result<Server> {
+    let request_timeout = limits.timeout;
     let data = web::Data::new(state);
     let gate = web::Data::new(gate);
+    let limits = web::Data::new(limits);
     let mut server = HttpServer::new(move || {
         App::new()
+            .wrap(middleware::from_fn(limits::bound))
             .wrap(middleware::from_fn(gate::check))
             .wrap(
                 middleware::DefaultHeaders::new()
@@ -167,8 +176,14 @@ fn serve(
             .wrap(TracingLogger::default())
             .app_data(data.clone())
             .app_data(gate.clone())
+            .app_data(limits.clone())
             .configure(routes::configure)
     })
+    .client_request_timeout(request_timeout)
+    // A client that hangs up mid-request is gone, not half-closed: its
+    // handler is dropped, so a flash crowd it started lets no more buyers
+    // in (the sales already started finish on their own).
+    .h1_allow_half_closed(false)
     // Our own shutdown (run_until) drains the sales first; signals are the
     // caller's to wire.
     .disable_signals()

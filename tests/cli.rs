@@ -1,5 +1,6 @@
 //! Start-up failures: one line naming the problem, a non-zero exit, no panic.
 
+use std::io::{BufRead, Read, Write};
 use std::process::{Command, Output};
 
 fn flashsale(args: &[&str], env: &[(&str, &str)]) -> Output {
@@ -94,5 +95,170 @@ fn bad_settings_are_rejected_before_anything_starts() {
         let lines = stderr_lines(&output);
         assert!(lines[0].starts_with("error: "), "{lines:?}");
         assert!(lines[0].contains(named), "{lines:?}");
+    }
+}
+
+#[test]
+fn a_host_beyond_loopback_without_allowed_hosts_refuses_to_start_in_one_line() {
+    let database = format!("flashsale_never_{}", uuid::Uuid::new_v4().simple());
+    let url = format!("postgres://postgres@127.0.0.1:5432/{database}");
+
+    let output = flashsale(&[], &[("DATABASE_URL", &url), ("HOST", "0.0.0.0")]);
+
+    assert_eq!(output.status.code(), Some(1));
+    let lines = stderr_lines(&output);
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    assert!(
+        lines[0].starts_with("error: HOST 0.0.0.0 is not a loopback address"),
+        "{lines:?}"
+    );
+    assert!(lines[0].contains("ALLOWED_HOSTS"), "{lines:?}");
+    assert!(
+        !database_exists(&database),
+        "refused only after preparing the database"
+    );
+
+    // With the names clients use, the same address starts (and is stopped).
+    let mut served = Service::start(&[("HOST", "0.0.0.0"), ("ALLOWED_HOSTS", "localhost")]);
+    assert!(served.port > 0);
+    served.stop();
+}
+
+#[test]
+fn malformed_requests_are_logged_at_info_never_at_error() {
+    let mut service = Service::start(&[]);
+
+    for request in [
+        "GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nNot a header\r\n\r\n".to_owned(),
+        "GARBAGE\r\n\r\n".to_owned(),
+        format!(
+            "GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n{}\r\n",
+            "X-Many: headers\r\n".repeat(100)
+        ),
+    ] {
+        let mut socket = std::net::TcpStream::connect(("127.0.0.1", service.port)).unwrap();
+        socket.write_all(request.as_bytes()).unwrap();
+        let mut answer = String::new();
+        let _ = socket.read_to_string(&mut answer);
+        assert!(answer.starts_with("HTTP/1.1 4"), "{answer}");
+    }
+    let log = service.stop();
+
+    let errors: Vec<&str> = log.lines().filter(|line| line.contains("ERROR")).collect();
+    assert!(
+        errors.is_empty(),
+        "client errors logged as errors: {errors:#?}"
+    );
+    let refused = log
+        .lines()
+        .filter(|line| line.contains("INFO") && line.contains("request parse error"))
+        .count();
+    assert_eq!(refused, 3, "{log}");
+}
+
+fn database_exists(name: &str) -> bool {
+    let psql = Command::new("psql")
+        .args(["-h", "127.0.0.1", "-U", "postgres", "-Atc"])
+        .arg(format!(
+            "SELECT count(*) FROM pg_database WHERE datname = '{name}'"
+        ))
+        .output()
+        .expect("psql");
+    String::from_utf8_lossy(&psql.stdout).trim() != "0"
+}
+
+/// The service, running on a throwaway database with the log at INFO;
+/// killed and its database dropped when dropped.
+struct Service {
+    child: std::process::Child,
+    port: u16,
+    database: String,
+    /// Every line the service has logged so far.
+    log: std::sync::Arc<std::sync::Mutex<String>>,
+}
+
+impl Service {
+    fn start(env: &[(&str, &str)]) -> Self {
+        let database = format!("flashsale_cli_{}", uuid::Uuid::new_v4().simple());
+        let mut child = Command::new(env!("CARGO_BIN_EXE_flashsale"))
+            .env_clear()
+            .envs(env.iter().copied())
+            .env(
+                "DATABASE_URL",
+                format!("postgres://postgres@127.0.0.1:5432/{database}"),
+            )
+            .env("LOCK_KEY_PREFIX", &database)
+            .env("PORT", "0")
+            .env("RUST_LOG", "info")
+            .env("NO_COLOR", "1")
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("run flashsale");
+        let log = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+        let (port_found, port) = std::sync::mpsc::channel();
+        for stream in [
+            Box::new(child.stdout.take().unwrap()) as Box<dyn Read + Send>,
+            Box::new(child.stderr.take().unwrap()),
+        ] {
+            let log = log.clone();
+            let port_found = port_found.clone();
+            std::thread::spawn(move || {
+                for line in std::io::BufReader::new(stream)
+                    .lines()
+                    .map_while(Result::ok)
+                {
+                    if let Some(port) = line
+                        .split_once("listening on http://")
+                        .and_then(|(_, address)| address.split_once(' ').map(|(a, _)| a))
+                        .and_then(|address| address.rsplit_once(':'))
+                        .and_then(|(_, port)| port.parse::<u16>().ok())
+                    {
+                        let _ = port_found.send(port);
+                    }
+                    log.lock().unwrap().push_str(&line);
+                    log.lock().unwrap().push('\n');
+                }
+            });
+        }
+        let mut service = Self {
+            child,
+            port: 0,
+            database,
+            log,
+        };
+        service.port = port
+            .recv_timeout(std::time::Duration::from_secs(30))
+            .unwrap_or_else(|_| panic!("the service did not start: {}", service.log()));
+        service
+    }
+
+    fn log(&self) -> String {
+        self.log.lock().unwrap().clone()
+    }
+
+    /// SIGTERM, wait for the exit, and answer the whole log.
+    fn stop(&mut self) -> String {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        let _ = self.child.wait();
+        // The readers see the pipes close right after the exit.
+        std::thread::sleep(std::time::Duration::from_millis(200));
+        self.log()
+    }
+}
+
+impl Drop for Service {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = Command::new("psql")
+            .args(["-h", "127.0.0.1", "-U", "postgres", "-qAtc"])
+            .arg(format!(
+                "DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)",
+                self.database
+            ))
+            .output();
     }
 }

@@ -1,4 +1,4 @@
-use actix_web::{HttpResponse, get, post, web};
+use actix_web::{HttpResponse, web};
 use serde::Deserialize;
 use uuid::Uuid;
 
@@ -63,7 +63,6 @@ impl CrowdBody {
 
 /// Run a flash crowd in the server, through the same purchase path as
 /// `POST /api/products/{id}/purchase`, and answer what it did.
-#[post("/api/products/{id}/flash-crowd")]
 pub async fn flash_crowd(
     _admin: AdminOnly,
     state: web::Data<AppState>,
@@ -79,7 +78,6 @@ pub async fn flash_crowd(
 }
 
 /// A crowd's report again, by its id, while it is kept.
-#[get("/api/crowds/{id}")]
 pub async fn crowd_report(
     state: web::Data<AppState>,
     id: web::Path<String>,

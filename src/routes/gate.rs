@@ -17,7 +17,7 @@ use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
 use actix_web::http::{Method, header};
 use actix_web::middleware::Next;
-use actix_web::{FromRequest, HttpRequest, HttpResponse, post, web};
+use actix_web::{FromRequest, HttpRequest, HttpResponse, web};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use serde::Deserialize;
 
@@ -103,29 +103,58 @@ fn header_str(request: &HttpRequest, name: header::HeaderName) -> Option<&str> {
         .and_then(|value| value.to_str().ok())
 }
 
+/// What a request may do as admin: anything when no ADMIN_TOKEN is set
+/// (`Open`); else whether it offers the token, as a Bearer header or as the
+/// page's admin cookie (`Granted`) or not (`Locked`). The page asks for the
+/// token when it is `Locked`; the cookie is HttpOnly, so only the server can
+/// tell.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AdminAccess {
+    Open,
+    Granted,
+    Locked,
+}
+
+impl AdminAccess {
+    pub fn of(request: &HttpRequest) -> Self {
+        let Some(token) = request
+            .app_data::<web::Data<Gate>>()
+            .and_then(|gate| gate.admin.as_ref())
+        else {
+            return AdminAccess::Open;
+        };
+        let bearer = header_str(request, header::AUTHORIZATION)
+            .and_then(|value| value.strip_prefix("Bearer "))
+            .map(str::trim);
+        let cookie = request.cookie(ADMIN_COOKIE);
+        match bearer.or(cookie.as_ref().map(|c| c.value())) {
+            Some(offered) if token.matches(offered) => AdminAccess::Granted,
+            _ => AdminAccess::Locked,
+        }
+    }
+}
+
+impl FromRequest for AdminAccess {
+    type Error = std::convert::Infallible;
+    type Future = Ready<Result<Self, Self::Error>>;
+
+    fn from_request(request: &HttpRequest, _: &mut Payload) -> Self::Future {
+        ready(Ok(AdminAccess::of(request)))
+    }
+}
+
 /// Proof that the request may restock or start a crowd: always, when no
 /// ADMIN_TOKEN is set; else the token as a Bearer header or the admin cookie.
-pub struct AdminOnly;
+pub struct AdminOnly(pub AdminAccess);
 
 impl FromRequest for AdminOnly {
     type Error = ApiError;
     type Future = Ready<Result<Self, ApiError>>;
 
     fn from_request(request: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let Some(token) = request
-            .app_data::<web::Data<Gate>>()
-            .and_then(|gate| gate.admin.as_ref())
-        else {
-            return ready(Ok(AdminOnly));
-        };
-        let bearer = header_str(request, header::AUTHORIZATION)
-            .and_then(|value| value.strip_prefix("Bearer "))
-            .map(str::trim);
-        let cookie = request.cookie(ADMIN_COOKIE);
-        let offered = bearer.or(cookie.as_ref().map(|c| c.value()));
-        ready(match offered {
-            Some(offered) if token.matches(offered) => Ok(AdminOnly),
-            _ => Err(ApiError::AdminTokenRequired),
+        ready(match AdminAccess::of(request) {
+            AdminAccess::Locked => Err(ApiError::AdminTokenRequired),
+            access => Ok(AdminOnly(access)),
         })
     }
 }
@@ -165,7 +194,6 @@ pub struct AdminForm {
 
 /// The page's admin form: a right token sets the admin cookie (HttpOnly,
 /// same-site only) and goes back to the page; a wrong one is a 401.
-#[post("/admin/token")]
 pub async fn admin_login(
     gate: web::Data<Gate>,
     form: web::Form<AdminForm>,

@@ -1,17 +1,15 @@
-use actix_web::{HttpResponse, get, web};
+use actix_web::{HttpResponse, web};
 use serde_json::json;
 use tokio::time::timeout;
 
 use crate::state::AppState;
 
 /// The process is up.
-#[get("/healthz")]
 pub async fn healthz() -> HttpResponse {
     HttpResponse::Ok().json(json!({ "status": "ok" }))
 }
 
 /// Ready only while both Postgres and Redis answer.
-#[get("/readyz")]
 pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
     let postgres = async {
         let ping = sqlx::query("SELECT 1").execute(&state.shop.db);

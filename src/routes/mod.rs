@@ -1,56 +1,38 @@
-//! HTTP routes. Extractor failures answer in the same JSON error shape as
-//! everything else.
+//! HTTP routes: the route table, and what every answer has in common — the
+//! API's JSON error shape for whatever goes wrong, a route's own refusals and
+//! the extractors' ([`limits`]), a path no route has and a method a path does
+//! not take ([`endpoint`]).
 
 mod crowd;
+mod endpoint;
 pub mod gate;
 mod health;
+pub mod limits;
 pub mod metrics;
 mod pages;
 mod products;
 mod purchase;
 mod strategies;
 
-use actix_web::{error::InternalError, web};
+use actix_web::web;
 
-use crate::error::ApiError;
+use endpoint::Endpoint;
 
 pub use purchase::PurchaseQuery;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.app_data(web::QueryConfig::default().error_handler(|error, _| {
-        let message = format!("malformed query string: {error}");
-        InternalError::from_response(
-            error,
-            web_error(ApiError::bad_request("invalid_query", message)),
-        )
-        .into()
-    }))
-    .app_data(
-        web::JsonConfig::default()
-            .limit(4096)
-            .error_handler(|error, _| {
-                let message = format!("malformed JSON body: {error}");
-                InternalError::from_response(
-                    error,
-                    web_error(ApiError::bad_request("invalid_body", message)),
-                )
-                .into()
-            }),
-    )
-    .service(health::healthz)
-    .service(health::readyz)
-    .service(products::list)
-    .service(products::get)
-    .service(products::reset)
-    .service(purchase::buy)
-    .service(gate::admin_login)
-    .service(strategies::list)
-    .service(metrics::metrics)
-    .service(crowd::flash_crowd)
-    .service(crowd::crowd_report)
-    .configure(pages::configure);
-}
-
-fn web_error(error: ApiError) -> actix_web::HttpResponse {
-    actix_web::ResponseError::error_response(&error)
+    cfg.configure(limits::extractor_errors)
+        .service(Endpoint::new("/healthz").get(health::healthz))
+        .service(Endpoint::new("/readyz").get(health::readyz))
+        .service(Endpoint::new("/api/strategies").get(strategies::list))
+        .service(Endpoint::new("/api/products").get(products::list))
+        .service(Endpoint::new("/api/products/{id}").get(products::get))
+        .service(Endpoint::new("/api/products/{id}/reset").post(products::reset))
+        .service(Endpoint::new("/api/products/{id}/purchase").post(purchase::buy))
+        .service(Endpoint::new("/api/products/{id}/flash-crowd").post(crowd::flash_crowd))
+        .service(Endpoint::new("/api/crowds/{id}").get(crowd::crowd_report))
+        .service(Endpoint::new("/admin/token").post(gate::admin_login))
+        .service(Endpoint::new("/metrics").get(metrics::metrics))
+        .configure(pages::configure)
+        .default_service(web::to(endpoint::not_found));
 }

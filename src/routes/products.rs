@@ -1,4 +1,4 @@
-use actix_web::{HttpResponse, get, post, web};
+use actix_web::{HttpResponse, web};
 use serde::Deserialize;
 
 use crate::domain::{ProductId, StockLevel};
@@ -7,13 +7,11 @@ use crate::products;
 use crate::routes::gate::AdminOnly;
 use crate::state::AppState;
 
-#[get("/api/products")]
 pub async fn list(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let products = products::list(&state.shop.db).await?;
     Ok(HttpResponse::Ok().json(products))
 }
 
-#[get("/api/products/{id}")]
 pub async fn get(
     state: web::Data<AppState>,
     id: web::Path<String>,
@@ -32,7 +30,6 @@ pub struct RestockBody {
 }
 
 /// Restock: stock and initial stock become N, the product's orders are deleted.
-#[post("/api/products/{id}/reset")]
 pub async fn reset(
     _admin: AdminOnly,
     state: web::Data<AppState>,

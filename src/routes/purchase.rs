@@ -1,4 +1,4 @@
-use actix_web::{HttpResponse, post, web};
+use actix_web::{HttpResponse, web};
 use serde::Deserialize;
 
 use crate::domain::{BuyerName, InvalidInput, Knobs, ProductId, RawKnobs};
@@ -42,7 +42,6 @@ impl PurchaseQuery {
     }
 }
 
-#[post("/api/products/{id}/purchase")]
 pub async fn buy(
     _quota: PurchaseQuota,
     state: web::Data<AppState>,

@@ -1,4 +1,4 @@
-use actix_web::{HttpResponse, get, web};
+use actix_web::{HttpResponse, web};
 use serde::Serialize;
 
 use crate::lock::StrategyInfo;
@@ -18,7 +18,6 @@ struct StrategyEntry {
 
 /// The lock lab's catalogue: every strategy, what it teaches, whether it is
 /// safe, and whether it can be used right now.
-#[get("/api/strategies")]
 pub async fn list(state: web::Data<AppState>) -> HttpResponse {
     let entries: Vec<StrategyEntry> = state
         .shop

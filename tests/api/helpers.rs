@@ -253,3 +253,67 @@ pub fn redlock_urls(nodes: &[RedisServer]) -> flashsale::configuration::RedlockN
         .collect();
     flashsale::configuration::RedlockNodes(urls)
 }
+
+/// What a server sent back on a raw connection.
+#[derive(Debug)]
+pub struct RawAnswer {
+    /// Everything received, as text.
+    pub text: String,
+    /// The server closed the connection (else `wait` ran out first).
+    pub closed: bool,
+    /// From the last byte sent to the close (or to the end of `wait`).
+    pub elapsed: std::time::Duration,
+}
+
+impl RawAnswer {
+    /// The status code of the first answer, if one came.
+    pub fn status(&self) -> Option<u16> {
+        self.text
+            .strip_prefix("HTTP/1.1 ")
+            .and_then(|rest| rest.get(..3))
+            .and_then(|code| code.parse().ok())
+    }
+
+    /// The first answer's body: what follows the blank line after its head.
+    pub fn body(&self) -> &str {
+        self.text
+            .split_once("\r\n\r\n")
+            .map_or("", |(_, body)| body)
+    }
+}
+
+/// Send `request` byte for byte on a new connection to the service (for
+/// what an HTTP client would never send), then read until the server closes
+/// the connection or `wait` runs out.
+pub async fn raw_http(port: u16, request: &[u8], wait: std::time::Duration) -> RawAnswer {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    let mut socket = TcpStream::connect(("127.0.0.1", port))
+        .await
+        .expect("connect to the service");
+    socket.write_all(request).await.expect("send the request");
+    let sent = std::time::Instant::now();
+    let mut received = Vec::new();
+    let mut buffer = [0u8; 8192];
+    let deadline = tokio::time::Instant::now() + wait;
+    let closed = loop {
+        match tokio::time::timeout_at(deadline, socket.read(&mut buffer)).await {
+            Ok(Ok(0)) | Ok(Err(_)) => break true,
+            Ok(Ok(n)) => received.extend_from_slice(&buffer[..n]),
+            Err(_) => break false,
+        }
+    };
+    RawAnswer {
+        text: String::from_utf8_lossy(&received).into_owned(),
+        closed,
+        elapsed: sent.elapsed(),
+    }
+}
+
+/// The crowd reports the service kept, oldest first.
+pub async fn crowd_reports(app: &TestApp) -> Vec<Value> {
+    sqlx::query_scalar::<_, Value>("SELECT report FROM crowd_runs ORDER BY created_at")
+        .fetch_all(&app.db)
+        .await
+        .expect("read crowd_runs")
+}

@@ -8,7 +8,7 @@ use flashsale::lock::{Family, Strategy};
 use reqwest::{Client, StatusCode, header};
 use serde_json::Value;
 
-use crate::helpers::{client, product, redis_get, spawn_app, spawn_app_with};
+use crate::helpers::{client, crowd_reports, product, redis_get, spawn_app, spawn_app_with};
 
 /// A client that shows redirects instead of following them.
 fn browser() -> Client {
@@ -407,7 +407,6 @@ async fn a_crowd_through_the_plain_form_runs_with_the_ttl_it_was_given() {
     )
     .await;
 
-    assert!(location.contains("crowd_ttl_ms=2000"), "{location}");
     let html = page(&app.address, &location).await;
     assert!(
         html.contains(
@@ -559,7 +558,8 @@ async fn restocking_through_the_plain_form_resets_the_product() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_flash_crowd_through_the_plain_form_comes_back_with_the_verdict() {
+async fn a_flash_crowd_through_the_plain_form_comes_back_by_its_id_with_the_verdict_from_the_database()
+ {
     let app = spawn_app().await;
 
     let location = submit(
@@ -575,15 +575,129 @@ async fn a_flash_crowd_through_the_plain_form_comes_back_with_the_verdict() {
     )
     .await;
 
-    assert!(location.contains("outcome=crowd"), "{location}");
+    // The address names the crowd, and none of its numbers.
+    let reports = crowd_reports(&app).await;
+    assert_eq!(reports.len(), 1);
+    let crowd_id = reports[0]["crowd_id"].as_str().unwrap();
+    assert!(
+        location.contains(&format!("crowd={crowd_id}")),
+        "{location}"
+    );
+    for number in [
+        "sold=",
+        "stock_before=",
+        "sold_out=",
+        "busy=",
+        "elapsed_ms=",
+    ] {
+        assert!(!location.contains(number), "{location}");
+    }
     let html = page(&app.address, &location).await;
     let orders = app.order_count(1).await;
     assert!(orders > 10, "sold {orders} of 10");
+    assert_eq!(reports[0]["sold"], orders);
     assert!(
         html.contains(&format!("sold {orders} / 10 · oversold by {}", orders - 10)),
         "no verdict on the page"
     );
     assert!(html.contains(r#"class="verdict bad""#));
+    assert!(
+        html.contains(&format!("Last crowd: sold {orders} / 10")),
+        "no notice on the product's card"
+    );
+}
+
+/// The query string the page used to read a crowd's verdict from.
+fn old_crowd_query(stock_before: &str, sold: &str) -> String {
+    format!(
+        "/?outcome=crowd&product=1&crowd_lock=none&crowd_buyers=500&crowd_work_ms=20\
+         &stock_before={stock_before}&sold={sold}&sold_out=0&busy=0&unavailable=0&failed=0\
+         &elapsed_ms=100"
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn numbers_in_the_pages_address_never_make_a_verdict() {
+    let app = spawn_app().await;
+
+    for address in [
+        // A verdict somebody would like to show.
+        old_crowd_query("100", "100"),
+        // One that overflowed `sold - stock_before` (a panic in debug builds).
+        old_crowd_query("-9223372036854775808", "1"),
+        "/?outcome=crowd&stock_before=-9223372036854775808&sold=1".to_owned(),
+        "/?outcome=crowd&product=1&stock_before=9223372036854775807&sold=4294967295".to_owned(),
+    ] {
+        let html = page(&app.address, &address).await;
+        assert!(html.contains(r#"class="verdict idle""#), "{address}");
+        assert!(!html.contains("no oversell"), "{address}");
+        assert!(!html.contains("Last crowd"), "{address}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bad_or_unknown_crowd_id_shows_an_alert_and_no_verdict() {
+    let app = spawn_app().await;
+
+    for crowd in [
+        "not-a-uuid".to_owned(),
+        "-1".to_owned(),
+        uuid::Uuid::new_v4().to_string(),
+    ] {
+        let html = page(&app.address, &format!("/?crowd={crowd}")).await;
+        assert!(html.contains(r#"role="alert""#), "{crowd}: no alert");
+        assert!(html.contains(r#"class="verdict idle""#), "{crowd}");
+    }
+}
+
+const ADMIN_TOKEN: &str = "classroom-secret";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_page_asks_for_the_admin_token_only_when_the_service_needs_it() {
+    let open = spawn_app().await;
+    let html = page(&open.address, "/").await;
+    assert!(!html.contains(r#"action="/admin/token""#));
+    assert!(!html.contains("admin: unlocked"));
+
+    let guarded =
+        spawn_app_with(|settings| settings.admin_token = Some(ADMIN_TOKEN.parse().unwrap())).await;
+    let with_cookie = |value: &str| {
+        client()
+            .get(guarded.url("/"))
+            .header(header::COOKIE, format!("flashsale_admin={value}"))
+            .send()
+    };
+
+    let html = page(&guarded.address, "/").await;
+    assert!(html.contains(r#"method="post" action="/admin/token""#));
+    assert!(html.contains(r#"type="password" name="token""#));
+    assert!(!html.contains("admin: unlocked"));
+    let html = with_cookie("not-the-token")
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        html.contains(r#"action="/admin/token""#),
+        "a wrong cookie unlocks nothing"
+    );
+
+    let login = browser()
+        .post(guarded.url("/admin/token"))
+        .form(&[("token", ADMIN_TOKEN)])
+        .send()
+        .await
+        .unwrap();
+    let set_cookie = login.headers()[header::SET_COOKIE].to_str().unwrap();
+    let token = set_cookie
+        .split(';')
+        .next()
+        .and_then(|pair| pair.strip_prefix("flashsale_admin="))
+        .unwrap();
+    let html = with_cookie(token).await.unwrap().text().await.unwrap();
+    assert!(html.contains("admin: unlocked"));
+    assert!(!html.contains(r#"action="/admin/token""#));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -601,4 +715,30 @@ async fn a_plain_form_crowd_beyond_the_bound_is_refused_with_the_reason() {
     let html = response.text().await.unwrap();
     assert!(html.contains("a flash crowd has 1 to 10000 buyers, got `20000`"));
     assert_eq!(app.order_count(1).await, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sale_cut_off_by_a_restock_is_told_so_on_the_plain_page() {
+    let app = spawn_app().await;
+    let address = app.address.clone();
+    // A buyer without a lock reads the stock, then freezes…
+    let buy = tokio::spawn(async move {
+        submit(
+            &address,
+            "/products/1/buy",
+            &[("lock", "none"), ("work_ms", "0"), ("pause_ms", "1000")],
+        )
+        .await
+    });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    // …while the product is restocked under it.
+    submit(&app.address, "/products/1/restock", &[("stock", "5")]).await;
+
+    let location = buy.await.unwrap();
+
+    assert!(location.contains("outcome=restocked"), "{location}");
+    let html = page(&app.address, &location).await;
+    assert!(html.contains("Restocked during the sale · nothing sold"));
+    assert_eq!(app.order_count(1).await, 0);
+    assert_eq!(app.stock(1).await, 5);
 }

@@ -2,7 +2,9 @@
 //! works offline and under a CSP that allows nothing but the service itself.
 
 use actix_web::http::header;
-use actix_web::{HttpResponse, get, web};
+use actix_web::{HttpResponse, web};
+
+use crate::error::ApiError;
 
 struct Asset {
     name: &'static str,
@@ -29,14 +31,13 @@ const ASSETS: [Asset; 3] = [
 ];
 
 /// `GET /static/{name}`: one of [`ASSETS`], else 404.
-#[get("/static/{name}")]
-pub async fn asset(name: web::Path<String>) -> HttpResponse {
-    match ASSETS.iter().find(|asset| asset.name == name.as_str()) {
-        Some(asset) => HttpResponse::Ok()
-            .content_type(asset.content_type)
-            .insert_header((header::CACHE_CONTROL, "no-cache"))
-            .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
-            .body(asset.body),
-        None => HttpResponse::NotFound().finish(),
-    }
+pub async fn asset(name: web::Path<String>) -> Result<HttpResponse, ApiError> {
+    let asset = ASSETS
+        .iter()
+        .find(|asset| asset.name == name.as_str())
+        .ok_or_else(|| ApiError::NotFound(format!("/static/{name}")))?;
+    Ok(HttpResponse::Ok()
+        .content_type(asset.content_type)
+        .insert_header((header::CACHE_CONTROL, "no-cache"))
+        .body(asset.body))
 }

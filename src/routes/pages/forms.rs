@@ -1,15 +1,14 @@
 //! The page without JavaScript: each button is a plain form POST that does
 //! what the JSON API does and answers `303` back to the page with the
-//! settings and the outcome in the query string — or, when the service
+//! settings and the outcome in the query string (a crowd by its id) — or, when the service
 //! refuses the form (a bad value, no such product, a strategy that cannot
 //! run), the page again with the reason on top and the API's status.
 
 use actix_web::http::header;
-use actix_web::{Either, HttpResponse, post, web};
+use actix_web::{Either, HttpResponse, web};
 use serde::Deserialize;
 
 use super::settings::{PageQuery, PageSettings};
-use super::verdict::CrowdNumbers;
 use super::{PageResponse, html, load_page};
 use crate::crowd::{self, CrowdRequest, CrowdSize};
 use crate::domain::{InvalidInput, ProductId, RawKnobs, StockLevel};
@@ -18,7 +17,7 @@ use crate::lock::Strategy;
 use crate::products;
 use crate::purchase::purchase;
 use crate::routes::PurchaseQuery;
-use crate::routes::gate::{AdminOnly, PurchaseQuota};
+use crate::routes::gate::{AdminAccess, AdminOnly, PurchaseQuota};
 use crate::state::AppState;
 
 /// Name recorded on the orders of the Buy button.
@@ -145,9 +144,14 @@ fn back_to_page(
 
 /// A form the service refused: the page again, with the reason on top and
 /// the status of the JSON API's answer.
-async fn refused(state: &AppState, settings: PageSettings, error: ApiError) -> FormResponse {
+async fn refused(
+    state: &AppState,
+    settings: PageSettings,
+    admin: AdminAccess,
+    error: ApiError,
+) -> FormResponse {
     let status = actix_web::ResponseError::status_code(&error);
-    let mut page = load_page(state, settings).await?;
+    let mut page = load_page(state, settings, admin).await?;
     page.alert = Some(error.to_string());
     Ok(Either::Left(html(page, status)))
 }
@@ -169,9 +173,9 @@ fn is_refusal(error: &ApiError) -> bool {
 }
 
 /// Buy one unit, like `POST /api/products/{id}/purchase`.
-#[post("/products/{id}/buy")]
 pub async fn buy_form(
     _quota: PurchaseQuota,
+    admin: AdminAccess,
     state: web::Data<AppState>,
     id: web::Path<String>,
     form: web::Form<PageForm>,
@@ -183,14 +187,14 @@ pub async fn buy_form(
         .into_request(product, state.default_lock_mode)
     {
         Ok(request) => request,
-        Err(invalid) => return refused(&state, settings, invalid.into()).await,
+        Err(invalid) => return refused(&state, settings, admin, invalid.into()).await,
     };
     let outcome = match purchase(&state.shop, request).await.map_err(ApiError::from) {
         Ok(order) => format!(
             "outcome=sold&order={}&remaining={}",
             order.order_id, order.remaining_stock
         ),
-        Err(error) if is_refusal(&error) => return refused(&state, settings, error).await,
+        Err(error) if is_refusal(&error) => return refused(&state, settings, admin, error).await,
         Err(error) => match error {
             ApiError::SoldOut(_)
             | ApiError::LockTimeout { .. }
@@ -212,9 +216,8 @@ pub async fn buy_form(
 }
 
 /// Restock, like `POST /api/products/{id}/reset`.
-#[post("/products/{id}/restock")]
 pub async fn restock_form(
-    _admin: AdminOnly,
+    AdminOnly(admin): AdminOnly,
     state: web::Data<AppState>,
     id: web::Path<String>,
     form: web::Form<PageForm>,
@@ -223,10 +226,10 @@ pub async fn restock_form(
     let product = ProductId::parse(&id)?;
     let level = match form.stock_level() {
         Ok(level) => level,
-        Err(invalid) => return refused(&state, settings, invalid.into()).await,
+        Err(invalid) => return refused(&state, settings, admin, invalid.into()).await,
     };
     let Some(stats) = products::restock(&state.shop.db, product, level).await? else {
-        return refused(&state, settings, ApiError::ProductNotFound(product)).await;
+        return refused(&state, settings, admin, ApiError::ProductNotFound(product)).await;
     };
     Ok(Either::Right(back_to_page(
         &settings,
@@ -237,9 +240,8 @@ pub async fn restock_form(
 }
 
 /// Run a flash crowd, like `POST /api/products/{id}/flash-crowd`.
-#[post("/products/{id}/flash-crowd")]
 pub async fn crowd_form(
-    _admin: AdminOnly,
+    AdminOnly(admin): AdminOnly,
     state: web::Data<AppState>,
     id: web::Path<String>,
     form: web::Form<PageForm>,
@@ -248,20 +250,22 @@ pub async fn crowd_form(
     let product = ProductId::parse(&id)?;
     let request = match form.crowd_request(product, state.default_lock_mode) {
         Ok(request) => request,
-        Err(invalid) => return refused(&state, settings, invalid.into()).await,
+        Err(invalid) => return refused(&state, settings, admin, invalid.into()).await,
     };
     let report = match crowd::run(&state.shop, request)
         .await
         .map_err(ApiError::from)
     {
         Ok(report) => report,
-        Err(error) if is_refusal(&error) => return refused(&state, settings, error).await,
+        Err(error) if is_refusal(&error) => return refused(&state, settings, admin, error).await,
         Err(error) => return Err(error),
     };
+    // The page reads the verdict back by the crowd's id: numbers in its
+    // address would be anybody's to write.
     Ok(Either::Right(back_to_page(
         &settings,
         product,
-        &CrowdNumbers::from(&report).query(),
+        &format!("crowd={}", report.crowd_id),
         "crowd",
     )))
 }

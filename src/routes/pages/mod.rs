@@ -2,7 +2,8 @@
 //! button, the lock lab's switch, the flash crowd and restocking; its assets,
 //! built into the binary; and the plain-form fallbacks that work without
 //! JavaScript — a POST that answers `303` back to the page with the outcome
-//! in the query string.
+//! in the query string (a crowd by its id, its verdict read back from the
+//! database).
 //!
 //! With JavaScript (`static/app.js`) the page calls the JSON API instead and
 //! updates itself in place; both go through the same purchase path.
@@ -22,11 +23,15 @@ mod verdict;
 mod view;
 
 use actix_web::http::{StatusCode, header};
-use actix_web::{CustomizeResponder, HttpRequest, Responder, get, web};
+use actix_web::{CustomizeResponder, HttpRequest, Responder, web};
+use uuid::Uuid;
 
+use crate::crowd::{self, CrowdReport};
 use crate::domain::Knobs;
 use crate::error::ApiError;
 use crate::products;
+use crate::routes::endpoint::Endpoint;
+use crate::routes::gate::AdminAccess;
 use crate::state::AppState;
 
 use settings::{PageQuery, PageSettings};
@@ -46,11 +51,11 @@ const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; \
     base-uri 'none'; frame-ancestors 'none'";
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(index)
-        .service(assets::asset)
-        .service(forms::buy_form)
-        .service(forms::restock_form)
-        .service(forms::crowd_form);
+    cfg.service(Endpoint::new("/").get(index))
+        .service(Endpoint::new("/static/{name}").get(assets::asset))
+        .service(Endpoint::new("/products/{id}/buy").post(forms::buy_form))
+        .service(Endpoint::new("/products/{id}/restock").post(forms::restock_form))
+        .service(Endpoint::new("/products/{id}/flash-crowd").post(forms::crowd_form));
 }
 
 type PageResponse = CustomizeResponder<IndexPage>;
@@ -64,7 +69,11 @@ fn html(page: IndexPage, status: StatusCode) -> PageResponse {
 
 /// The page with `settings`: the products as they are now, and the lock
 /// switch with what each strategy can do right now.
-async fn load_page(state: &AppState, settings: PageSettings) -> Result<IndexPage, ApiError> {
+async fn load_page(
+    state: &AppState,
+    settings: PageSettings,
+    admin: AdminAccess,
+) -> Result<IndexPage, ApiError> {
     let (products, availability) = tokio::join!(
         products::list(&state.shop.db),
         state.shop.lab.availability()
@@ -78,18 +87,48 @@ async fn load_page(state: &AppState, settings: PageSettings) -> Result<IndexPage
             ttl_ms: service.ttl.as_millis(),
             deadline_ms: service.deadline.as_millis(),
         },
+        admin,
     ))
 }
 
-#[get("/")]
-async fn index(state: web::Data<AppState>, request: HttpRequest) -> Result<PageResponse, ApiError> {
+async fn index(
+    state: web::Data<AppState>,
+    admin: AdminAccess,
+    request: HttpRequest,
+) -> Result<PageResponse, ApiError> {
     let query = web::Query::<PageQuery>::from_query(request.query_string())
         .map(web::Query::into_inner)
         .unwrap_or_default();
-    let mut page = load_page(&state, query.settings(state.default_lock_mode)).await?;
+    let mut page = load_page(&state, query.settings(state.default_lock_mode), admin).await?;
     if let Some((product, notice)) = query.notice() {
         page = page.with_notice(product, notice);
     }
-    page.crowd = query.crowd();
+    if let Some(crowd) = query.crowd.as_deref() {
+        match kept_crowd(&state, crowd).await {
+            Ok(report) => page = page.with_crowd(&report),
+            Err(reason) => page.alert = Some(reason),
+        }
+    }
     Ok(html(page, StatusCode::OK))
+}
+
+/// The report of the crowd the address names, from the database; else why
+/// there is no verdict to show.
+async fn kept_crowd(state: &AppState, raw: &str) -> Result<CrowdReport, String> {
+    let id: Uuid = raw
+        .trim()
+        .parse()
+        .map_err(|_| "The address names no crowd: no verdict to show.".to_owned())?;
+    match crowd::find_report(&state.shop.db, id).await {
+        Ok(Some(report)) => Ok(report),
+        Ok(None) => Err(format!(
+            "Crowd {id} is not kept here (only the latest are): no verdict to show."
+        )),
+        Err(error) => {
+            tracing::warn!(%error, %id, "could not read a crowd's report for the page");
+            Err(format!(
+                "Crowd {id} could not be read just now: no verdict to show."
+            ))
+        }
+    }
 }

@@ -5,7 +5,7 @@
 use serde::Deserialize;
 use uuid::Uuid;
 
-use super::verdict::{CrowdNumbers, CrowdVerdict, refusal_text, sold_text};
+use super::verdict::{refusal_text, sold_text};
 use super::view::{Notice, Tone};
 use super::{DEFAULT_BUYERS, DEFAULT_STOCK, DEFAULT_WORK_MS};
 use crate::crowd::CrowdSize;
@@ -91,21 +91,9 @@ pub struct PageQuery {
     pub remaining: Option<String>,
     pub level: Option<String>,
 
-    pub crowd_lock: Option<String>,
-    pub crowd_buyers: Option<String>,
-    pub crowd_work_ms: Option<String>,
-    pub crowd_pause_ms: Option<String>,
-    pub crowd_ttl_ms: Option<String>,
-    pub crowd_deadline_ms: Option<String>,
-    pub stock_before: Option<String>,
-    pub sold: Option<String>,
-    pub sold_out: Option<String>,
-    pub busy: Option<String>,
-    pub lock_lost: Option<String>,
-    pub restocked: Option<String>,
-    pub unavailable: Option<String>,
-    pub failed: Option<String>,
-    pub elapsed_ms: Option<String>,
+    /// The id of the crowd the form ran: its verdict is read from the
+    /// database ([`crate::crowd::find_report`]), never from this address.
+    pub crowd: Option<String>,
 }
 
 fn parsed<T: std::str::FromStr>(raw: &Option<String>) -> Option<T> {
@@ -161,39 +149,9 @@ impl PageQuery {
                 let level: i64 = parsed(&self.level)?;
                 (Tone::Info, format!("Restocked to {level} · orders cleared"))
             }
-            "crowd" => {
-                let verdict = self.crowd()?;
-                (verdict.tone, format!("Last crowd: {}", verdict.headline))
-            }
             other => (Tone::Bad, refusal_text(other)?.to_owned()),
         };
         Some((product, Notice { tone, text }))
-    }
-
-    /// The verdict of the crowd the form ran. Counts and knobs added since
-    /// the first version of the page may be missing: zero, or not set.
-    pub fn crowd(&self) -> Option<CrowdVerdict> {
-        if self.outcome.as_deref()? != "crowd" {
-            return None;
-        }
-        let numbers = CrowdNumbers {
-            strategy: Strategy::parse(self.crowd_lock.as_deref()?).ok()?,
-            buyers: parsed(&self.crowd_buyers)?,
-            work_ms: parsed(&self.crowd_work_ms)?,
-            pause_ms: parsed(&self.crowd_pause_ms).unwrap_or(0),
-            ttl_ms: parsed(&self.crowd_ttl_ms),
-            deadline_ms: parsed(&self.crowd_deadline_ms),
-            stock_before: parsed(&self.stock_before)?,
-            sold: parsed(&self.sold)?,
-            sold_out: parsed(&self.sold_out)?,
-            busy: parsed(&self.busy)?,
-            lock_lost: parsed(&self.lock_lost).unwrap_or(0),
-            restocked: parsed(&self.restocked).unwrap_or(0),
-            unavailable: parsed(&self.unavailable)?,
-            failed: parsed(&self.failed)?,
-            elapsed_ms: parsed(&self.elapsed_ms)?,
-        };
-        Some(numbers.into())
     }
 }
 
@@ -233,39 +191,6 @@ mod tests {
     }
 
     #[test]
-    fn a_crowd_comes_back_from_its_query_string() {
-        let numbers = CrowdNumbers {
-            strategy: Strategy::RedisFenced,
-            buyers: 50,
-            work_ms: 5,
-            pause_ms: 600,
-            ttl_ms: Some(200),
-            deadline_ms: None,
-            stock_before: 10,
-            sold: 10,
-            sold_out: 30,
-            busy: 2,
-            lock_lost: 8,
-            restocked: 0,
-            unavailable: 0,
-            failed: 0,
-            elapsed_ms: 800,
-        };
-
-        let verdict = query(&format!("product=1&{}", numbers.query()))
-            .crowd()
-            .expect("a verdict");
-
-        assert_eq!(verdict.headline, "sold 10 / 10 · no oversell");
-        assert_eq!(verdict.detail, CrowdVerdict::from(numbers).detail);
-        assert!(
-            verdict.detail.contains("8 lost their lock"),
-            "{}",
-            verdict.detail
-        );
-    }
-
-    #[test]
     fn a_malformed_query_string_shows_the_defaults() {
         let query = query(
             "lock=mutex&work_ms=-3&pause_ms=x&ttl_ms=5&deadline_ms=99999&buyers=99999&stock=x\
@@ -276,7 +201,6 @@ mod tests {
             PageSettings::defaults(Strategy::Redis)
         );
         assert!(query.notice().is_none());
-        assert!(query.crowd().is_none());
     }
 
     #[test]

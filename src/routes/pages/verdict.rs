@@ -35,8 +35,7 @@ pub struct CrowdVerdict {
     pub detail: String,
 }
 
-/// The numbers of a finished crowd, as a report or as the query string the
-/// no-JavaScript form comes back with.
+/// The numbers of a finished crowd that its verdict names, from its report.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct CrowdNumbers {
     pub strategy: Strategy,
@@ -78,36 +77,9 @@ impl From<&CrowdReport> for CrowdNumbers {
     }
 }
 
-impl CrowdNumbers {
-    /// The outcome part of the address the crowd's form comes back to.
-    pub fn query(&self) -> String {
-        let optional = |ms: Option<u64>| ms.map(|ms| ms.to_string()).unwrap_or_default();
-        format!(
-            "outcome=crowd&crowd_lock={}&crowd_buyers={}&crowd_work_ms={}&crowd_pause_ms={}\
-             &crowd_ttl_ms={}&crowd_deadline_ms={}&stock_before={}&sold={}&sold_out={}&busy={}\
-             &lock_lost={}&restocked={}&unavailable={}&failed={}&elapsed_ms={}",
-            self.strategy,
-            self.buyers,
-            self.work_ms,
-            self.pause_ms,
-            optional(self.ttl_ms),
-            optional(self.deadline_ms),
-            self.stock_before,
-            self.sold,
-            self.sold_out,
-            self.busy,
-            self.lock_lost,
-            self.restocked,
-            self.unavailable,
-            self.failed,
-            self.elapsed_ms
-        )
-    }
-}
-
 impl From<CrowdNumbers> for CrowdVerdict {
     fn from(n: CrowdNumbers) -> Self {
-        let oversold = (i64::from(n.sold) - n.stock_before).max(0);
+        let oversold = i64::from(n.sold).saturating_sub(n.stock_before).max(0);
         let headline = if oversold > 0 {
             format!(
                 "sold {} / {} · oversold by {oversold}",
@@ -220,6 +192,16 @@ mod tests {
              · deadline 3000 ms · 0 sold out · 395 busy · 12 lost their lock \
              · 3 stopped by a restock · 1.2 s"
         );
+    }
+
+    #[test]
+    fn a_crowd_verdict_never_overflows() {
+        let verdict = CrowdVerdict::from(CrowdNumbers {
+            stock_before: i64::MIN,
+            sold: u32::MAX,
+            ..NUMBERS
+        });
+        assert_eq!(verdict.oversold, i64::MAX);
     }
 
     #[test]

@@ -7,10 +7,11 @@ use askama_web::WebTemplate;
 
 use super::settings::PageSettings;
 use super::switch::LockSwitch;
-use super::verdict::CrowdVerdict;
-use crate::crowd::CrowdSize;
+use super::verdict::{CrowdNumbers, CrowdVerdict};
+use crate::crowd::{CrowdReport, CrowdSize};
 use crate::domain::{LockDeadline, LockTtl, PauseDelay, ProductId, StockLevel, WorkDelay};
 use crate::products::ProductStats;
+use crate::routes::gate::AdminAccess;
 
 #[derive(Template, WebTemplate)]
 #[template(path = "index.html")]
@@ -25,6 +26,9 @@ pub struct IndexPage {
     /// Why the last form was rejected, if it was.
     pub alert: Option<String>,
     pub bounds: Bounds,
+    /// Whether to ask for the admin token (the service has one and this
+    /// browser has not given it), or to say it was given.
+    pub admin: AdminAccess,
 }
 
 /// The service's own lock timing, used when a purchase names none.
@@ -93,6 +97,7 @@ impl IndexPage {
         settings: PageSettings,
         switch: LockSwitch,
         service: ServiceTiming,
+        admin: AdminAccess,
     ) -> Self {
         Self {
             products: products
@@ -108,6 +113,7 @@ impl IndexPage {
             crowd: None,
             alert: None,
             bounds: Bounds::API,
+            admin,
         }
     }
 
@@ -117,6 +123,17 @@ impl IndexPage {
             card.notice = Some(notice);
         }
         self
+    }
+
+    /// Show a finished crowd's verdict, and a line on its product's card.
+    pub fn with_crowd(mut self, report: &CrowdReport) -> Self {
+        let verdict = CrowdVerdict::from(CrowdNumbers::from(report));
+        let notice = Notice {
+            tone: verdict.tone,
+            text: format!("Last crowd: {}", verdict.headline),
+        };
+        self.crowd = Some(verdict);
+        self.with_notice(report.product.id, notice)
     }
 }
 
@@ -153,6 +170,7 @@ mod tests {
             PageSettings::defaults(chosen),
             LockSwitch::new(availability, chosen),
             SERVICE,
+            AdminAccess::Open,
         )
     }
 
