@@ -40,6 +40,9 @@ const MODE_FIELDS: &[&str] = &[
     "/verdict/lost_updates",
     "/verdict/unsold",
     "/verdict/summary",
+    "/timeline/bucket_ms",
+    "/timeline/completed",
+    "/timeline/sold",
 ];
 
 const LATENCY_STATS: &[&str] = &["count", "mean", "p50", "p90", "p99", "p99_9", "max"];
@@ -97,7 +100,7 @@ async fn the_json_report_parses_and_carries_every_field() {
     let json: Value = serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
     std::fs::remove_dir_all(&dir).ok();
 
-    assert_eq!(json["schema_version"], 2);
+    assert_eq!(json["schema_version"], 3);
     for field in PARAMETERS {
         assert!(
             json["parameters"].get(field).is_some(),
@@ -119,7 +122,15 @@ async fn the_json_report_parses_and_carries_every_field() {
             );
         }
         let latency = mode["latency_ms"].as_object().unwrap();
-        for outcome in ["all", "sold", "sold_out", "lock_lost", "busy", "other"] {
+        for outcome in [
+            "all",
+            "sold",
+            "sold_out",
+            "lock_lost",
+            "busy",
+            "other",
+            "refused",
+        ] {
             assert!(
                 latency.contains_key(outcome),
                 "latency_ms.{outcome} missing"
@@ -142,6 +153,23 @@ async fn the_json_report_parses_and_carries_every_field() {
         }
         // The server's numbers, not the client's, are the truth: they agree here.
         assert_eq!(mode["server"]["orders"], mode["requests"]["sold_201"]);
+        // The timeline counts every answer once, and every sale.
+        let sum = |series: &str| -> u64 {
+            mode["timeline"][series]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|n| n.as_u64().unwrap())
+                .sum()
+        };
+        assert_eq!(sum("completed"), 200);
+        assert_eq!(Some(sum("sold")), mode["requests"]["sold_201"].as_u64());
+        let buckets = mode["timeline"]["sold"].as_array().unwrap().len() as f64;
+        let elapsed = mode["elapsed_s"].as_f64().unwrap();
+        assert!(
+            (buckets - (elapsed * 10.0).ceil()).abs() <= 1.0,
+            "{buckets} buckets in {elapsed} s"
+        );
     }
     // And the library reads it back into its own types.
     let _: loadtest::report::Report = serde_json::from_value(json).unwrap();
