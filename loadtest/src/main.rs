@@ -6,6 +6,7 @@
 
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
+use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::Context;
@@ -33,7 +34,10 @@ fn try_main(config: &Config) -> anyhow::Result<ExitCode> {
         }
         None => None,
     };
-    let report = run(config)?;
+    let report = match &config.from_json {
+        Some(path) => saved(path)?,
+        None => run(config)?,
+    };
 
     let stdout = io::stdout();
     match (file, &config.out) {
@@ -81,5 +85,17 @@ fn run(config: &Config) -> anyhow::Result<Report> {
             eprintln!("{note}");
         }
         loadtest::execute(config, prepared).await
+    })
+}
+
+/// A report saved with `--format json` (any schema version).
+fn saved(path: &Path) -> anyhow::Result<Report> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    serde_json::from_str(&text).with_context(|| {
+        format!(
+            "{} is not a report written by --format json",
+            path.display()
+        )
     })
 }

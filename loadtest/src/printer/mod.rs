@@ -1,12 +1,14 @@
-//! Writes a [`Report`] as text, JSON, Markdown or CSV to any `Write`.
+//! Writes a [`Report`] as text, JSON, Markdown, CSV or HTML to any `Write`.
 //!
 //! Text and Markdown show up to [`SIDE_BY_SIDE_MAX`] modes side by side
 //! ([`columns`]: every number and percentile), more as one row per mode
 //! ([`rows`]: the numbers that tell strategies apart); both end with a verdict
-//! sentence per mode, and a fairness line per mode that has one.
+//! sentence per mode, and a fairness line per mode that has one. [`html`] is
+//! one self-contained page: the verdict table and charts in inline SVG.
 
 mod columns;
 mod csv;
+mod html;
 mod rows;
 
 use std::io::{self, Write};
@@ -31,6 +33,10 @@ pub enum Format {
     Markdown,
     /// A header line and one row per mode.
     Csv,
+    /// One self-contained page (inline CSS and SVG, nothing from outside):
+    /// the verdict table, and charts of what each mode sold, its latency and
+    /// its purchases per second over time. Best with --out FILE.
+    Html,
 }
 
 pub fn print(out: &mut dyn Write, report: &Report, format: Format) -> io::Result<()> {
@@ -39,6 +45,7 @@ pub fn print(out: &mut dyn Write, report: &Report, format: Format) -> io::Result
         Format::Json => json(out, report),
         Format::Markdown => markdown(out, report),
         Format::Csv => csv(out, report),
+        Format::Html => html::html(out, report),
     }
 }
 
