@@ -112,8 +112,62 @@ mod tests {
     /// `# HELP` and `# TYPE` before each.
     pub(crate) const SAMPLE: &str = include_str!("sample.prom");
 
+    /// The service's own `GET /metrics` (issue 9), captured after crowds of
+    /// 100 with lock=none, redis and redis-failfast, stock 20, work 2 ms (each
+    /// mode also had one probe purchase on an empty shelf).
+    const CAPTURED: &str = include_str!("captured.prom");
+
     #[test]
-    fn the_captured_sample_parses_with_every_family_of_the_contract() {
+    fn the_services_page_parses_and_each_histogram_is_whole() {
+        let page = parse(CAPTURED).unwrap();
+
+        for family in [LOCK_WAIT, LOCK_HOLD, HTTP_DURATION] {
+            assert_eq!(page.types[family], "histogram");
+            let name = format!("{family}_count");
+            let counts: Vec<_> = page.named(&name).collect();
+            assert!(!counts.is_empty(), "{family}");
+            for count in counts {
+                let labels: Vec<(&str, &str)> = count
+                    .labels
+                    .iter()
+                    .map(|(n, v)| (n.as_str(), v.as_str()))
+                    .collect();
+                let buckets = Buckets::read(&page, family, &labels);
+                assert_eq!(buckets.count(), count.value, "{family} {labels:?}");
+            }
+        }
+        // Families without a series yet (no lock expired) are simply absent.
+        assert!(page.named("flashsale_locks_expired_total").next().is_none());
+    }
+
+    #[test]
+    fn the_services_page_tells_the_crowds_story() {
+        let page = parse(CAPTURED).unwrap();
+
+        let redis = LockReading::of(std::slice::from_ref(&page), "redis");
+        let failfast = LockReading::of(std::slice::from_ref(&page), "redis-failfast");
+        let none = LockReading::of(&[page], "none");
+
+        assert_eq!(redis.purchases["sold"], 20.0);
+        assert_eq!(redis.purchases["sold_out"], 81.0, "80 and the probe");
+        assert_eq!((redis.wait.count(), redis.hold.count()), (101.0, 101.0));
+        assert_eq!(failfast.purchases["busy"], 97.0);
+        assert_eq!(
+            failfast.hold.count(),
+            4.0,
+            "only those who got the lock held it"
+        );
+        assert_eq!(none.wait.count(), 0.0, "no lock, no wait");
+        assert_eq!(redis.expired, 0.0);
+        // The 50.5th of 101 waits is the 46.5th of the 48 in (0.1 ms, 0.2 ms];
+        // the 99.99th the 2.99th of the 4 in (204.8 ms, 409.6 ms].
+        let lock = redis.since(&LockReading::default());
+        assert_eq!(lock.wait_p50_ms, Some(0.197));
+        assert_eq!(lock.wait_p99_ms, Some(357.888));
+    }
+
+    #[test]
+    fn the_contract_sample_parses_with_every_family() {
         let page = parse(SAMPLE).unwrap();
 
         for (family, kind) in [

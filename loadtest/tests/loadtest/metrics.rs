@@ -207,8 +207,9 @@ async fn the_services_metrics_count_the_crowds_outcomes_exactly() {
     let (wait_p50, wait_p99) = (lock.wait_p50_ms.unwrap(), lock.wait_p99_ms.unwrap());
     assert!(0.0 <= wait_p50 && wait_p50 <= wait_p99, "{lock:?}");
     let (hold_p50, hold_p99) = (lock.hold_p50_ms.unwrap(), lock.hold_p99_ms.unwrap());
-    // Each holder works 2 ms inside the lock.
-    assert!(hold_p50 >= 1.0 && hold_p50 <= hold_p99, "{lock:?}");
+    // The 20 sellers work 2 ms inside the lock; a buyer who reads 0 leaves
+    // at once, so only the tail shows the work.
+    assert!(hold_p50 <= hold_p99 && hold_p99 >= 1.0, "{lock:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
