@@ -109,6 +109,12 @@ pub struct Args {
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
 
+    /// Send nothing: read a report saved with --format json and write it in
+    /// --format (e.g. --from-json run.json --format html --out run.html).
+    /// The exit status is the saved run's.
+    #[arg(long, value_name = "FILE", conflicts_with = "get")]
+    pub from_json: Option<PathBuf>,
+
     /// Modes that must neither oversell nor lose an update: if one does, the
     /// exit status is 1. Comma-separated; `safe`: every mode run that the
     /// service's catalogue marks safe; an empty value expects nothing.
@@ -146,6 +152,8 @@ pub struct Config {
     pub timeout: Duration,
     pub format: Format,
     pub out: Option<PathBuf>,
+    /// A saved JSON report to print instead of running.
+    pub from_json: Option<PathBuf>,
     /// As asked: may hold `safe` (see [`crate::catalogue::expected_safe`]).
     pub expect_safe: Vec<String>,
     pub get_path: Option<String>,
@@ -180,6 +188,7 @@ impl Args {
             timeout: self.timeout,
             format: self.format,
             out: self.out,
+            from_json: self.from_json,
             expect_safe: self
                 .expect_safe
                 .into_iter()
@@ -378,6 +387,7 @@ mod tests {
             &["--rate", "-3"],
             &["--duration", "soon"],
             &["--format", "xml"],
+            &["--from-json", "r.json", "--get", "/healthz"],
             &["--requests", "many"],
             &["--get", "healthz"],
             &["--ttl-ms", "99"],

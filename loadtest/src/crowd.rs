@@ -185,8 +185,9 @@ async fn worker(plan: Arc<Plan>, shared: Arc<Shared>, start: Instant) -> Stats {
                 .await;
         match result {
             Ok(Ok(answer)) => {
-                let latency = began.elapsed().as_micros() as u64;
-                stats.record(answer, latency);
+                let now = Instant::now();
+                stats.record(answer, (now - began).as_micros() as u64);
+                stats.record_at(answer, now - start);
             }
             Ok(Err(kind)) => {
                 conns[t] = None;

@@ -7,14 +7,17 @@
 //! - [`request`]: what a request is (a purchase and its knobs, or a `GET`);
 //! - [`stats`]: per-worker tallies and histograms, merged at the end;
 //! - [`http`]: URLs, a hyper keep-alive connection, transport error kinds;
-//! - [`service`]: health, catalogue, reset, mode probe and read-back calls;
+//! - [`service`]: health, catalogue, reset, mode probe, read-back and
+//!   `/metrics` calls;
+//! - [`metrics`]: the Prometheus text, and the lock's side of each crowd;
 //! - [`report`]: the report and its verdicts (the stable JSON);
-//! - [`printer`]: text, JSON, Markdown and CSV to any `Write`.
+//! - [`printer`]: text, JSON, Markdown, CSV and HTML to any `Write`.
 
 pub mod catalogue;
 pub mod cli;
 pub mod crowd;
 pub mod http;
+pub mod metrics;
 pub mod printer;
 pub mod report;
 pub mod request;
@@ -31,7 +34,9 @@ use indicatif::{ProgressBar, ProgressStyle};
 use crate::catalogue::{expected_safe, select_modes};
 use crate::cli::Config;
 use crate::crowd::{Plan, Shared, Stop};
-use crate::report::{ModeReport, Parameters, Report, SCHEMA_VERSION, SkippedMode};
+use crate::http::Target;
+use crate::metrics::{Exposition, LockReading};
+use crate::report::{Fairness, ModeReport, Parameters, Report, SCHEMA_VERSION, SkippedMode};
 use crate::request::Work;
 use crate::stats::Stats;
 
@@ -45,6 +50,18 @@ pub struct Prepared {
     pub skipped: Vec<SkippedMode>,
     /// The modes that must be safe (`--expect-safe safe` expanded).
     pub expect_safe: Vec<String>,
+    /// Why the lock's wait and hold times cannot be reported (an instance
+    /// without `GET /metrics`); `None` when every instance has it.
+    pub no_metrics: Option<String>,
+}
+
+impl Prepared {
+    /// The one line said on stderr when the lock's side is left out.
+    pub fn metrics_note(&self) -> Option<String> {
+        self.no_metrics
+            .as_ref()
+            .map(|reason| format!("note: no lock wait and hold times in the report: {reason}"))
+    }
 }
 
 /// Runs the whole comparison: [`prepare`], then [`execute`].
@@ -69,6 +86,7 @@ pub async fn prepare(config: &Config) -> anyhow::Result<Prepared> {
             modes: Vec::new(),
             skipped: Vec::new(),
             expect_safe: config.expect_safe.clone(),
+            no_metrics: None,
         });
     }
 
@@ -101,16 +119,28 @@ pub async fn prepare(config: &Config) -> anyhow::Result<Prepared> {
     for mode in &selection.modes {
         service::probe_mode(first, config.product, mode, &config.knobs, &run_id).await?;
     }
+    let no_metrics = scrape_all(&config.targets).await.err();
     Ok(Prepared {
         run_id,
         modes: selection.modes,
         skipped: selection.skipped,
         expect_safe,
+        no_metrics,
     })
 }
 
-/// Sends the crowds: for each mode, resets the product, sends the crowd and
-/// reads the product back (with `--get`, one crowd of `GET`s).
+/// `GET /metrics` of every instance, or the reason one cannot be had.
+async fn scrape_all(targets: &[Target]) -> Result<Vec<Exposition>, String> {
+    let mut pages = Vec::with_capacity(targets.len());
+    for target in targets {
+        pages.push(service::metrics(target).await?);
+    }
+    Ok(pages)
+}
+
+/// Sends the crowds: for each mode, resets the product, reads every
+/// instance's `/metrics`, sends the crowd, reads `/metrics` again and the
+/// product back (with `--get`, one crowd of `GET`s).
 pub async fn execute(config: &Config, prepared: Prepared) -> anyhow::Result<Report> {
     let mut modes = Vec::new();
     if let Some(path) = &config.get_path {
@@ -128,9 +158,23 @@ pub async fn execute(config: &Config, prepared: Prepared) -> anyhow::Result<Repo
                 knobs: config.knobs,
                 run_id: prepared.run_id.clone(),
             };
+            let before = match prepared.no_metrics {
+                None => scrape_all(&config.targets).await.ok(),
+                Some(_) => None,
+            };
             let stats = crowd(config, work, &format!("lock={mode}")).await;
+            let after = match before {
+                Some(_) => scrape_all(&config.targets).await.ok(),
+                None => None,
+            };
             let product = service::product(first, config.product).await?;
-            modes.push(ModeReport::new(mode, &stats, Some(&product)));
+            let mut report = ModeReport::new(mode, &stats, Some(&product));
+            if let (Some(before), Some(after)) = (before, after) {
+                let lock = LockReading::of(&after, mode).since(&LockReading::of(&before, mode));
+                report.lock = Some(lock);
+            }
+            report.fairness = Fairness::of(&report, config.concurrency, config.rate.is_none());
+            modes.push(report);
         }
     }
 

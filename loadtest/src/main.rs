@@ -6,12 +6,14 @@
 
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
+use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::Parser;
-use loadtest::cli::Args;
+use loadtest::cli::{Args, Config};
 use loadtest::printer;
+use loadtest::report::Report;
 
 fn main() -> ExitCode {
     let config = Args::parse().into_config();
@@ -24,7 +26,7 @@ fn main() -> ExitCode {
     }
 }
 
-fn try_main(config: &loadtest::cli::Config) -> anyhow::Result<ExitCode> {
+fn try_main(config: &Config) -> anyhow::Result<ExitCode> {
     // Open the output file first: a bad path should not cost a whole run.
     let file = match &config.out {
         Some(path) => {
@@ -32,27 +34,21 @@ fn try_main(config: &loadtest::cli::Config) -> anyhow::Result<ExitCode> {
         }
         None => None,
     };
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")?;
-    let report = runtime.block_on(async {
-        let prepared = loadtest::prepare(config).await?;
-        if let Some(note) = loadtest::catalogue::skipped_note(&prepared.skipped) {
-            eprintln!("{note}");
-        }
-        loadtest::execute(config, prepared).await
-    })?;
+    let report = match &config.from_json {
+        Some(path) => saved(path)?,
+        None => run(config)?,
+    };
 
     let stdout = io::stdout();
-    match file {
-        Some(file) => {
+    match (file, &config.out) {
+        (Some(file), Some(path)) => {
             let mut out = BufWriter::new(file);
-            printer::print(&mut out, &report, config.format)?;
-            out.flush()?;
+            printer::print(&mut out, &report, config.format)
+                .and_then(|()| out.flush())
+                .with_context(|| format!("cannot write {}", path.display()))?;
             printer::verdicts(&mut stdout.lock(), &report)?;
         }
-        None => {
+        _ => {
             let mut out = stdout.lock();
             printer::print(&mut out, &report, config.format)?;
             out.flush()?;
@@ -71,5 +67,35 @@ fn try_main(config: &loadtest::cli::Config) -> anyhow::Result<ExitCode> {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)
+    })
+}
+
+/// The crowds, with the notes said on stderr before the first.
+fn run(config: &Config) -> anyhow::Result<Report> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    runtime.block_on(async {
+        let prepared = loadtest::prepare(config).await?;
+        if let Some(note) = loadtest::catalogue::skipped_note(&prepared.skipped) {
+            eprintln!("{note}");
+        }
+        if let Some(note) = prepared.metrics_note() {
+            eprintln!("{note}");
+        }
+        loadtest::execute(config, prepared).await
+    })
+}
+
+/// A report saved with `--format json` (any schema version).
+fn saved(path: &Path) -> anyhow::Result<Report> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    serde_json::from_str(&text).with_context(|| {
+        format!(
+            "{} is not a report written by --format json",
+            path.display()
+        )
     })
 }

@@ -9,15 +9,23 @@
 //! `parameters`), and `unsold` counts buyers who lost their lock as well as
 //! busy ones. Fields added in version 2 default when a version 1 report is
 //! read back.
+//!
+//! Version 3 adds to each mode `timeline` (answers per 100 ms), `lock` (the
+//! lock's wait and hold times from the service's `GET /metrics`), `fairness`
+//! and `latency_ms.refused`; no field changed meaning. They read as `null`
+//! from older reports.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
 
 use hdrhistogram::Histogram;
 use serde::{Deserialize, Serialize};
 
 use crate::http::TransportError;
 use crate::service::Product;
-use crate::stats::{Answer, Outcome, Stats};
+use crate::stats::{Answer, BUCKET, Outcome, Stats};
 
-pub const SCHEMA_VERSION: u32 = 2;
+pub const SCHEMA_VERSION: u32 = 3;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Report {
@@ -89,6 +97,17 @@ pub struct ModeReport {
     pub latency_ms: LatencyByOutcome,
     /// `null` for `--get`.
     pub verdict: Option<Verdict>,
+    /// The lock's side, from the service's `GET /metrics` read before and
+    /// after the crowd (`null`: a service without it, or `--get`).
+    #[serde(default)]
+    pub lock: Option<LockMetrics>,
+    /// How far the slowest purchases are from first come, first served
+    /// (`null` unless it means something: see [`Fairness::of`]).
+    #[serde(default)]
+    pub fairness: Option<Fairness>,
+    /// Answers over time (`null` in reports older than version 3).
+    #[serde(default)]
+    pub timeline: Option<Timeline>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -164,6 +183,9 @@ pub struct LatencyByOutcome {
     pub busy: Option<Latency>,
     /// Any other answer (a 409 `restocked` included).
     pub other: Option<Latency>,
+    /// Every refusal together: 409 `sold_out`, 409 `lock_lost` and 429.
+    #[serde(default)]
+    pub refused: Option<Latency>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -175,6 +197,110 @@ pub struct Latency {
     pub p99: f64,
     pub p99_9: f64,
     pub max: f64,
+}
+
+/// The lock's wait and hold times during one mode's crowd, from the
+/// service's histograms (`flashsale_lock_wait_seconds`,
+/// `flashsale_lock_hold_seconds`) and counters for that mode's strategy:
+/// the difference between `GET /metrics` read just before the crowd and just
+/// after it, summed over every instance. Percentiles are estimated from the
+/// buckets as Prometheus' `histogram_quantile` does (linear within a bucket),
+/// so they are only as fine as the service's buckets; `null` when no lock
+/// was waited for or held.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LockMetrics {
+    /// Instances whose `/metrics` were summed.
+    pub instances: usize,
+    /// Waits for the lock (each ended holding it, or giving up).
+    pub waits: u64,
+    pub wait_p50_ms: Option<f64>,
+    pub wait_p99_ms: Option<f64>,
+    /// Locks held (and released, or lost).
+    pub holds: u64,
+    pub hold_p50_ms: Option<f64>,
+    pub hold_p99_ms: Option<f64>,
+    /// Locks that expired before their holder released them.
+    pub expired: u64,
+    /// `flashsale_purchases_total` by `outcome`, as the service counted them.
+    pub purchases: BTreeMap<String, u64>,
+}
+
+/// The p99 of sold purchases against the wait of a first-come, first-served
+/// queue: with `concurrency` buyers always in flight and purchases leaving at
+/// `purchases_per_s`, a FIFO queue makes each wait `concurrency /
+/// purchases_per_s`. A fair lock keeps `ratio` near 1; a spin lock, where a
+/// buyer arriving just as the lock frees takes it before those asleep in
+/// their retry, can be tens of times over.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Fairness {
+    pub fifo_wait_ms: f64,
+    pub sold_p99_ms: f64,
+    /// `sold_p99_ms / fifo_wait_ms`.
+    pub ratio: f64,
+}
+
+impl Fairness {
+    /// At least this share of the answers must be sales for the purchases
+    /// per second to measure the queue.
+    pub const MIN_SOLD_SHARE: f64 = 0.9;
+
+    /// Only where a FIFO wait means something: a closed-model crowd (always
+    /// `concurrency` buyers in flight) of purchases where at least 90 % of
+    /// the answers were sales (the stock did not run out, few gave up).
+    pub fn of(mode: &ModeReport, concurrency: usize, closed_model: bool) -> Option<Fairness> {
+        let sold = mode.latency_ms.sold.as_ref()?;
+        let per_s = mode.throughput.purchases_per_s;
+        let share = mode.requests.sold_201 as f64 / mode.requests.completed.max(1) as f64;
+        if !closed_model || mode.verdict.is_none() || share < Self::MIN_SOLD_SHARE || per_s <= 0.0 {
+            return None;
+        }
+        let fifo_wait_ms = concurrency as f64 / per_s * 1000.0;
+        Some(Fairness {
+            fifo_wait_ms: round3(fifo_wait_ms),
+            sold_p99_ms: sold.p99,
+            ratio: (sold.p99 / fifo_wait_ms * 100.0).round() / 100.0,
+        })
+    }
+}
+
+/// Answers counted by the moment they arrived, in buckets of `bucket_ms`
+/// from the start of the crowd; the last bucket may be cut short by the end
+/// of the crowd (`elapsed_s`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Timeline {
+    pub bucket_ms: u64,
+    /// HTTP answers (any status) per bucket.
+    pub completed: Vec<u64>,
+    /// 201s per bucket.
+    pub sold: Vec<u64>,
+}
+
+impl Timeline {
+    fn of(stats: &Stats) -> Timeline {
+        let bucket_us = BUCKET.as_micros();
+        let covering = stats.elapsed.as_micros().div_ceil(bucket_us) as usize;
+        let len = covering.max(stats.answered_per_bucket.len());
+        let widen = |counts: &[u32]| {
+            let mut counts: Vec<u64> = counts.iter().map(|&n| u64::from(n)).collect();
+            counts.resize(len, 0);
+            counts
+        };
+        Timeline {
+            bucket_ms: BUCKET.as_millis() as u64,
+            completed: widen(&stats.answered_per_bucket),
+            sold: widen(&stats.sold_per_bucket),
+        }
+    }
+
+    /// How long bucket `i` lasted, in seconds: `bucket_ms`, except the last
+    /// one, which ends with the crowd.
+    pub fn bucket_s(&self, i: usize, elapsed_s: f64) -> f64 {
+        let width = Duration::from_millis(self.bucket_ms).as_secs_f64();
+        let left = elapsed_s - i as f64 * width;
+        // At least a millisecond, so a bucket cut to nothing by rounding
+        // does not make a rate out of thin air.
+        left.clamp(0.001, width)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -277,10 +403,25 @@ impl ModeReport {
                 lock_lost: Latency::of(&stats.latency[Outcome::LockLost as usize]),
                 busy: Latency::of(&stats.latency[Outcome::Busy as usize]),
                 other: Latency::of(&stats.latency[Outcome::Other as usize]),
+                refused: Latency::of(&refused(stats)),
             },
             verdict,
+            lock: None,
+            fairness: None,
+            timeline: Some(Timeline::of(stats)),
         }
     }
+}
+
+/// The refusals' latencies in one histogram: 409 sold out, 409 lock lost, 429.
+fn refused(stats: &Stats) -> Histogram<u64> {
+    let mut refused = stats.latency[Outcome::SoldOut as usize].clone();
+    for outcome in [Outcome::LockLost, Outcome::Busy] {
+        refused
+            .add(&stats.latency[outcome as usize])
+            .expect("auto-resizing histograms of the same precision always add");
+    }
+    refused
 }
 
 /// The sentence a student needs, and the flags behind it.
@@ -528,6 +669,91 @@ mod tests {
         assert_eq!(busy.server.unwrap().unsold, 13);
         assert!(busy.latency_ms.busy.unwrap().p50 >= 4_990.0);
         assert!(busy.latency_ms.sold_out.is_none());
+    }
+
+    fn endless_stock() -> Product {
+        Product {
+            id: 1,
+            name: "p".into(),
+            initial_stock: 1_000_000,
+            stock: 999_000,
+            orders: 1000,
+            oversold: 0,
+            lost_updates: 0,
+        }
+    }
+
+    #[test]
+    fn fairness_compares_the_sold_p99_with_the_wait_of_a_fifo_queue() {
+        // 64 buyers, 1000 purchases in 2 s (500/s): a FIFO queue makes each
+        // wait 64 / 500 s = 128 ms.
+        let mut stats = Stats::new();
+        for i in 0..1000u64 {
+            stats.record(Answer::Sold, if i < 980 { 2_000 } else { 1_280_000 });
+        }
+        stats.elapsed = Duration::from_secs(2);
+        let mode = ModeReport::new("redis", &stats, Some(&endless_stock()));
+
+        let fairness = Fairness::of(&mode, 64, true).unwrap();
+
+        assert_eq!(fairness.fifo_wait_ms, 128.0);
+        assert!(
+            (1279.0..1282.0).contains(&fairness.sold_p99_ms),
+            "{fairness:?}"
+        );
+        // 1280 ms as the histogram keeps it (3 significant digits).
+        assert!((10.0..=10.01).contains(&fairness.ratio), "{fairness:?}");
+        assert_eq!(Fairness::of(&mode, 64, false), None, "open model");
+    }
+
+    #[test]
+    fn fairness_is_left_out_when_most_buyers_did_not_buy() {
+        let mut stats = Stats::new();
+        stats.record(Answer::Sold, 1_000);
+        for _ in 0..9 {
+            stats.record(Answer::Busy, 5_000);
+        }
+        stats.elapsed = Duration::from_secs(1);
+        let failfast = ModeReport::new("redis-failfast", &stats, Some(&endless_stock()));
+        assert_eq!(Fairness::of(&failfast, 10, true), None);
+
+        let mut stats = Stats::new();
+        stats.elapsed = Duration::from_secs(1);
+        let nothing = ModeReport::new("broken-lua-nil", &stats, Some(&endless_stock()));
+        assert_eq!(Fairness::of(&nothing, 10, true), None);
+    }
+
+    #[test]
+    fn the_timeline_covers_the_whole_crowd_and_its_last_bucket_is_cut_short() {
+        let mut stats = Stats::new();
+        stats.record_at(Answer::Sold, Duration::from_millis(10));
+        stats.record_at(Answer::SoldOut, Duration::from_millis(120));
+        stats.elapsed = Duration::from_millis(350);
+
+        let mode = ModeReport::new("redis", &stats, None);
+        let timeline = mode.timeline.unwrap();
+
+        assert_eq!(timeline.bucket_ms, 100);
+        assert_eq!(timeline.completed, [1, 1, 0, 0]);
+        assert_eq!(timeline.sold, [1, 0, 0, 0]);
+        assert!((timeline.bucket_s(0, 0.35) - 0.1).abs() < 1e-9);
+        assert!((timeline.bucket_s(3, 0.35) - 0.05).abs() < 1e-9);
+    }
+
+    #[test]
+    fn refusals_are_one_latency_of_sold_outs_lost_locks_and_busies() {
+        let mut stats = Stats::new();
+        stats.record(Answer::Sold, 1_000);
+        stats.record(Answer::SoldOut, 2_000);
+        stats.record(Answer::LockLost, 3_000);
+        stats.record(Answer::Busy, 4_000);
+        stats.record(Answer::Server5xx, 5_000);
+
+        let mode = ModeReport::new("redis", &stats, None);
+
+        let refused = mode.latency_ms.refused.unwrap();
+        assert_eq!(refused.count, 3);
+        assert!((4.0..4.01).contains(&refused.max), "{refused:?}");
     }
 
     #[test]

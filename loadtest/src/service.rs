@@ -1,6 +1,6 @@
 //! The few calls to the service outside the crowd: is it there, which lock
 //! strategies does it have, reset the product, does it accept this lock mode,
-//! and what did it really sell.
+//! what did it really sell, and what do its metrics say.
 //! The service's own numbers are the truth, not the client's count of 2xx.
 
 use std::time::Duration;
@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::catalogue::{Catalogue, Strategy};
 use crate::http::{self, CallError, Target};
+use crate::metrics::{self, Exposition};
 use crate::request::Knobs;
 
 /// A product as `GET /api/products/{id}` returns it.
@@ -199,6 +200,34 @@ pub async fn product(target: &Target, product: u64) -> anyhow::Result<Product> {
         .with_context(|| format!("{target}: product {product} came back in an unexpected shape"))
 }
 
+/// `GET /metrics`, parsed. An instance without it (an older flashsale) or
+/// with a page that is not Prometheus text is not an error of the run: the
+/// `Err` is the reason, for a note.
+pub async fn metrics(target: &Target) -> Result<Exposition, String> {
+    let (status, body) = http::call(
+        target,
+        Method::GET,
+        &target.path("/metrics"),
+        None,
+        CALL_TIMEOUT,
+    )
+    .await
+    .map_err(|e| format!("cannot read {target}/metrics: {e}"))?;
+    match status {
+        StatusCode::OK => {}
+        StatusCode::NOT_FOUND => return Err(format!("{target} has no GET /metrics (404)")),
+        _ => {
+            return Err(format!(
+                "{target}: GET /metrics answered {}",
+                describe_answer(status, &body)
+            ));
+        }
+    }
+    let text =
+        std::str::from_utf8(&body).map_err(|_| format!("{target}: GET /metrics is not text"))?;
+    metrics::parse(text).map_err(|e| format!("{target}: GET /metrics is not Prometheus text ({e})"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -285,6 +314,36 @@ mod tests {
         assert_eq!(
             error.to_string(),
             format!("{target}: GET /api/strategies answered 500 internal_error: it went wrong")
+        );
+    }
+
+    #[tokio::test]
+    async fn metrics_are_read_or_the_reason_they_are_not_is_given() {
+        let page = "# TYPE flashsale_locks_expired_total counter\nflashsale_locks_expired_total{strategy=\"redis\"} 3\n";
+        let answer: &'static str = Box::leak(
+            format!(
+                "HTTP/1.1 200 OK\r\ncontent-type: text/plain; version=0.0.4\r\ncontent-length: {}\r\n\r\n{page}",
+                page.len()
+            )
+            .into_boxed_str(),
+        );
+        let target = answering(answer).await;
+        let exposition = metrics(&target).await.unwrap();
+        assert_eq!(exposition.samples[0].value, 3.0);
+
+        let target = answering("HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\n\r\n").await;
+        assert_eq!(
+            metrics(&target).await.unwrap_err(),
+            format!("{target} has no GET /metrics (404)")
+        );
+
+        let target =
+            answering("HTTP/1.1 200 OK\r\ncontent-length: 15\r\n\r\n<html>hi</html>").await;
+        assert_eq!(
+            metrics(&target).await.unwrap_err(),
+            format!(
+                "{target}: GET /metrics is not Prometheus text (line 1: no metric name at the start of `<html>hi</html>`)"
+            )
         );
     }
 

@@ -1,6 +1,7 @@
-//! What a worker counts: each answer by kind, transport errors by kind, and
-//! latency histograms by outcome. Every worker has its own [`Stats`]; they
-//! are merged once, when the crowd is over.
+//! What a worker counts: each answer by kind, transport errors by kind,
+//! latency histograms by outcome, and answers per [`BUCKET`] of the crowd's
+//! time. Every worker has its own [`Stats`]; they are merged once, when the
+//! crowd is over.
 
 use std::time::Duration;
 
@@ -101,6 +102,10 @@ impl Outcome {
     pub const COUNT: usize = 5;
 }
 
+/// The width of one bucket of the timeline: throughput over time is counted
+/// per 100 ms.
+pub const BUCKET: Duration = Duration::from_millis(100);
+
 /// Tallies and histograms of one worker, or of the whole crowd once merged.
 /// Latencies are recorded in microseconds.
 #[derive(Debug, Clone)]
@@ -118,6 +123,11 @@ pub struct Stats {
     pub latency: [Histogram<u64>; Outcome::COUNT],
     /// Wall time of the crowd, first claim to last answer (set once merged).
     pub elapsed: Duration,
+    /// Answers per [`BUCKET`], by when they arrived since the crowd started:
+    /// every answer, and the 201s. A worker's vectors grow as the crowd goes
+    /// on (4 bytes per bucket each: 10 minutes is 24 KB a worker).
+    pub answered_per_bucket: Vec<u32>,
+    pub sold_per_bucket: Vec<u32>,
 }
 
 impl Default for Stats {
@@ -138,6 +148,8 @@ impl Stats {
             max_start_lag_us: 0,
             latency: std::array::from_fn(|_| histogram()),
             elapsed: Duration::ZERO,
+            answered_per_bucket: Vec::new(),
+            sold_per_bucket: Vec::new(),
         }
     }
 
@@ -150,6 +162,21 @@ impl Stats {
         // 2^62 µs, and `saturating_record` (which never resizes) clamps that.
         if histogram.record(latency_us.max(1)).is_err() {
             histogram.saturating_record(latency_us);
+        }
+    }
+
+    /// Counts one answer in the bucket of the moment it arrived (`at`: time
+    /// since the crowd started).
+    #[inline]
+    pub fn record_at(&mut self, answer: Answer, at: Duration) {
+        let bucket = (at.as_micros() / BUCKET.as_micros()) as usize;
+        if bucket >= self.answered_per_bucket.len() {
+            self.answered_per_bucket.resize(bucket + 1, 0);
+            self.sold_per_bucket.resize(bucket + 1, 0);
+        }
+        self.answered_per_bucket[bucket] += 1;
+        if answer == Answer::Sold {
+            self.sold_per_bucket[bucket] += 1;
         }
     }
 
@@ -188,6 +215,8 @@ impl Stats {
                 .expect("auto-resizing histograms of the same precision always add");
         }
         self.elapsed = self.elapsed.max(other.elapsed);
+        add_buckets(&mut self.answered_per_bucket, &other.answered_per_bucket);
+        add_buckets(&mut self.sold_per_bucket, &other.sold_per_bucket);
     }
 
     /// All answers' latencies in one histogram.
@@ -198,6 +227,15 @@ impl Stats {
                 .expect("auto-resizing histograms of the same precision always add");
         }
         all
+    }
+}
+
+fn add_buckets(mine: &mut Vec<u32>, theirs: &[u32]) {
+    if theirs.len() > mine.len() {
+        mine.resize(theirs.len(), 0);
+    }
+    for (mine, theirs) in mine.iter_mut().zip(theirs) {
+        *mine += theirs;
     }
 }
 
@@ -297,5 +335,22 @@ mod tests {
         let sold = &a.latency[Outcome::Sold as usize];
         assert_eq!(sold.len(), 2);
         assert!(sold.max() >= 9_000_000);
+    }
+
+    #[test]
+    fn answers_are_counted_in_the_100_ms_bucket_they_arrived_in_and_merged_by_bucket() {
+        let ms = Duration::from_millis;
+        let mut a = Stats::new();
+        a.record_at(Answer::Sold, ms(0));
+        a.record_at(Answer::SoldOut, ms(99));
+        a.record_at(Answer::Sold, ms(100));
+        let mut b = Stats::new();
+        b.record_at(Answer::Busy, ms(50));
+        b.record_at(Answer::Sold, ms(350));
+
+        a.merge(&b);
+
+        assert_eq!(a.answered_per_bucket, [3, 1, 0, 1]);
+        assert_eq!(a.sold_per_bucket, [1, 1, 0, 1]);
     }
 }

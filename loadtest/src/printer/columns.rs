@@ -5,7 +5,7 @@
 use std::io::{self, Write};
 
 use super::column_title;
-use crate::report::{Latency, ModeReport, Report, ServerOutcome};
+use crate::report::{Latency, LockMetrics, ModeReport, Report, ServerOutcome};
 
 /// One line of the side-by-side table.
 enum Row {
@@ -176,6 +176,33 @@ fn rows(report: &Report) -> Vec<Row> {
                 }),
             ));
         }
+    }
+    if any(&|m| m.lock.is_some()) {
+        rows.push(Row::Section("the lock says (GET /metrics)"));
+        type Count = fn(&LockMetrics) -> u64;
+        type Millis = fn(&LockMetrics) -> Option<f64>;
+        let count = |f: Count| {
+            move |m: &ModeReport| {
+                m.lock
+                    .as_ref()
+                    .map_or("-".to_string(), |l| f(l).to_string())
+            }
+        };
+        let millis = |f: Millis| {
+            move |m: &ModeReport| {
+                m.lock
+                    .as_ref()
+                    .and_then(f)
+                    .map_or("-".to_string(), |ms| format!("{ms:.2}"))
+            }
+        };
+        rows.push(line("lock waits", each(&count(|l| l.waits))));
+        rows.push(line("wait p50 ms", each(&millis(|l| l.wait_p50_ms))));
+        rows.push(line("wait p99 ms", each(&millis(|l| l.wait_p99_ms))));
+        rows.push(line("locks held", each(&count(|l| l.holds))));
+        rows.push(line("hold p50 ms", each(&millis(|l| l.hold_p50_ms))));
+        rows.push(line("hold p99 ms", each(&millis(|l| l.hold_p99_ms))));
+        rows.push(line("expired", each(&count(|l| l.expired))));
     }
     rows
 }

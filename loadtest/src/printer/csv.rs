@@ -7,6 +7,28 @@ use crate::report::{ModeReport, Report};
 
 const LATENCY_COLUMNS: [&str; 7] = ["count", "mean", "p50", "p90", "p99", "p99_9", "max"];
 
+const LATENCY_OUTCOMES: [&str; 7] = [
+    "all",
+    "sold",
+    "sold_out",
+    "lock_lost",
+    "busy",
+    "other",
+    "refused",
+];
+
+/// The outcomes of `flashsale_purchases_total` (the service's contract), a
+/// column each.
+const METRICS_OUTCOMES: [&str; 7] = [
+    "sold",
+    "sold_out",
+    "busy",
+    "unavailable",
+    "lock_lost",
+    "restocked",
+    "failed",
+];
+
 /// The CSV header: one column per number of a [`ModeReport`].
 pub fn csv_header() -> Vec<String> {
     let mut columns: Vec<String> = [
@@ -42,12 +64,26 @@ pub fn csv_header() -> Vec<String> {
     .iter()
     .map(|s| s.to_string())
     .collect();
-    for outcome in ["all", "sold", "sold_out", "lock_lost", "busy", "other"] {
+    for outcome in LATENCY_OUTCOMES {
         for stat in LATENCY_COLUMNS {
             columns.push(format!("latency_{outcome}_{stat}_ms").replace("_count_ms", "_count"));
         }
     }
-    columns.extend(["safe", "verdict"].map(String::from));
+    columns.extend(
+        [
+            "lock_instances",
+            "lock_waits",
+            "lock_wait_p50_ms",
+            "lock_wait_p99_ms",
+            "lock_holds",
+            "lock_hold_p50_ms",
+            "lock_hold_p99_ms",
+            "locks_expired",
+        ]
+        .map(String::from),
+    );
+    columns.extend(METRICS_OUTCOMES.map(|o| format!("metrics_purchases_{o}")));
+    columns.extend(["fifo_wait_ms", "fairness_ratio", "safe", "verdict"].map(String::from));
     columns
 }
 
@@ -107,6 +143,7 @@ fn csv_row(mode: &ModeReport) -> Vec<String> {
         &l.lock_lost,
         &l.busy,
         &l.other,
+        &l.refused,
     ] {
         match latency {
             Some(l) => {
@@ -119,6 +156,34 @@ fn csv_row(mode: &ModeReport) -> Vec<String> {
             }
         }
     }
+    let optional = |x: Option<f64>| x.map_or(String::new(), |x| x.to_string());
+    match &mode.lock {
+        Some(lock) => {
+            row.push(lock.instances.to_string());
+            row.push(lock.waits.to_string());
+            row.push(optional(lock.wait_p50_ms));
+            row.push(optional(lock.wait_p99_ms));
+            row.push(lock.holds.to_string());
+            row.push(optional(lock.hold_p50_ms));
+            row.push(optional(lock.hold_p99_ms));
+            row.push(lock.expired.to_string());
+            for outcome in METRICS_OUTCOMES {
+                row.push(
+                    lock.purchases
+                        .get(outcome)
+                        .copied()
+                        .unwrap_or(0)
+                        .to_string(),
+                );
+            }
+        }
+        None => row.extend(std::iter::repeat_n(
+            String::new(),
+            8 + METRICS_OUTCOMES.len(),
+        )),
+    }
+    row.push(optional(mode.fairness.as_ref().map(|f| f.fifo_wait_ms)));
+    row.push(optional(mode.fairness.as_ref().map(|f| f.ratio)));
     match &mode.verdict {
         Some(v) => {
             row.push(v.safe.to_string());

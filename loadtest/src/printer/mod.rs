@@ -1,12 +1,14 @@
-//! Writes a [`Report`] as text, JSON, Markdown or CSV to any `Write`.
+//! Writes a [`Report`] as text, JSON, Markdown, CSV or HTML to any `Write`.
 //!
 //! Text and Markdown show up to [`SIDE_BY_SIDE_MAX`] modes side by side
 //! ([`columns`]: every number and percentile), more as one row per mode
 //! ([`rows`]: the numbers that tell strategies apart); both end with a verdict
-//! sentence per mode.
+//! sentence per mode, and a fairness line per mode that has one. [`html`] is
+//! one self-contained page: the verdict table and charts in inline SVG.
 
 mod columns;
 mod csv;
+mod html;
 mod rows;
 
 use std::io::{self, Write};
@@ -15,7 +17,7 @@ use clap::ValueEnum;
 
 pub use self::csv::{csv, csv_header};
 pub use self::rows::verdict_word;
-use crate::report::{ModeReport, Report};
+use crate::report::{Fairness, ModeReport, Report};
 
 /// Up to this many modes are printed side by side; more get a row each.
 pub const SIDE_BY_SIDE_MAX: usize = 3;
@@ -31,6 +33,10 @@ pub enum Format {
     Markdown,
     /// A header line and one row per mode.
     Csv,
+    /// One self-contained page (inline CSS and SVG, nothing from outside):
+    /// the verdict table, and charts of what each mode sold, its latency and
+    /// its purchases per second over time. Best with --out FILE.
+    Html,
 }
 
 pub fn print(out: &mut dyn Write, report: &Report, format: Format) -> io::Result<()> {
@@ -39,6 +45,7 @@ pub fn print(out: &mut dyn Write, report: &Report, format: Format) -> io::Result
         Format::Json => json(out, report),
         Format::Markdown => markdown(out, report),
         Format::Csv => csv(out, report),
+        Format::Html => html::html(out, report),
     }
 }
 
@@ -95,6 +102,47 @@ fn headline(report: &Report) -> String {
     }
 }
 
+/// `fairness: p99 0.91 s = 70× the FIFO wait of 13 ms`.
+pub fn fairness_sentence(fairness: &Fairness) -> String {
+    let ratio = if fairness.ratio >= 10.0 {
+        format!("{:.0}", fairness.ratio)
+    } else {
+        format!("{:.1}", fairness.ratio)
+    };
+    format!(
+        "fairness: p99 {} = {ratio}× the FIFO wait of {}",
+        duration(fairness.sold_p99_ms),
+        duration(fairness.fifo_wait_ms)
+    )
+}
+
+/// Milliseconds as people say them: `0.91 s` from 100 ms up, `13 ms`,
+/// `2.6 ms`, `0.26 ms`.
+pub fn duration(ms: f64) -> String {
+    if ms >= 100.0 {
+        format!("{:.2} s", ms / 1000.0)
+    } else if ms >= 10.0 {
+        format!("{ms:.0} ms")
+    } else if ms >= 1.0 {
+        format!("{ms:.1} ms")
+    } else {
+        format!("{ms:.2} ms")
+    }
+}
+
+/// `(lock=redis, fairness sentence)` for every mode that has one.
+fn fairness_lines(report: &Report) -> Vec<(String, String)> {
+    report
+        .modes
+        .iter()
+        .filter_map(|m| {
+            m.fairness
+                .as_ref()
+                .map(|f| (column_title(report, m), fairness_sentence(f)))
+        })
+        .collect()
+}
+
 /// The lines under the headline: the targets, and what `--modes all` skipped.
 fn preamble(report: &Report) -> Vec<String> {
     let urls = &report.parameters.urls;
@@ -141,6 +189,14 @@ pub fn text(out: &mut dyn Write, report: &Report) -> io::Result<()> {
             writeln!(out, "{title:width$}  {summary}")?;
         }
     }
+    let fairness = fairness_lines(report);
+    if !fairness.is_empty() {
+        writeln!(out)?;
+        let width = fairness.iter().map(|(t, _)| t.len()).max().unwrap_or(0);
+        for (title, sentence) in fairness {
+            writeln!(out, "{title:width$}  {sentence}")?;
+        }
+    }
     Ok(())
 }
 
@@ -184,6 +240,13 @@ pub fn markdown(out: &mut dyn Write, report: &Report) -> io::Result<()> {
             writeln!(out, "- **{title}**: {summary}")?;
         }
     }
+    let fairness = fairness_lines(report);
+    if !fairness.is_empty() {
+        writeln!(out)?;
+        for (title, sentence) in fairness {
+            writeln!(out, "- **{title}** {sentence}")?;
+        }
+    }
     Ok(())
 }
 
@@ -198,9 +261,11 @@ pub(crate) mod tests {
     fn stats(answers: &[(Answer, u64, u64)], elapsed: Duration) -> Stats {
         let mut stats = Stats::new();
         for &(answer, count, latency_us) in answers {
-            for _ in 0..count {
+            for k in 0..count {
                 stats.sent += 1;
                 stats.record(answer, latency_us);
+                // Spread over the crowd's time, for the timeline.
+                stats.record_at(answer, elapsed.mul_f64(k as f64 / count as f64));
             }
         }
         stats.elapsed = elapsed;
@@ -259,7 +324,7 @@ pub(crate) mod tests {
     }
 
     /// Five modes, one skipped, the lab's knobs set: a row per mode.
-    fn many() -> Report {
+    pub(crate) fn many() -> Report {
         let mut report = sample();
         let fenced = stats(
             &[(Answer::Sold, 1, 900_000), (Answer::LockLost, 2, 600_000)],
@@ -421,7 +486,7 @@ pub(crate) mod tests {
         }
         let value: serde_json::Value =
             serde_json::from_str(&render(&many(), Format::Json)).unwrap();
-        assert_eq!(value["schema_version"], 2);
+        assert_eq!(value["schema_version"], 3);
         assert_eq!(value["modes"][0]["server"]["oversold"], 37);
         assert_eq!(value["modes"][2]["requests"]["lock_lost_409"], 2);
         assert_eq!(value["modes"][2]["latency_ms"]["lock_lost"]["count"], 2);
@@ -448,10 +513,13 @@ pub(crate) mod tests {
                 .as_object_mut()
                 .unwrap()
                 .remove("lock_lost_409");
-            mode["latency_ms"]
-                .as_object_mut()
-                .unwrap()
-                .remove("lock_lost");
+            let latency = mode["latency_ms"].as_object_mut().unwrap();
+            latency.remove("lock_lost");
+            latency.remove("refused");
+            let mode = mode.as_object_mut().unwrap();
+            for field in ["lock", "fairness", "timeline"] {
+                mode.remove(field);
+            }
         }
 
         let report: Report = serde_json::from_value(value).unwrap();
@@ -459,6 +527,114 @@ pub(crate) mod tests {
         assert_eq!(report.schema_version, 1);
         assert_eq!(report.modes[0].requests.lock_lost_409, 0);
         assert!(report.parameters.skipped.is_empty());
+        assert!(report.modes[0].timeline.is_none() && report.modes[0].lock.is_none());
+        assert!(report.modes[0].latency_ms.refused.is_none());
+    }
+
+    fn with_lock_and_fairness() -> Report {
+        let mut report = sample();
+        let redis = &mut report.modes[1];
+        redis.lock = Some(crate::report::LockMetrics {
+            instances: 1,
+            waits: 1000,
+            wait_p50_ms: Some(37.5),
+            wait_p99_ms: Some(497.5),
+            holds: 100,
+            hold_p50_ms: Some(5.8),
+            hold_p99_ms: Some(22.1),
+            expired: 1,
+            purchases: [("sold".to_string(), 100), ("sold_out".to_string(), 900)].into(),
+        });
+        redis.fairness = Some(Fairness {
+            fifo_wait_ms: 13.0,
+            sold_p99_ms: 910.0,
+            ratio: 70.0,
+        });
+        report
+    }
+
+    #[test]
+    fn the_lock_side_and_fairness_appear_in_text_and_markdown_when_present() {
+        let report = with_lock_and_fairness();
+
+        let text = render(&report, Format::Text);
+        let row = |name: &str| {
+            text.lines()
+                .find(|l| l.trim_start().starts_with(name))
+                .unwrap_or_else(|| panic!("no {name} row in\n{text}"))
+        };
+        assert!(text.contains("\nthe lock says (GET /metrics)\n"), "{text}");
+        assert_eq!(
+            words(row("wait p50 ms")),
+            ["wait", "p50", "ms", "-", "37.50"]
+        );
+        assert_eq!(
+            words(row("hold p99 ms")),
+            ["hold", "p99", "ms", "-", "22.10"]
+        );
+        assert_eq!(words(row("expired")), ["expired", "-", "1"]);
+        assert!(
+            text.ends_with("\nlock=redis  fairness: p99 0.91 s = 70× the FIFO wait of 13 ms\n"),
+            "{text}"
+        );
+
+        let md = render(&report, Format::Markdown);
+        assert!(md.contains("| wait p99 ms | - | 497.50 |"), "{md}");
+        assert!(
+            md.ends_with("- **lock=redis** fairness: p99 0.91 s = 70× the FIFO wait of 13 ms\n"),
+            "{md}"
+        );
+
+        let mut many = many();
+        many.modes[1].lock = report.modes[1].lock.clone();
+        let text = render(&many, Format::Text);
+        let lines: Vec<&str> = text.lines().collect();
+        let header = lines
+            .iter()
+            .position(|l| l.starts_with("lock (GET /metrics)"))
+            .unwrap_or_else(|| panic!("no lock table in\n{text}"));
+        assert_eq!(
+            words(lines[header + 2]),
+            ["redis", "1000", "37.5", "497.5", "100", "5.8", "22.1", "1"]
+        );
+        assert_eq!(words(lines[header + 1])[1..], ["-"; 7]);
+    }
+
+    #[test]
+    fn the_lock_side_and_fairness_have_csv_columns() {
+        let csv = render(&with_lock_and_fairness(), Format::Csv);
+        let lines: Vec<&str> = csv.lines().collect();
+        let header: Vec<&str> = lines[0].split(',').collect();
+        let column = |name: &str| header.iter().position(|h| *h == name).unwrap();
+        let none: Vec<&str> = lines[1].split(',').collect();
+        let redis: Vec<&str> = lines[2].split(',').collect();
+
+        assert_eq!(redis[column("lock_wait_p99_ms")], "497.5");
+        assert_eq!(redis[column("locks_expired")], "1");
+        assert_eq!(redis[column("metrics_purchases_sold_out")], "900");
+        assert_eq!(redis[column("metrics_purchases_busy")], "0");
+        assert_eq!(redis[column("fairness_ratio")], "70");
+        assert_eq!(redis[column("fifo_wait_ms")], "13");
+        assert_eq!(none[column("lock_wait_p99_ms")], "");
+        assert_eq!(none[column("fairness_ratio")], "");
+        assert_eq!(redis[column("latency_refused_count")], "900");
+    }
+
+    #[test]
+    fn durations_and_the_fairness_sentence_read_like_the_issue() {
+        assert_eq!(duration(910.0), "0.91 s");
+        assert_eq!(duration(13.4), "13 ms");
+        assert_eq!(duration(2.63), "2.6 ms");
+        assert_eq!(duration(0.26), "0.26 ms");
+        let f = Fairness {
+            fifo_wait_ms: 50.0,
+            sold_p99_ms: 90.0,
+            ratio: 1.8,
+        };
+        assert_eq!(
+            fairness_sentence(&f),
+            "fairness: p99 90 ms = 1.8× the FIFO wait of 50 ms"
+        );
     }
 
     #[test]

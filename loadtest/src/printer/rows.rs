@@ -4,7 +4,7 @@
 
 use std::io::{self, Write};
 
-use crate::report::{Latency, ModeReport, Report};
+use crate::report::{Latency, LockMetrics, ModeReport, Report};
 
 /// One column: its title in text and in Markdown, how to show a mode's value,
 /// and whether it is numeric (right-aligned).
@@ -100,6 +100,79 @@ const COLUMNS: [Column; 13] = [
 const LEGEND: &str = "sold = 201 · sold out, lock lost = 409 sold_out, lock_lost (nothing written) · 429 = busy · \
                       sold p50/p99 in ms";
 
+/// The lock's side, a row per mode, when the service has `GET /metrics`.
+const LOCK_COLUMNS: [Column; 8] = [
+    Column {
+        title: "lock (GET /metrics)",
+        markdown_title: "lock (GET /metrics)",
+        value: |m| m.mode.clone(),
+        numeric: false,
+    },
+    Column {
+        title: "waits",
+        markdown_title: "waits",
+        value: |m| lock_count(m, |l| l.waits),
+        numeric: true,
+    },
+    Column {
+        title: "wait p50",
+        markdown_title: "wait p50 ms",
+        value: |m| lock_ms(m, |l| l.wait_p50_ms),
+        numeric: true,
+    },
+    Column {
+        title: "wait p99",
+        markdown_title: "wait p99 ms",
+        value: |m| lock_ms(m, |l| l.wait_p99_ms),
+        numeric: true,
+    },
+    Column {
+        title: "held",
+        markdown_title: "held",
+        value: |m| lock_count(m, |l| l.holds),
+        numeric: true,
+    },
+    Column {
+        title: "hold p50",
+        markdown_title: "hold p50 ms",
+        value: |m| lock_ms(m, |l| l.hold_p50_ms),
+        numeric: true,
+    },
+    Column {
+        title: "hold p99",
+        markdown_title: "hold p99 ms",
+        value: |m| lock_ms(m, |l| l.hold_p99_ms),
+        numeric: true,
+    },
+    Column {
+        title: "expired",
+        markdown_title: "expired",
+        value: |m| lock_count(m, |l| l.expired),
+        numeric: true,
+    },
+];
+
+const LOCK_LEGEND: &str = "wait = asking for the lock to holding it or giving up · hold = holding it · \
+                           in ms, estimated from the service's histogram buckets";
+
+fn lock_count(mode: &ModeReport, pick: fn(&LockMetrics) -> u64) -> String {
+    mode.lock
+        .as_ref()
+        .map_or("-".to_string(), |l| pick(l).to_string())
+}
+
+fn lock_ms(mode: &ModeReport, pick: fn(&LockMetrics) -> Option<f64>) -> String {
+    mode.lock
+        .as_ref()
+        .and_then(pick)
+        .map_or("-".to_string(), |ms| format!("{ms:.1}"))
+}
+
+/// Whether any mode has the lock's side.
+fn has_lock(report: &Report) -> bool {
+    report.modes.iter().any(|m| m.lock.is_some())
+}
+
 fn server(mode: &ModeReport, pick: fn(&crate::report::ServerOutcome) -> i64) -> String {
     mode.server
         .as_ref()
@@ -125,14 +198,29 @@ pub fn verdict_word(mode: &ModeReport) -> String {
     .to_string()
 }
 
-/// The table as plain text, columns two spaces apart, then the legend.
+/// The table as plain text, columns two spaces apart, then the legend; and
+/// the lock's table under it when the service had `GET /metrics`.
 pub fn text(out: &mut dyn Write, report: &Report) -> io::Result<()> {
+    text_table(out, report, &COLUMNS, LEGEND)?;
+    if has_lock(report) {
+        writeln!(out)?;
+        text_table(out, report, &LOCK_COLUMNS, LOCK_LEGEND)?;
+    }
+    Ok(())
+}
+
+fn text_table(
+    out: &mut dyn Write,
+    report: &Report,
+    columns: &[Column],
+    legend: &str,
+) -> io::Result<()> {
     let cells: Vec<Vec<String>> = report
         .modes
         .iter()
-        .map(|m| COLUMNS.iter().map(|c| (c.value)(m)).collect())
+        .map(|m| columns.iter().map(|c| (c.value)(m)).collect())
         .collect();
-    let widths: Vec<usize> = COLUMNS
+    let widths: Vec<usize> = columns
         .iter()
         .enumerate()
         .map(|(i, column)| {
@@ -144,10 +232,10 @@ pub fn text(out: &mut dyn Write, report: &Report) -> io::Result<()> {
                 .unwrap_or(0)
         })
         .collect();
-    let titles: Vec<String> = COLUMNS.iter().map(|c| c.title.to_string()).collect();
+    let titles: Vec<String> = columns.iter().map(|c| c.title.to_string()).collect();
     for row in std::iter::once(&titles).chain(&cells) {
         let mut line = String::new();
-        for ((value, column), width) in row.iter().zip(&COLUMNS).zip(&widths) {
+        for ((value, column), width) in row.iter().zip(columns).zip(&widths) {
             if !line.is_empty() {
                 line.push_str("  ");
             }
@@ -159,20 +247,30 @@ pub fn text(out: &mut dyn Write, report: &Report) -> io::Result<()> {
         }
         writeln!(out, "{}", line.trim_end())?;
     }
-    writeln!(out, "({LEGEND})")
+    writeln!(out, "({legend})")
 }
 
-/// The table in Markdown, with the statuses in the titles.
+/// The table in Markdown, with the statuses in the titles; and the lock's
+/// table under it when the service had `GET /metrics`.
 pub fn markdown(out: &mut dyn Write, report: &Report) -> io::Result<()> {
-    let titles: Vec<&str> = COLUMNS.iter().map(|c| c.markdown_title).collect();
+    markdown_table(out, report, &COLUMNS)?;
+    if has_lock(report) {
+        writeln!(out)?;
+        markdown_table(out, report, &LOCK_COLUMNS)?;
+    }
+    Ok(())
+}
+
+fn markdown_table(out: &mut dyn Write, report: &Report, columns: &[Column]) -> io::Result<()> {
+    let titles: Vec<&str> = columns.iter().map(|c| c.markdown_title).collect();
     writeln!(out, "| {} |", titles.join(" | "))?;
-    let aligns: Vec<&str> = COLUMNS
+    let aligns: Vec<&str> = columns
         .iter()
         .map(|c| if c.numeric { "---:" } else { "---" })
         .collect();
     writeln!(out, "|{}|", aligns.join("|"))?;
     for mode in &report.modes {
-        let values: Vec<String> = COLUMNS.iter().map(|c| (c.value)(mode)).collect();
+        let values: Vec<String> = columns.iter().map(|c| (c.value)(mode)).collect();
         writeln!(out, "| {} |", values.join(" | "))?;
     }
     Ok(())

@@ -53,6 +53,63 @@ async fn bad_arguments_get_claps_errors_and_exit_2() {
 }
 
 #[tokio::test]
+async fn an_out_file_that_cannot_be_written_is_one_line_and_exit_2_before_any_crowd() {
+    let url = format!("http://127.0.0.1:{}", closed_port());
+    let out = std::env::temp_dir()
+        .join("no-such-dir-for-loadtest")
+        .join("report.html");
+
+    let run = loadtest(&[
+        "--url",
+        &url,
+        "--format",
+        "html",
+        "--out",
+        out.to_str().unwrap(),
+    ])
+    .await;
+
+    assert_eq!(run.code(), Some(2), "{run:?}");
+    assert_eq!(run.stderr.lines().count(), 1, "{run:?}");
+    assert!(
+        run.stderr
+            .starts_with(&format!("error: cannot write {}: ", out.display())),
+        "{run:?}"
+    );
+    assert_eq!(run.stdout, "");
+}
+
+#[tokio::test]
+async fn a_saved_report_that_cannot_be_read_is_one_line_and_exit_2() {
+    let dir = std::env::temp_dir().join(format!("loadtest-from-json-{}", closed_port()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let garbage = dir.join("garbage.json");
+    std::fs::write(&garbage, "{\"not\": \"a report\"}").unwrap();
+    let missing = dir.join("missing.json");
+
+    let bad = loadtest(&["--from-json", garbage.to_str().unwrap(), "--format", "html"]).await;
+    let absent = loadtest(&["--from-json", missing.to_str().unwrap()]).await;
+    std::fs::remove_dir_all(&dir).ok();
+
+    assert_eq!(bad.code(), Some(2), "{bad:?}");
+    assert!(
+        bad.stderr.starts_with(&format!(
+            "error: {} is not a report written by --format json: ",
+            garbage.display()
+        )),
+        "{bad:?}"
+    );
+    assert_eq!(bad.stderr.lines().count(), 1, "{bad:?}");
+    assert_eq!(absent.code(), Some(2), "{absent:?}");
+    assert!(
+        absent
+            .stderr
+            .starts_with(&format!("error: cannot read {}: ", missing.display())),
+        "{absent:?}"
+    );
+}
+
+#[tokio::test]
 async fn help_explains_every_option_with_its_default() {
     let run = loadtest(&["--help"]).await;
 
@@ -72,6 +129,7 @@ async fn help_explains_every_option_with_its_default() {
         "--rate",
         "--format",
         "--out",
+        "--from-json",
         "--expect-safe",
     ] {
         assert!(run.stdout.contains(option), "{option} missing from --help");

@@ -62,7 +62,7 @@ async fn modes_all_runs_exactly_the_available_strategies_and_says_which_it_skipp
 
     assert_eq!(run.code(), Some(0), "{run:?}");
     assert_eq!(
-        run.stderr,
+        run.stderr_besides_metrics(),
         format!("note: --modes all skipped 1 strategy unavailable: redlock ({reason})\n")
     );
     let report = run.json();
@@ -199,14 +199,14 @@ async fn a_safe_strategy_whose_lock_expires_mid_sale_fails_expect_safe_safe() {
     .await;
 
     assert_eq!(run.code(), Some(1), "{run:?}");
+    let stderr = run.stderr_besides_metrics();
     assert_eq!(
-        run.stderr.lines().count(),
+        stderr.lines().count(),
         1,
         "one error line for the one unsafe mode: {run:?}"
     );
     assert!(
-        run.stderr
-            .starts_with("error: lock=redis was expected to be safe (--expect-safe) but sold "),
+        stderr.starts_with("error: lock=redis was expected to be safe (--expect-safe) but sold "),
         "{run:?}"
     );
     let report = run.json();

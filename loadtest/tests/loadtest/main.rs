@@ -5,5 +5,6 @@ mod helpers;
 
 mod errors;
 mod lab;
+mod metrics;
 mod report;
 mod sale;

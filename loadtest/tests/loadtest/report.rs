@@ -1,6 +1,7 @@
 //! The report's formats: the JSON others plot, diff and grade.
 
 use flashsale::testing::spawn_app;
+use scraper::{Html, Selector};
 use serde_json::Value;
 
 use crate::helpers::loadtest;
@@ -40,6 +41,9 @@ const MODE_FIELDS: &[&str] = &[
     "/verdict/lost_updates",
     "/verdict/unsold",
     "/verdict/summary",
+    "/timeline/bucket_ms",
+    "/timeline/completed",
+    "/timeline/sold",
 ];
 
 const LATENCY_STATS: &[&str] = &["count", "mean", "p50", "p90", "p99", "p99_9", "max"];
@@ -97,7 +101,7 @@ async fn the_json_report_parses_and_carries_every_field() {
     let json: Value = serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
     std::fs::remove_dir_all(&dir).ok();
 
-    assert_eq!(json["schema_version"], 2);
+    assert_eq!(json["schema_version"], 3);
     for field in PARAMETERS {
         assert!(
             json["parameters"].get(field).is_some(),
@@ -119,7 +123,15 @@ async fn the_json_report_parses_and_carries_every_field() {
             );
         }
         let latency = mode["latency_ms"].as_object().unwrap();
-        for outcome in ["all", "sold", "sold_out", "lock_lost", "busy", "other"] {
+        for outcome in [
+            "all",
+            "sold",
+            "sold_out",
+            "lock_lost",
+            "busy",
+            "other",
+            "refused",
+        ] {
             assert!(
                 latency.contains_key(outcome),
                 "latency_ms.{outcome} missing"
@@ -142,6 +154,23 @@ async fn the_json_report_parses_and_carries_every_field() {
         }
         // The server's numbers, not the client's, are the truth: they agree here.
         assert_eq!(mode["server"]["orders"], mode["requests"]["sold_201"]);
+        // The timeline counts every answer once, and every sale.
+        let sum = |series: &str| -> u64 {
+            mode["timeline"][series]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|n| n.as_u64().unwrap())
+                .sum()
+        };
+        assert_eq!(sum("completed"), 200);
+        assert_eq!(Some(sum("sold")), mode["requests"]["sold_201"].as_u64());
+        let buckets = mode["timeline"]["sold"].as_array().unwrap().len() as f64;
+        let elapsed = mode["elapsed_s"].as_f64().unwrap();
+        assert!(
+            (buckets - (elapsed * 10.0).ceil()).abs() <= 1.0,
+            "{buckets} buckets in {elapsed} s"
+        );
     }
     // And the library reads it back into its own types.
     let _: loadtest::report::Report = serde_json::from_value(json).unwrap();
@@ -235,4 +264,125 @@ async fn the_generator_can_be_benchmarked_on_a_cheap_endpoint() {
     assert_eq!(get.requests.other_2xx, 500);
     assert!(get.throughput.requests_per_s > 0.0);
     assert_eq!(app.order_count(1).await, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_html_report_is_one_self_contained_page_with_the_json_reports_numbers() {
+    let app = spawn_app().await;
+    let dir = std::env::temp_dir().join(format!("loadtest-html-{}", app.port));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (json_file, html_file, direct_file) = (
+        dir.join("run.json"),
+        dir.join("run.html"),
+        dir.join("direct.html"),
+    );
+    let crowd = [
+        "--url",
+        &app.address,
+        "--modes",
+        "none,redis,pg-atomic",
+        "--stock",
+        "10",
+        "--requests",
+        "60",
+        "--concurrency",
+        "20",
+        "--work-ms",
+        "5",
+    ];
+
+    // One run saved as JSON, then the same run written as HTML.
+    let saved = loadtest(
+        &[
+            &crowd[..],
+            &["--format", "json", "--out", json_file.to_str().unwrap()],
+        ]
+        .concat(),
+    )
+    .await;
+    let rendered = loadtest(&[
+        "--from-json",
+        json_file.to_str().unwrap(),
+        "--format",
+        "html",
+        "--out",
+        html_file.to_str().unwrap(),
+    ])
+    .await;
+    // And a run written as HTML directly.
+    let direct = loadtest(
+        &[
+            &crowd[..],
+            &["--format", "html", "--out", direct_file.to_str().unwrap()],
+        ]
+        .concat(),
+    )
+    .await;
+
+    assert_eq!(saved.code(), Some(0), "{saved:?}");
+    assert_eq!(rendered.code(), Some(0), "{rendered:?}");
+    assert_eq!(rendered.stdout, saved.stdout, "the same verdict lines");
+    assert_eq!(direct.code(), Some(0), "{direct:?}");
+    let json: Value = serde_json::from_str(&std::fs::read_to_string(&json_file).unwrap()).unwrap();
+    let html = std::fs::read_to_string(&html_file).unwrap();
+    let direct_html = std::fs::read_to_string(&direct_file).unwrap();
+    std::fs::remove_dir_all(&dir).ok();
+
+    for html in [&html, &direct_html] {
+        let page = Html::parse_document(html);
+        assert!(page.errors.is_empty(), "{:?}", page.errors);
+        let svgs: Vec<_> = page.select(&Selector::parse("svg").unwrap()).collect();
+        let ids: Vec<_> = svgs.iter().filter_map(|s| s.value().attr("id")).collect();
+        assert_eq!(ids, ["chart-sold", "chart-latency", "chart-throughput"]);
+        for needle in ["http://", "https://", "src=", "<script", "<link", "url("] {
+            assert!(!html.contains(needle), "{needle} in the page");
+        }
+        let rows = page.select(&Selector::parse("tbody tr").unwrap()).count();
+        assert_eq!(rows, 3);
+    }
+
+    let page = Html::parse_document(&html);
+    let modes = json["modes"].as_array().unwrap();
+    let mut checked = 0;
+    for cell in page.select(&Selector::parse("[data-field][data-value]").unwrap()) {
+        let element = cell.value();
+        let mode_name = element
+            .attr("data-mode")
+            .map(str::to_string)
+            .unwrap_or_else(|| {
+                // A table cell: its row names the mode.
+                let row = cell.parent().and_then(scraper::ElementRef::wrap).unwrap();
+                row.value().attr("data-mode").unwrap().to_string()
+            });
+        let mode = modes
+            .iter()
+            .find(|m| m["mode"] == mode_name.as_str())
+            .unwrap();
+        let field = element.attr("data-field").unwrap();
+        let shown = element.attr("data-value").unwrap();
+        match mode.pointer(field) {
+            Some(Value::Number(n)) => {
+                assert_eq!(
+                    shown.parse::<f64>().unwrap(),
+                    n.as_f64().unwrap(),
+                    "{mode_name} {field}"
+                );
+            }
+            None | Some(Value::Null) => assert_eq!(shown, "", "{mode_name} {field}"),
+            Some(other) => panic!("{field} is {other}"),
+        }
+        checked += 1;
+    }
+    assert!(checked >= 3 * (11 + 4), "{checked} numbers checked");
+    for mode in modes {
+        let name = mode["mode"].as_str().unwrap();
+        let selector = format!("ul.verdicts li[data-mode=\"{name}\"] .summary");
+        let summary: String = page
+            .select(&Selector::parse(&selector).unwrap())
+            .next()
+            .unwrap()
+            .text()
+            .collect();
+        assert_eq!(summary, mode["verdict"]["summary"].as_str().unwrap());
+    }
 }
