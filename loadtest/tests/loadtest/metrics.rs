@@ -177,7 +177,6 @@ async fn a_crowd_that_never_runs_out_of_stock_gets_a_fairness_line() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "needs GET /metrics (issue 9)"]
 async fn the_services_metrics_count_the_crowds_outcomes_exactly() {
     let app = spawn_app().await;
 
@@ -213,7 +212,6 @@ async fn the_services_metrics_count_the_crowds_outcomes_exactly() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "needs GET /metrics (issue 9)"]
 async fn two_instances_metrics_are_summed_and_shown_in_every_format() {
     let app = spawn_app().await;
     let peer = app.spawn_peer().await;
