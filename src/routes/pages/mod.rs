@@ -12,7 +12,8 @@
 //! * [`settings`] — the knobs, and the query string the page is opened with;
 //! * [`verdict`] — the words for an outcome: a sale, a refusal, a crowd;
 //! * [`forms`] — the forms without JavaScript;
-//! * [`assets`] — the stylesheet, script and icon.
+//! * [`assets`] — the stylesheet, script and icon;
+//! * [`watch`] — the bounds of "Watch N buyers", the timeline the script draws.
 
 mod assets;
 mod forms;
@@ -20,6 +21,7 @@ mod settings;
 mod switch;
 mod verdict;
 mod view;
+mod watch;
 
 use actix_web::http::{StatusCode, header};
 use actix_web::{CustomizeResponder, HttpRequest, Responder, get, web};
