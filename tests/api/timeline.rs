@@ -1,5 +1,7 @@
-//! Traced crowds: every buyer's moments, recorded by the purchase path.
+//! Traced crowds: every buyer's moments, recorded by the purchase path; and
+//! the page's "Watch N buyers" control that draws them.
 
+use flashsale::timeline::MAX_TRACED_BUYERS;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
@@ -140,4 +142,74 @@ async fn a_traced_crowd_has_at_most_fifty_buyers() {
         .await
         .unwrap();
     assert!(untraced.get("timeline").is_none(), "{untraced}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_page_offers_to_watch_a_few_buyers_and_says_that_it_needs_the_script() {
+    let app = spawn_app().await;
+
+    let html = client()
+        .get(app.url("/"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+
+    // The control: 2 to 50 buyers, 8 to start with, on any product; hidden
+    // until the script shows it, and a note for a browser without one.
+    let bounds = format!(r#"min="2" max="{MAX_TRACED_BUYERS}" step="1""#);
+    for expected in [
+        r#"<section class="panel timeline" id="timeline" aria-labelledby="timeline-title" hidden>"#,
+        r#"<input id="watch-buyers" type="number""#,
+        &bounds,
+        r#"value="8""#,
+        r#"<option value="1">Flash-sale phone</option>"#,
+        r#"<option value="3">Last concert ticket</option>"#,
+        r#"Watch <span id="watch-count">8</span> buyers"#,
+        r#"restocks the product to <strong id="watch-stock">2</strong> units"#,
+        "<noscript>",
+        "turn JavaScript on to see it",
+    ] {
+        assert!(html.contains(expected), "missing {expected}");
+    }
+    // None of its fields has a name: no plain form ever sends them.
+    let start = html.find(r#"id="timeline""#).unwrap();
+    let end = html.find("<noscript>").unwrap();
+    assert!(
+        !html[start..end].contains(" name="),
+        "{}",
+        &html[start..end]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_colour_the_timeline_script_draws_with_is_in_the_stylesheet() {
+    let app = spawn_app().await;
+    let get = |path: &'static str| {
+        let url = app.url(path);
+        async move {
+            let response = client().get(url).send().await.unwrap();
+            assert_eq!(response.status(), StatusCode::OK, "{path}");
+            response.text().await.unwrap()
+        }
+    };
+    let (script, css) = (get("/static/app.js").await, get("/static/app.css").await);
+
+    let colours: usize = script
+        .split_once("const READ_COLOURS = ")
+        .and_then(|(_, rest)| rest.split_once(';'))
+        .and_then(|(n, _)| n.parse().ok())
+        .expect("app.js names how many colours it cycles through");
+    assert!(colours >= 4, "{colours}");
+    for class in (0..colours)
+        .map(|i| format!(".tl-v{i} {{"))
+        .chain([".tl-vzero".to_owned(), ".tl-vnone".to_owned()])
+    {
+        assert!(css.contains(&class), "app.css has no {class}");
+    }
+    // Drawn with classes and SVG attributes only: the CSP blocks inline style.
+    assert!(!script.contains(r#"setAttribute("style""#));
+    assert!(script.contains("trace: true"));
 }

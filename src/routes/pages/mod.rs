@@ -13,7 +13,8 @@
 //! * [`settings`] — the knobs, and the query string the page is opened with;
 //! * [`verdict`] — the words for an outcome: a sale, a refusal, a crowd;
 //! * [`forms`] — the forms without JavaScript;
-//! * [`assets`] — the stylesheet, script and icon.
+//! * [`assets`] — the stylesheet, script and icon;
+//! * [`watch`] — the bounds of "Watch N buyers", the timeline the script draws.
 
 mod assets;
 mod forms;
@@ -21,6 +22,7 @@ mod settings;
 mod switch;
 mod verdict;
 mod view;
+mod watch;
 
 use actix_web::http::{StatusCode, header};
 use actix_web::{CustomizeResponder, HttpRequest, Responder, web};
