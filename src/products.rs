@@ -58,7 +58,10 @@ pub async fn list(db: &PgPool) -> Result<Vec<ProductStats>, sqlx::Error> {
 }
 
 #[tracing::instrument(skip(db))]
-pub async fn find(db: &PgPool, id: ProductId) -> Result<Option<ProductStats>, sqlx::Error> {
+pub async fn find(
+    db: impl sqlx::PgExecutor<'_>,
+    id: ProductId,
+) -> Result<Option<ProductStats>, sqlx::Error> {
     let row: Option<ProductRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "{SELECT_STATS} WHERE p.id = $1"
     )))
@@ -99,8 +102,11 @@ pub async fn restock(
         .bind(id.get())
         .execute(&mut *tx)
         .await?;
+    // The numbers as this restock left them, read before anyone else can
+    // buy: a crowd's `stock_before` is exactly the level it restocked to.
+    let restocked = find(&mut *tx, id).await?;
     tx.commit().await?;
-    find(db, id).await
+    Ok(restocked)
 }
 
 /// Demo products, inserted at start-up when the table is empty.

@@ -262,3 +262,44 @@ impl Drop for Service {
             .output();
     }
 }
+
+/// Finding 10 of issue 10: on a fresh machine the README's test command
+/// failed (it assumed Postgres, Redis and chromedriver were there). Now the
+/// quick start is two commands that bring up what they need, and CI runs
+/// the same test command.
+#[test]
+fn the_quick_start_is_two_commands_that_bring_up_what_they_need_and_ci_runs_the_same() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
+    let quick_start = &readme[readme.find("## Quick start").expect("a quick start")..];
+    let quick_start = &quick_start[..quick_start[3..]
+        .find("\n## ")
+        .map_or(quick_start.len(), |end| end + 3)];
+    assert!(quick_start.contains("./dev run"), "{quick_start}");
+    assert!(quick_start.contains("./dev test"), "{quick_start}");
+    let ci = std::fs::read_to_string(root.join(".ci/run")).unwrap();
+    assert!(ci.lines().any(|line| line.trim() == "./dev test"), "{ci}");
+
+    // The script is valid, and bringing the services up when they are up
+    // already only checks them.
+    let syntax = Command::new("bash")
+        .arg("-n")
+        .arg(root.join("dev"))
+        .status()
+        .unwrap();
+    assert!(syntax.success());
+    let services = Command::new(root.join("dev"))
+        .arg("services")
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&services.stdout);
+    assert!(
+        services.status.success(),
+        "{said}{}",
+        String::from_utf8_lossy(&services.stderr)
+    );
+    assert!(
+        said.contains("Postgres") && said.contains("Redis"),
+        "{said}"
+    );
+}
