@@ -299,7 +299,7 @@ fn the_quick_start_is_two_commands_that_bring_up_what_they_need_and_ci_runs_the_
         String::from_utf8_lossy(&services.stderr)
     );
     assert!(
-        said.contains("Postgres") && said.contains("Redis"),
+        said.contains("postgres: up") && said.contains("redis: up"),
         "{said}"
     );
 }
