@@ -16,7 +16,7 @@ use tracing_actix_web::TracingLogger;
 
 use crate::configuration::Settings;
 use crate::crowd::CrowdSlots;
-use crate::lock::catalogue::LabSettings;
+use crate::lock::LabSettings;
 use crate::lock::{Lab, LockTiming, RedisNode};
 use crate::purchase::Shop;
 use crate::routes::gate::{self, Gate};

@@ -22,6 +22,7 @@ pub mod catalogue;
 pub mod failfast;
 pub mod fair;
 pub mod fenced;
+pub mod lab;
 pub mod local;
 pub mod postgres;
 pub mod redlock;
@@ -37,7 +38,8 @@ use redis::aio::ConnectionManager;
 use tokio::time::{Instant, sleep, timeout};
 use uuid::Uuid;
 
-pub use catalogue::{Family, Lab, Needs, Strategy, StrategyInfo};
+pub use catalogue::{Family, Needs, Strategy, StrategyInfo};
+pub use lab::{Availability, Lab, LabSettings};
 
 use crate::domain::ProductId;
 

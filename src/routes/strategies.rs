@@ -1,8 +1,8 @@
 use actix_web::{HttpResponse, web};
 use serde::Serialize;
 
+use crate::lock::Availability;
 use crate::lock::StrategyInfo;
-use crate::lock::catalogue::Availability;
 use crate::state::AppState;
 
 /// One entry of `GET /api/strategies`.

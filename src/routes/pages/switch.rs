@@ -6,7 +6,7 @@
 
 use std::fmt;
 
-use crate::lock::catalogue::Availability;
+use crate::lock::Availability;
 use crate::lock::{Family, Strategy, StrategyInfo};
 
 /// A heading of the switch. The groups appear in the order of their first

@@ -140,8 +140,8 @@ impl IndexPage {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::lock::Availability;
     use crate::lock::Strategy;
-    use crate::lock::catalogue::Availability;
 
     const SERVICE: ServiceTiming = ServiceTiming {
         ttl_ms: 5000,

@@ -1,0 +1,286 @@
+//! The lab at run time: one instance of every lock, built at start-up, the
+//! dispatch from a purchase's strategy to the guard around the sale, and
+//! which strategies can be used right now.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::Serialize;
+use sqlx::PgPool;
+
+use super::broken::{get_del, ignore_setnx, lua_nil, plain_del};
+use super::catalogue::{Family, Needs, Strategy};
+use super::{
+    Ledger, LockError, LockTiming, RedisBase, RedisNode, Unguarded, failfast, fair, fenced, local,
+    postgres, redlock, spin, watchdog,
+};
+use crate::db::DbHealth;
+use crate::domain::Knobs;
+use crate::metrics::Metrics;
+use crate::purchase::{
+    Order, PurchaseError, PurchaseRequest, SaleChecks, Store, locked_sale, sell_one,
+};
+
+/// Whether a strategy can be used right now.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Availability {
+    pub available: bool,
+    pub unavailable_reason: Option<String>,
+}
+
+impl Availability {
+    fn up() -> Self {
+        Self {
+            available: true,
+            unavailable_reason: None,
+        }
+    }
+
+    fn down(reason: impl Into<String>) -> Self {
+        Self {
+            available: false,
+            unavailable_reason: Some(reason.into()),
+        }
+    }
+}
+
+/// Everything the strategies need, built once at start-up.
+pub struct LabSettings {
+    pub redis: RedisNode,
+    /// Where `redis` connects: the fair lock subscribes there too.
+    pub redis_info: redis::ConnectionInfo,
+    pub db: PgPool,
+    pub key_prefix: String,
+    pub redlock_nodes: Vec<redis::ConnectionInfo>,
+    /// TTL, deadline and retry when a purchase names none.
+    pub default_timing: LockTiming,
+    pub redis_timeout: Duration,
+    pub db_timeout: Duration,
+}
+
+/// The strategies, ready to sell: one instance of each lock.
+pub struct Lab {
+    spin: spin::SpinLock,
+    failfast: failfast::FailFastLock,
+    watchdog: watchdog::WatchdogLock,
+    fenced: fenced::FencedLock,
+    fair: fair::FairLock,
+    redlock: Option<redlock::Redlock>,
+    local: local::LocalLock,
+    ignore_setnx: ignore_setnx::IgnoreSetNx,
+    lua_nil: lua_nil::LuaNil,
+    plain_del: plain_del::PlainDel,
+    get_del: get_del::GetDel,
+    /// Every Redis lock held right now, for a clean shutdown.
+    ledger: Ledger,
+    redis: RedisNode,
+    db_health: Arc<DbHealth>,
+    metrics: Arc<Metrics>,
+    default_timing: LockTiming,
+    db_timeout: Duration,
+    key_prefix: String,
+}
+
+impl Lab {
+    pub fn new(settings: LabSettings) -> Self {
+        let LabSettings {
+            redis,
+            redis_info,
+            db,
+            key_prefix: prefix,
+            redlock_nodes,
+            default_timing,
+            redis_timeout,
+            db_timeout,
+        } = settings;
+        let ledger = Ledger::default();
+        let db_for_health = db.clone();
+        let base = || RedisBase {
+            node: redis.clone(),
+            ledger: ledger.clone(),
+            prefix: prefix.clone(),
+        };
+        Self {
+            spin: spin::SpinLock(base()),
+            failfast: failfast::FailFastLock(base()),
+            watchdog: watchdog::WatchdogLock(base()),
+            fenced: fenced::FencedLock::new(base(), db),
+            fair: fair::FairLock::new(base(), redis_info),
+            redlock: redlock::Redlock::new(&redlock_nodes, &prefix, redis_timeout, &ledger),
+            local: local::LocalLock::default(),
+            ignore_setnx: ignore_setnx::IgnoreSetNx(base()),
+            lua_nil: lua_nil::LuaNil(base()),
+            plain_del: plain_del::PlainDel(base()),
+            get_del: get_del::GetDel(base()),
+            ledger,
+            db_health: Arc::new(DbHealth::new(db_for_health, db_timeout)),
+            metrics: Arc::default(),
+            redis,
+            default_timing,
+            db_timeout,
+            key_prefix: prefix,
+        }
+    }
+
+    /// The lock's numbers.
+    pub fn metrics(&self) -> &Arc<Metrics> {
+        &self.metrics
+    }
+
+    /// Longest wait for Postgres before a 503.
+    pub fn db_timeout(&self) -> Duration {
+        self.db_timeout
+    }
+
+    /// Every Redis lock this instance holds right now.
+    pub fn ledger(&self) -> &Ledger {
+        &self.ledger
+    }
+
+    /// The Redis key prefix of every lock and counter.
+    pub fn key_prefix(&self) -> &str {
+        &self.key_prefix
+    }
+
+    /// The timing of one purchase: its own knobs over the service's settings.
+    pub fn timing(&self, knobs: &Knobs) -> LockTiming {
+        LockTiming {
+            ttl: knobs
+                .ttl
+                .map_or(self.default_timing.ttl, |ttl| ttl.duration()),
+            deadline: knobs
+                .deadline
+                .map_or(self.default_timing.deadline, |deadline| deadline.duration()),
+            retry: self.default_timing.retry,
+            pause: knobs.pause.duration(),
+            give_up: Some(self.db_health.down_flag()),
+        }
+    }
+
+    /// Sell one unit under the request's strategy — unless Postgres is known
+    /// to be down: then fail fast instead of queueing for a lock.
+    pub async fn sell(
+        &self,
+        db: &PgPool,
+        request: &PurchaseRequest,
+    ) -> Result<Order, PurchaseError> {
+        self.db_health.ensure_up().await?;
+        let started = tokio::time::Instant::now();
+        let outcome = self.sell_with(db, request).await;
+        if request.strategy.info().family == Family::Postgres {
+            // The database does the waiting; the whole sale is the hold.
+            self.metrics.lock_held(request.strategy, started.elapsed());
+        }
+        if let Err(
+            PurchaseError::Database(error)
+            | PurchaseError::Lock {
+                source: LockError::Store(error),
+                ..
+            },
+        ) = &outcome
+        {
+            self.db_health.observe(error);
+        }
+        outcome
+    }
+
+    async fn sell_with(
+        &self,
+        db: &PgPool,
+        request: &PurchaseRequest,
+    ) -> Result<Order, PurchaseError> {
+        let timing = self.timing(&request.knobs);
+        let t = &timing;
+        let db_timeout = self.db_timeout;
+        match request.strategy {
+            Strategy::None => {
+                sell_one(
+                    &mut Store::Pool(db),
+                    request,
+                    &Unguarded,
+                    SaleChecks::default(),
+                )
+                .await
+            }
+            Strategy::Redis => locked_sale(&self.spin, db, request, t, &self.metrics).await,
+            Strategy::RedisFailfast => {
+                locked_sale(&self.failfast, db, request, t, &self.metrics).await
+            }
+            Strategy::RedisWatchdog => {
+                locked_sale(&self.watchdog, db, request, t, &self.metrics).await
+            }
+            Strategy::RedisFenced => locked_sale(&self.fenced, db, request, t, &self.metrics).await,
+            Strategy::RedisFair => locked_sale(&self.fair, db, request, t, &self.metrics).await,
+            Strategy::Redlock => match &self.redlock {
+                Some(redlock) => locked_sale(redlock, db, request, t, &self.metrics).await,
+                None => Err(PurchaseError::StrategyUnavailable {
+                    strategy: request.strategy,
+                    reason: "no Redlock nodes are configured (REDLOCK_URLS)".into(),
+                }),
+            },
+            Strategy::Local => locked_sale(&self.local, db, request, t, &self.metrics).await,
+            Strategy::PgAtomic => postgres::atomic::sell(db, request, t, db_timeout).await,
+            Strategy::PgRowLock => postgres::row_lock::sell(db, request, t, db_timeout).await,
+            Strategy::PgAdvisory => postgres::advisory::sell(db, request, t, db_timeout).await,
+            Strategy::PgOptimistic => postgres::optimistic::sell(db, request, t).await,
+            Strategy::PgSerializable => {
+                postgres::serializable::sell(db, request, t, db_timeout).await
+            }
+            Strategy::BrokenIgnoreSetnx => {
+                locked_sale(&self.ignore_setnx, db, request, t, &self.metrics).await
+            }
+            Strategy::BrokenLuaNil => {
+                locked_sale(&self.lua_nil, db, request, t, &self.metrics).await
+            }
+            Strategy::BrokenPlainDel => {
+                locked_sale(&self.plain_del, db, request, t, &self.metrics).await
+            }
+            Strategy::BrokenGetDel => {
+                locked_sale(&self.get_del, db, request, t, &self.metrics).await
+            }
+        }
+    }
+
+    /// Which strategies can be used now, checking what each needs. Postgres
+    /// (which every strategy needs for the stock) is checked by `/readyz`.
+    pub async fn availability(&self) -> Vec<(Strategy, Availability)> {
+        let redis_up = self.redis.ping();
+        let redlock = async {
+            match &self.redlock {
+                None => Availability::down("no Redlock nodes are configured (REDLOCK_URLS)"),
+                Some(redlock) => {
+                    let nodes = redlock.reachable().await;
+                    let up = nodes.iter().filter(|(_, up)| *up).count();
+                    if up >= redlock.quorum() {
+                        Availability::up()
+                    } else {
+                        let down: Vec<_> = nodes
+                            .iter()
+                            .filter(|(_, up)| !*up)
+                            .map(|(address, _)| address.as_str())
+                            .collect();
+                        Availability::down(format!(
+                            "{up} of {} Redlock nodes answer, {} needed for a majority (down: {})",
+                            nodes.len(),
+                            redlock.quorum(),
+                            down.join(", ")
+                        ))
+                    }
+                }
+            }
+        };
+        let (redis_up, redlock) = tokio::join!(redis_up, redlock);
+        Strategy::ALL
+            .into_iter()
+            .map(|strategy| {
+                let availability = match strategy.info().needs {
+                    Needs::Nothing => Availability::up(),
+                    Needs::Redis if redis_up => Availability::up(),
+                    Needs::Redis => Availability::down("Redis does not answer"),
+                    Needs::RedlockNodes => redlock.clone(),
+                };
+                (strategy, availability)
+            })
+            .collect()
+    }
+}
