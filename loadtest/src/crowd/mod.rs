@@ -1,0 +1,150 @@
+//! The flash crowd: `concurrency` workers, each with its own keep-alive
+//! connection(s), its own tallies and its own histograms, merged once at the
+//! end. The hot loop does one atomic increment to claim a request and nothing
+//! shared after that.
+//!
+//! Two arrival models:
+//! - closed (default): each worker sends its next request as soon as the
+//!   previous one is answered;
+//! - open (`--rate`): request `n` is scheduled at `start + n / rate`. A worker
+//!   that claims a request whose time has already passed (all workers were busy)
+//!   starts it late, counts it, and measures its latency from the scheduled
+//!   time, as wrk2 does, so a slow server cannot hide behind the generator
+//!   (coordinated omission).
+//!
+//! - [`worker`]: the hot loop of one worker, and its own tallies;
+//! - [`send`]: one request on a worker's keep-alive connection.
+
+mod send;
+mod worker;
+
+use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
+use std::time::{Duration, Instant};
+
+use self::worker::worker;
+use crate::http::Target;
+use crate::request::Work;
+use crate::stats::Stats;
+
+/// A request counts as started late when it starts more than this after its
+/// scheduled time (open model only).
+pub const LATE_AFTER: Duration = Duration::from_millis(1);
+
+/// When the crowd stops.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Stop {
+    Requests(u64),
+    Duration(Duration),
+}
+
+/// Everything one crowd needs.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    pub targets: Vec<Target>,
+    pub work: Work,
+    pub stop: Stop,
+    pub concurrency: usize,
+    /// Open model: requests per second. `None`: closed model.
+    pub rate: Option<f64>,
+    pub timeout: Duration,
+}
+
+/// Shared by the workers of one crowd: the request counter, and a count of
+/// answered requests for the progress bar.
+pub struct Shared {
+    next: AtomicU64,
+    /// Requests finished (answered or failed), for the progress bar.
+    pub done: AtomicU64,
+}
+
+impl Shared {
+    pub fn new() -> Arc<Shared> {
+        Arc::new(Shared {
+            next: AtomicU64::new(0),
+            done: AtomicU64::new(0),
+        })
+    }
+}
+
+/// The number of requests an open-model crowd sends, or a closed one with a
+/// request budget; `None` for a closed crowd bounded by time.
+pub fn total_requests(plan: &Plan) -> Option<u64> {
+    match (plan.stop, plan.rate) {
+        (Stop::Requests(n), _) => Some(n),
+        (Stop::Duration(d), Some(rate)) => Some((d.as_secs_f64() * rate).ceil() as u64),
+        (Stop::Duration(_), None) => None,
+    }
+}
+
+/// Runs one crowd to the end and returns the merged numbers.
+///
+/// The workers are spread over one single-threaded runtime per core, as oha
+/// does: a worker and its connection's task then wake each other on the same
+/// thread, never across threads, and no work is stolen between them.
+pub async fn run(plan: Arc<Plan>, shared: Arc<Shared>) -> Stats {
+    let start = Instant::now();
+    let workers = plan.concurrency.max(1);
+    let cores = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(workers);
+    let threads: Vec<_> = (0..cores)
+        .map(|i| {
+            let count = workers / cores + usize::from(i < workers % cores);
+            let (plan, shared) = (plan.clone(), shared.clone());
+            std::thread::Builder::new()
+                .name(format!("crowd-{i}"))
+                .spawn(move || run_on_this_thread(count, plan, shared, start))
+                .expect("the OS can start a thread per core")
+        })
+        .collect();
+    let mut total = Stats::new();
+    for thread in threads {
+        match tokio::task::spawn_blocking(move || thread.join()).await {
+            Ok(Ok(stats)) => total.merge(&stats),
+            Ok(Err(panic)) => std::panic::resume_unwind(panic),
+            Err(e) => std::panic::resume_unwind(e.into_panic()),
+        }
+    }
+    total.elapsed = start.elapsed();
+    total
+}
+
+/// Runs `count` workers on a single-threaded runtime of this thread.
+fn run_on_this_thread(count: usize, plan: Arc<Plan>, shared: Arc<Shared>, start: Instant) -> Stats {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a single-threaded runtime can start");
+    runtime.block_on(async {
+        let workers: Vec<_> = (0..count)
+            .map(|_| tokio::spawn(worker(plan.clone(), shared.clone(), start)))
+            .collect();
+        let mut stats = Stats::new();
+        for handle in workers {
+            match handle.await {
+                Ok(worker) => stats.merge(&worker),
+                Err(e) => std::panic::resume_unwind(e.into_panic()),
+            }
+        }
+        stats
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_open_crowd_bounded_by_time_sends_rate_times_duration() {
+        let plan = Plan {
+            targets: vec![Target::parse("http://127.0.0.1:1").unwrap()],
+            work: Work::Get { path: "/".into() },
+            stop: Stop::Duration(Duration::from_secs(2)),
+            concurrency: 1,
+            rate: Some(50.0),
+            timeout: Duration::from_secs(1),
+        };
+        assert_eq!(total_requests(&plan), Some(100));
+    }
+}
