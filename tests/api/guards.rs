@@ -5,10 +5,8 @@ use std::time::Duration;
 
 use reqwest::StatusCode;
 
-use crate::helpers::{
-    TcpProxy, assert_error, assert_no_damage, client, flash_crowd, purchase, spawn_app,
-    spawn_app_with,
-};
+use crate::helpers::spawn_app_behind_postgres_proxy;
+use crate::helpers::{assert_error, assert_no_damage, client, flash_crowd, purchase, spawn_app};
 
 const RETRYING_GUARDS: [&str; 2] = ["pg-optimistic", "pg-serializable"];
 const POSTGRES_GUARDS: [&str; 5] = [
@@ -92,13 +90,7 @@ async fn row_and_advisory_locks_wait_no_longer_than_the_deadline() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn when_postgres_is_unreachable_every_postgres_guard_answers_503_and_writes_nothing() {
-    let proxy = TcpProxy::start(TcpProxy::POSTGRES).await;
-    let port = proxy.port;
-    let app = spawn_app_with(|settings| {
-        settings.database_url = settings.database_url.clone().port(port);
-        settings.db_timeout = Duration::from_millis(500);
-    })
-    .await;
+    let (proxy, app) = spawn_app_behind_postgres_proxy().await;
 
     // A connection of the test's own, around the proxy.
     let direct = sqlx::PgPool::connect_with(app.settings.database_url.clone().port(5432))

@@ -5,6 +5,7 @@ use std::time::{Duration, Instant};
 use reqwest::StatusCode;
 use serde_json::Value;
 
+use crate::helpers::spawn_app_behind_postgres_proxy;
 use crate::helpers::{
     TcpProxy, assert_error, client, purchase, redis_get, spawn_app, spawn_app_with,
 };
@@ -79,13 +80,7 @@ async fn a_stalled_redis_gives_503_in_about_the_redis_timeout() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn when_postgres_goes_away_purchases_get_503_and_leave_no_lock_behind() {
-    let proxy = TcpProxy::start(TcpProxy::POSTGRES).await;
-    let port = proxy.port;
-    let app = spawn_app_with(|settings| {
-        settings.database_url = settings.database_url.clone().port(port);
-        settings.db_timeout = Duration::from_millis(500);
-    })
-    .await;
+    let (proxy, app) = spawn_app_behind_postgres_proxy().await;
     // A connection of the test's own, around the proxy.
     let direct = sqlx::PgPool::connect_with(app.settings.database_url.clone().port(5432))
         .await
@@ -121,13 +116,7 @@ async fn when_postgres_goes_away_purchases_get_503_and_leave_no_lock_behind() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn when_postgres_is_down_lock_waiters_get_503_not_429() {
-    let proxy = TcpProxy::start(TcpProxy::POSTGRES).await;
-    let port = proxy.port;
-    let app = spawn_app_with(|settings| {
-        settings.database_url = settings.database_url.clone().port(port);
-        settings.db_timeout = Duration::from_millis(500);
-    })
-    .await;
+    let (proxy, app) = spawn_app_behind_postgres_proxy().await;
 
     proxy.cut();
     // Without failing fast, each holder in turn waits out the database

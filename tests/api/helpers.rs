@@ -119,6 +119,19 @@ pub async fn redis_get(app: &TestApp, key: &str) -> Option<String> {
         .expect("redis GET")
 }
 
+/// The service with its Postgres behind a [`TcpProxy`] the test can cut,
+/// and a 500 ms database timeout so that an outage shows quickly.
+pub async fn spawn_app_behind_postgres_proxy() -> (TcpProxy, TestApp) {
+    let proxy = TcpProxy::start(TcpProxy::POSTGRES).await;
+    let port = proxy.port;
+    let app = spawn_app_with(|settings| {
+        settings.database_url = settings.database_url.clone().port(port);
+        settings.db_timeout = std::time::Duration::from_millis(500);
+    })
+    .await;
+    (proxy, app)
+}
+
 /// A TCP proxy in front of Redis or Postgres that a test can stall or cut,
 /// to play a server that hangs or goes away while the service runs.
 pub struct TcpProxy {
