@@ -4,8 +4,6 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::report::SkippedMode;
-
 /// `--modes all`: every strategy the catalogue lists as available.
 pub const ALL: &str = "all";
 /// `--expect-safe safe`: every strategy run that the catalogue marks safe.
@@ -177,6 +175,14 @@ pub fn skipped_note(skipped: &[SkippedMode]) -> Option<String> {
         },
         list.join("; ")
     ))
+}
+
+/// A strategy that was not run, and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SkippedMode {
+    pub mode: String,
+    /// The catalogue's `unavailable_reason`.
+    pub reason: String,
 }
 
 #[cfg(test)]

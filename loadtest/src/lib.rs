@@ -31,12 +31,12 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use anyhow::bail;
 use indicatif::{ProgressBar, ProgressStyle};
 
-use crate::catalogue::{expected_safe, select_modes};
+use crate::catalogue::{SkippedMode, expected_safe, select_modes};
 use crate::cli::Config;
 use crate::crowd::{Plan, Shared, Stop};
 use crate::http::Target;
 use crate::metrics::{Exposition, LockReading};
-use crate::report::{Fairness, ModeReport, Parameters, Report, SCHEMA_VERSION, SkippedMode};
+use crate::report::{Fairness, ModeReport, Parameters, Report, SCHEMA_VERSION};
 use crate::request::Work;
 use crate::stats::Stats;
 

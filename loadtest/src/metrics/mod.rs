@@ -22,9 +22,10 @@ pub mod text;
 
 use std::collections::BTreeMap;
 
+use serde::{Deserialize, Serialize};
+
 pub use self::histogram::Buckets;
 pub use self::text::{Exposition, ParseError, Sample, parse};
-use crate::report::LockMetrics;
 
 pub const LOCK_WAIT: &str = "flashsale_lock_wait_seconds";
 pub const LOCK_HOLD: &str = "flashsale_lock_hold_seconds";
@@ -100,6 +101,32 @@ impl LockReading {
                 .collect(),
         }
     }
+}
+
+/// The lock's wait and hold times during one mode's crowd, from the
+/// service's histograms (`flashsale_lock_wait_seconds`,
+/// `flashsale_lock_hold_seconds`) and counters for that mode's strategy:
+/// the difference between `GET /metrics` read just before the crowd and just
+/// after it, summed over every instance. Percentiles are estimated from the
+/// buckets as Prometheus' `histogram_quantile` does (linear within a bucket),
+/// so they are only as fine as the service's buckets; `null` when no lock
+/// was waited for or held.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LockMetrics {
+    /// Instances whose `/metrics` were summed.
+    pub instances: usize,
+    /// Waits for the lock (each ended holding it, or giving up).
+    pub waits: u64,
+    pub wait_p50_ms: Option<f64>,
+    pub wait_p99_ms: Option<f64>,
+    /// Locks held (and released, or lost).
+    pub holds: u64,
+    pub hold_p50_ms: Option<f64>,
+    pub hold_p99_ms: Option<f64>,
+    /// Locks that expired before their holder released them.
+    pub expired: u64,
+    /// `flashsale_purchases_total` by `outcome`, as the service counted them.
+    pub purchases: BTreeMap<String, u64>,
 }
 
 #[cfg(test)]

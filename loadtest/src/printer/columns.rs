@@ -5,7 +5,8 @@
 use std::io::{self, Write};
 
 use super::column_title;
-use crate::report::{Latency, LockMetrics, ModeReport, Report, ServerOutcome};
+use crate::metrics::LockMetrics;
+use crate::report::{Latency, ModeReport, Report, ServerOutcome};
 
 /// One line of the side-by-side table.
 enum Row {

@@ -4,7 +4,8 @@
 
 use std::io::{self, Write};
 
-use crate::report::{Latency, LockMetrics, ModeReport, Report};
+use crate::metrics::LockMetrics;
+use crate::report::{Latency, ModeReport, Report};
 
 /// One column: its title in text and in Markdown, how to show a mode's value,
 /// and whether it is numeric (right-aligned).

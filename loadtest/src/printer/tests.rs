@@ -1,5 +1,6 @@
 use super::*;
-use crate::report::{ModeReport, Parameters, SCHEMA_VERSION, SkippedMode};
+use crate::catalogue::SkippedMode;
+use crate::report::{ModeReport, Parameters, SCHEMA_VERSION};
 use crate::service::Product;
 use crate::stats::{Answer, Stats};
 use std::time::Duration;
@@ -279,7 +280,7 @@ fn a_version_1_report_still_reads_back() {
 fn with_lock_and_fairness() -> Report {
     let mut report = sample();
     let redis = &mut report.modes[1];
-    redis.lock = Some(crate::report::LockMetrics {
+    redis.lock = Some(crate::metrics::LockMetrics {
         instances: 1,
         waits: 1000,
         wait_p50_ms: Some(37.5),

@@ -15,13 +15,14 @@
 //! and `latency_ms.refused`; no field changed meaning. They read as `null`
 //! from older reports.
 
-use std::collections::BTreeMap;
 use std::time::Duration;
 
 use hdrhistogram::Histogram;
 use serde::{Deserialize, Serialize};
 
+use crate::catalogue::SkippedMode;
 use crate::http::TransportError;
+use crate::metrics::LockMetrics;
 use crate::service::Product;
 use crate::stats::{Answer, BUCKET, Outcome, Stats};
 
@@ -78,14 +79,6 @@ pub struct Parameters {
     /// Set when the generator was benchmarked on `GET {get_path}` instead of
     /// running a sale.
     pub get_path: Option<String>,
-}
-
-/// A strategy that was not run, and why.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SkippedMode {
-    pub mode: String,
-    /// The catalogue's `unavailable_reason`.
-    pub reason: String,
 }
 
 /// One lock mode's crowd and what the service says it sold.
@@ -201,32 +194,6 @@ pub struct Latency {
     pub p99: f64,
     pub p99_9: f64,
     pub max: f64,
-}
-
-/// The lock's wait and hold times during one mode's crowd, from the
-/// service's histograms (`flashsale_lock_wait_seconds`,
-/// `flashsale_lock_hold_seconds`) and counters for that mode's strategy:
-/// the difference between `GET /metrics` read just before the crowd and just
-/// after it, summed over every instance. Percentiles are estimated from the
-/// buckets as Prometheus' `histogram_quantile` does (linear within a bucket),
-/// so they are only as fine as the service's buckets; `null` when no lock
-/// was waited for or held.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct LockMetrics {
-    /// Instances whose `/metrics` were summed.
-    pub instances: usize,
-    /// Waits for the lock (each ended holding it, or giving up).
-    pub waits: u64,
-    pub wait_p50_ms: Option<f64>,
-    pub wait_p99_ms: Option<f64>,
-    /// Locks held (and released, or lost).
-    pub holds: u64,
-    pub hold_p50_ms: Option<f64>,
-    pub hold_p99_ms: Option<f64>,
-    /// Locks that expired before their holder released them.
-    pub expired: u64,
-    /// `flashsale_purchases_total` by `outcome`, as the service counted them.
-    pub purchases: BTreeMap<String, u64>,
 }
 
 /// The p99 of sold purchases against the wait of a first-come, first-served

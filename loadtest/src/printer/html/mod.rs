@@ -207,9 +207,11 @@ mod tests {
     use serde_json::Value;
 
     use super::*;
+    use crate::catalogue::SkippedMode;
+    use crate::metrics::LockMetrics;
     use crate::printer::Format;
     use crate::printer::tests::{many, render, sample};
-    use crate::report::{Fairness, LockMetrics, SkippedMode};
+    use crate::report::Fairness;
 
     fn select<'a>(page: &'a Html, selector: &str) -> Vec<scraper::ElementRef<'a>> {
         page.select(&Selector::parse(selector).unwrap()).collect()
