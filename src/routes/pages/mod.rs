@@ -18,6 +18,7 @@
 
 mod assets;
 mod forms;
+mod notice;
 mod settings;
 mod switch;
 mod verdict;

@@ -5,8 +5,8 @@
 use serde::Deserialize;
 use uuid::Uuid;
 
+use super::notice::{Notice, Tone};
 use super::verdict::{refusal_text, sold_text};
-use super::view::{Notice, Tone};
 use super::{DEFAULT_BUYERS, DEFAULT_STOCK, DEFAULT_WORK_MS};
 use crate::crowd::CrowdSize;
 use crate::domain::{

@@ -3,7 +3,7 @@
 
 use uuid::Uuid;
 
-use super::view::Tone;
+use super::notice::Tone;
 use crate::crowd::CrowdReport;
 use crate::lock::Strategy;
 

@@ -1,10 +1,9 @@
 //! The page itself: what `templates/index.html` is given to show.
 
-use std::fmt;
-
 use askama::Template;
 use askama_web::WebTemplate;
 
+use super::notice::Notice;
 use super::settings::PageSettings;
 use super::switch::LockSwitch;
 use super::verdict::{CrowdNumbers, CrowdVerdict};
@@ -65,30 +64,6 @@ pub struct ProductCard {
     pub stats: ProductStats,
     /// The outcome of the last action on this product.
     pub notice: Option<Notice>,
-}
-
-#[derive(Debug)]
-pub struct Notice {
-    pub tone: Tone,
-    pub text: String,
-}
-
-/// Green, red, or neutral.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Tone {
-    Good,
-    Bad,
-    Info,
-}
-
-impl fmt::Display for Tone {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Tone::Good => "good",
-            Tone::Bad => "bad",
-            Tone::Info => "info",
-        })
-    }
 }
 
 impl IndexPage {
