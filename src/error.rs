@@ -10,7 +10,7 @@ use serde::Serialize;
 use crate::crowd::CrowdError;
 use crate::domain::{InvalidInput, ProductId};
 use crate::lock::{LockError, Strategy};
-use crate::purchase::PurchaseError;
+use crate::sale::PurchaseError;
 
 /// Seconds a client told "busy" should wait before trying again.
 const RETRY_AFTER_SECONDS: u32 = 1;

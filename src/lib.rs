@@ -1,7 +1,9 @@
 //! flashsale: a flash sale that oversells without a lock and never with one.
 //!
-//! * [`purchase`] — the race (read, check, write back) and the guard around it;
-//! * [`lock`] — the Redis spin-retry lock with a deadline;
+//! * [`sale`] — the race (read, check, write back), in [`sale::sell_one`];
+//! * [`lock`] — the Redis spin-retry lock with a deadline, and the other locks;
+//! * [`lab`] — every strategy: the catalogue, the Postgres guards, the dispatch;
+//! * [`purchase`] — one buyer's way in: the strategy around the sale, on its own task;
 //! * [`crowd`] — the flash crowd: N buyers at once, run by the server;
 //! * [`startup`] — builds the service (database, Redis, HTTP server);
 //! * [`routes`] — the JSON API and the pages.
@@ -11,11 +13,14 @@ pub mod crowd;
 pub mod db;
 pub mod domain;
 pub mod error;
+pub mod lab;
 pub mod lock;
 pub mod metrics;
+pub mod outcome;
 pub mod products;
 pub mod purchase;
 pub mod routes;
+pub mod sale;
 pub mod startup;
 pub mod state;
 pub mod telemetry;

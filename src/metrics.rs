@@ -18,7 +18,7 @@ use prometheus::{
 };
 
 use crate::lock::Strategy;
-use crate::purchase::Refusal;
+use crate::outcome::Refusal;
 
 pub struct Metrics {
     registry: Registry,

@@ -1,125 +1,17 @@
-//! The purchase: the race, and the guards that close it.
-//!
-//! [`sell_one`] is the tutorial's business logic, kept in its racy
-//! read-check-write shape on purpose: every strategy of the lock lab runs
-//! this same function, and differs only in what it puts around it (a Redis
-//! lock, a transaction, a row lock, a version check). [`purchase`] picks the
-//! strategy from the catalogue and runs the sale on its own task, so that a
+//! The purchase: one buyer's way in. [`purchase`] picks the strategy from
+//! the lab and runs the sale ([`crate::sale`]) on its own task, so that a
 //! client hanging up can neither abandon a held lock nor leave a sale half
 //! done.
 
 use std::sync::Arc;
 
-use serde::Serialize;
-use sqlx::{PgConnection, PgExecutor, PgPool};
-use tokio::time::{Instant, sleep};
+use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
-use uuid::Uuid;
 
-use crate::crowd::CrowdSlots;
-use crate::domain::{BuyerName, Knobs, ProductId};
-use crate::lock::{Guard, Lab, Lock, LockError, LockTiming, Strategy};
+use crate::lab::Lab;
 use crate::metrics::Metrics;
-use crate::timeline::Lane;
-
-/// What a buyer asks for.
-#[derive(Debug, Clone)]
-pub struct PurchaseRequest {
-    pub product: ProductId,
-    pub strategy: Strategy,
-    pub knobs: Knobs,
-    pub buyer: Option<BuyerName>,
-    /// Where to record this buyer's moments (traced crowds only).
-    pub trace: Option<Lane>,
-}
-
-/// A unit sold.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Order {
-    pub order_id: Uuid,
-    pub product_id: ProductId,
-    pub remaining_stock: i64,
-    pub lock: Strategy,
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum PurchaseError {
-    #[error("product {0} does not exist")]
-    ProductNotFound(ProductId),
-    #[error("product {0} is sold out")]
-    SoldOut(ProductId),
-    #[error("could not lock product {product}")]
-    Lock {
-        product: ProductId,
-        #[source]
-        source: LockError,
-    },
-    #[error("strategy `{strategy}` is not available: {reason}")]
-    StrategyUnavailable { strategy: Strategy, reason: String },
-    /// The product was restocked while the sale was in flight: the sale wrote
-    /// nothing, so that it cannot overwrite the new stock.
-    #[error("product {0} was restocked during the sale; nothing was sold")]
-    Restocked(ProductId),
-    /// `pg-optimistic`: the row changed since it was read; try again.
-    #[error("product {0} changed since it was read")]
-    VersionConflict(ProductId),
-    /// The service is shutting down and takes no new sale.
-    #[error("the service is shutting down")]
-    ShuttingDown,
-    #[error("database call failed")]
-    Database(#[from] sqlx::Error),
-    #[error("the purchase task died")]
-    Aborted(#[from] tokio::task::JoinError),
-}
-
-impl PurchaseError {
-    pub fn lock(product: ProductId, source: LockError) -> Self {
-        PurchaseError::Lock { product, source }
-    }
-
-    /// How a refused purchase is counted: the words of the HTTP answers.
-    pub fn refusal(&self) -> Refusal {
-        match self {
-            PurchaseError::SoldOut(_) => Refusal::SoldOut,
-            PurchaseError::Restocked(_) => Refusal::Restocked,
-            PurchaseError::Lock { source, .. } => match source {
-                LockError::Busy { .. } => Refusal::Busy,
-                LockError::Lost => Refusal::LockLost,
-                LockError::Store(error) if !crate::db::is_unavailable(error) => Refusal::Failed,
-                _ => Refusal::Unavailable,
-            },
-            PurchaseError::StrategyUnavailable { .. } | PurchaseError::ShuttingDown => {
-                Refusal::Unavailable
-            }
-            PurchaseError::Database(error) if crate::db::is_unavailable(error) => {
-                Refusal::Unavailable
-            }
-            PurchaseError::ProductNotFound(_)
-            | PurchaseError::VersionConflict(_)
-            | PurchaseError::Database(_)
-            | PurchaseError::Aborted(_) => Refusal::Failed,
-        }
-    }
-}
-
-/// Why a buyer went away without a unit.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Refusal {
-    /// 409 `sold_out`.
-    SoldOut,
-    /// 429: the lock stayed busy past the deadline.
-    Busy,
-    /// 409 `lock_lost`: the lock was lost before the write; nothing written.
-    LockLost,
-    /// 409 `restocked`: a restock overtook the sale; nothing written.
-    Restocked,
-    /// 503: Postgres, Redis or the strategy could not be used.
-    Unavailable,
-    /// 500 or 404: anything else.
-    Failed,
-}
+use crate::sale::{Order, PurchaseError, PurchaseRequest};
 
 /// What a purchase needs: the stock, the lock lab, and the bookkeeping of a
 /// clean shutdown. Cheap to clone.
@@ -131,21 +23,18 @@ pub struct Shop {
     pub sales: TaskTracker,
     /// Cancelled when the service starts shutting down: no new sale starts.
     pub shutdown: CancellationToken,
-    /// How many flash crowds this instance runs at once.
-    pub crowds: CrowdSlots,
     /// The lock's numbers, for `GET /metrics`.
     pub metrics: Arc<Metrics>,
 }
 
 impl Shop {
-    pub fn new(db: PgPool, lab: Lab, crowds: CrowdSlots) -> Self {
+    pub fn new(db: PgPool, lab: Lab) -> Self {
         Self {
             db,
             metrics: lab.metrics().clone(),
             lab: Arc::new(lab),
             sales: TaskTracker::new(),
             shutdown: CancellationToken::new(),
-            crowds,
         }
     }
 }
@@ -181,226 +70,4 @@ pub async fn purchase(shop: &Shop, request: PurchaseRequest) -> Result<Order, Pu
 #[tracing::instrument(name = "purchase", skip_all, fields(product = %request.product, lock = %request.strategy))]
 async fn guarded_sale(shop: &Shop, request: &PurchaseRequest) -> Result<Order, PurchaseError> {
     shop.lab.sell(&shop.db, request).await
-}
-
-/// The sale under a lock: acquire (with a deadline), sell, release — the
-/// shape every lock strategy shares.
-pub async fn locked_sale<L: Lock>(
-    lock: &L,
-    db: &PgPool,
-    request: &PurchaseRequest,
-    timing: &LockTiming,
-    metrics: &Metrics,
-) -> Result<Order, PurchaseError> {
-    let product = request.product;
-    let asked = Instant::now();
-    let acquired = lock.acquire(product, timing).await;
-    metrics.lock_waited(request.strategy, asked.elapsed());
-    let guard = acquired.map_err(|source| PurchaseError::lock(product, source))?;
-    let held_since = Instant::now();
-    if let Some(lane) = &request.trace {
-        lane.lock_acquired();
-    }
-
-    // Whatever the sale's outcome, release before answering.
-    let outcome = sell_one(&mut Store::Pool(db), request, &guard, SaleChecks::default()).await;
-
-    if let Some(lane) = &request.trace {
-        lane.done();
-    }
-    let released = lock.release(guard).await;
-    metrics.lock_held(request.strategy, held_since.elapsed());
-    match released {
-        Ok(true) => {}
-        Ok(false) => {
-            metrics.lock_expired(request.strategy);
-            tracing::warn!("the lock expired before release: the critical section outlived its TTL")
-        }
-        Err(error) => tracing::warn!(error = %error, "lock release failed; the TTL will free it"),
-    }
-    outcome
-}
-
-/// Where the sale's statements go: each to the pool on its own, or all into
-/// one transaction of the strategy's.
-pub enum Store<'a> {
-    Pool(&'a PgPool),
-    Tx(&'a mut PgConnection),
-}
-
-/// What a Postgres guard asks of the sale besides the lock's own checks.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct SaleChecks {
-    /// Read with `SELECT … FOR UPDATE` (`pg-row-lock`).
-    pub lock_row: bool,
-    /// Write only if the row's version is still the one read (`pg-optimistic`).
-    pub compare_version: bool,
-}
-
-/// The row as the sale read it.
-#[derive(Debug, Clone, Copy, sqlx::FromRow)]
-struct StockRead {
-    stock: i64,
-    version: i64,
-    generation: i64,
-}
-
-/// THE RACE. Read the stock, check it, (do the business step,) write back the
-/// value read minus one, record the order.
-///
-/// Between the read and the write another buyer can read the same value: both
-/// write `stock - 1`, both get an order, one decrement is lost, and the sale
-/// oversells. That is the bug the locks exist for, so it stays in this shape:
-/// an atomic `UPDATE ... SET stock = stock - 1 WHERE stock > 0` would hide it
-/// (that one is `pg-atomic`, the database's own answer).
-///
-/// The write is conditional on what no buyer changes but a restock (the
-/// row's generation), on the guard's fencing token if it has one, and on the
-/// version read if asked: a condition that fails writes nothing.
-pub async fn sell_one(
-    store: &mut Store<'_>,
-    request: &PurchaseRequest,
-    guard: &dyn Guard,
-    checks: SaleChecks,
-) -> Result<Order, PurchaseError> {
-    let product = request.product;
-
-    // 1. Read.
-    let read = match store {
-        Store::Pool(db) => read_stock(*db, product, checks.lock_row).await?,
-        Store::Tx(tx) => read_stock(&mut **tx, product, checks.lock_row).await?,
-    }
-    .ok_or(PurchaseError::ProductNotFound(product))?;
-
-    if let Some(lane) = &request.trace {
-        lane.read(read.stock);
-    }
-
-    // 2. Check.
-    if read.stock <= 0 {
-        return Err(PurchaseError::SoldOut(product));
-    }
-
-    // A pause (GC, SIGSTOP) while holding what was read: the lock may expire.
-    let pause = request.knobs.pause.duration();
-    if guard.pauses_after_read() && !pause.is_zero() {
-        sleep(pause).await;
-    }
-
-    // 3. The business step ("此处省略" in the tutorial) widens the window.
-    let work = request.knobs.work.duration();
-    if !work.is_zero() {
-        sleep(work).await;
-    }
-
-    // A lock known to be lost (watchdog, Redlock validity): write nothing.
-    if guard.is_lost() {
-        return Err(PurchaseError::lock(product, LockError::Lost));
-    }
-
-    // 4. Write back what we read, minus one, and record the order. One
-    //    statement, so a sale is never half written.
-    let remaining = read.stock - 1;
-    let order_id = Uuid::new_v4();
-    let version = checks.compare_version.then_some(read.version);
-    let written = match store {
-        Store::Pool(db) => {
-            write_back(
-                *db,
-                request,
-                order_id,
-                remaining,
-                read,
-                guard.fence(),
-                version,
-            )
-            .await?
-        }
-        Store::Tx(tx) => {
-            write_back(
-                &mut **tx,
-                request,
-                order_id,
-                remaining,
-                read,
-                guard.fence(),
-                version,
-            )
-            .await?
-        }
-    };
-    if !written {
-        return Err(if guard.fence().is_some() {
-            // A newer token claimed the row: our lock expired under us.
-            PurchaseError::lock(product, LockError::Lost)
-        } else if checks.compare_version {
-            PurchaseError::VersionConflict(product)
-        } else {
-            PurchaseError::Restocked(product)
-        });
-    }
-
-    if let Some(lane) = &request.trace {
-        lane.wrote(remaining);
-    }
-
-    Ok(Order {
-        order_id,
-        product_id: product,
-        remaining_stock: remaining,
-        lock: request.strategy,
-    })
-}
-
-async fn read_stock(
-    db: impl PgExecutor<'_>,
-    product: ProductId,
-    lock_row: bool,
-) -> Result<Option<StockRead>, sqlx::Error> {
-    let sql = if lock_row {
-        "SELECT stock, version, generation FROM products WHERE id = $1 FOR UPDATE"
-    } else {
-        "SELECT stock, version, generation FROM products WHERE id = $1"
-    };
-    sqlx::query_as(sql)
-        .bind(product.get())
-        .fetch_optional(db)
-        .await
-}
-
-/// `true` when the stock was written and the order recorded.
-async fn write_back(
-    db: impl PgExecutor<'_>,
-    request: &PurchaseRequest,
-    order_id: Uuid,
-    remaining: i64,
-    read: StockRead,
-    fence: Option<i64>,
-    version: Option<i64>,
-) -> Result<bool, sqlx::Error> {
-    let written: Option<Uuid> = sqlx::query_scalar(
-        "WITH sold AS (
-             UPDATE products
-             SET stock = $2, version = version + 1, updated_at = now()
-             WHERE id = $1
-               AND generation = $6
-               AND ($7::bigint IS NULL OR fence = $7)
-               AND ($8::bigint IS NULL OR version = $8)
-             RETURNING id
-         )
-         INSERT INTO orders (id, product_id, lock_mode, user_name)
-         SELECT $3, sold.id, $4, $5 FROM sold
-         RETURNING id",
-    )
-    .bind(request.product.get())
-    .bind(remaining)
-    .bind(order_id)
-    .bind(request.strategy.as_str())
-    .bind(request.buyer.as_ref().map(BuyerName::as_str))
-    .bind(read.generation)
-    .bind(fence)
-    .bind(version)
-    .fetch_optional(db)
-    .await?;
-    Ok(written.is_some())
 }

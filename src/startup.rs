@@ -16,8 +16,8 @@ use tracing_actix_web::TracingLogger;
 
 use crate::configuration::Settings;
 use crate::crowd::CrowdSlots;
-use crate::lock::LabSettings;
-use crate::lock::{Lab, LockTiming, RedisNode};
+use crate::lab::{Lab, LabSettings};
+use crate::lock::{self, LockTiming, RedisNode};
 use crate::purchase::Shop;
 use crate::routes::gate::{self, Gate};
 use crate::routes::limits::{self, RequestLimits};
@@ -144,7 +144,8 @@ fn app_state(settings: &Settings, db: PgPool, redis: ConnectionManager) -> AppSt
         db_timeout: settings.db_timeout,
     });
     AppState {
-        shop: Shop::new(db, lab, CrowdSlots::new(settings.max_crowds.into())),
+        shop: Shop::new(db, lab),
+        crowds: CrowdSlots::new(settings.max_crowds.into()),
         redis,
         default_lock_mode: settings.default_lock_mode,
         redis_timeout: settings.redis_timeout,
@@ -277,23 +278,13 @@ async fn create_database_if_missing(
     Ok(())
 }
 
-/// RESP3 lets the connection manager hear the server hang up and reconnect
-/// at once, before the next command would fail on the dead connection.
-pub fn with_resp3(info: redis::ConnectionInfo) -> redis::ConnectionInfo {
-    let settings = info
-        .redis_settings()
-        .clone()
-        .set_protocol(redis::ProtocolVersion::RESP3);
-    info.set_redis_settings(settings)
-}
-
 pub fn quote_identifier(name: &str) -> String {
     format!("\"{}\"", name.replace('"', "\"\""))
 }
 
 /// One multiplexed connection for the whole instance, checked with a PING.
 pub async fn connect_redis(settings: &Settings) -> anyhow::Result<ConnectionManager> {
-    let info = with_resp3(settings.redis_url.clone());
+    let info = lock::with_resp3(settings.redis_url.clone());
     let target = format!("Redis at {}", info.addr());
     let client = redis::Client::open(info).with_context(|| format!("bad address for {target}"))?;
     let config = ConnectionManagerConfig::new()

@@ -5,12 +5,15 @@ use std::time::Duration;
 
 use redis::aio::ConnectionManager;
 
+use crate::crowd::CrowdSlots;
 use crate::lock::Strategy;
 use crate::purchase::Shop;
 
 #[derive(Clone)]
 pub struct AppState {
     pub shop: Shop,
+    /// How many flash crowds this instance runs at once.
+    pub crowds: CrowdSlots,
     /// For readiness checks; the lock holds its own clone.
     pub redis: ConnectionManager,
     pub default_lock_mode: Strategy,

@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex};
 use serde::Serialize;
 use tokio::time::Instant;
 
-use crate::purchase::Refusal;
+use crate::outcome::Refusal;
 
 /// At most this many buyers in a traced crowd: a picture, not a benchmark.
 pub const MAX_TRACED_BUYERS: u32 = 50;

@@ -29,8 +29,10 @@ use uuid::Uuid;
 
 use crate::domain::{BuyerName, InvalidInput, Knobs, ProductId, StockLevel};
 use crate::lock::Strategy;
+use crate::outcome::Refusal;
 use crate::products::{self, ProductStats};
-use crate::purchase::{PurchaseRequest, Refusal, Shop, purchase};
+use crate::purchase::{Shop, purchase};
+use crate::sale::PurchaseRequest;
 use crate::timeline::{BuyerTimeline, Lane, MAX_TRACED_BUYERS};
 
 mod claim;
@@ -182,11 +184,15 @@ pub enum CrowdError {
 /// until it is done. If the caller goes away (the client hung up), the crowd
 /// lets no further buyer in, finishes the sales already started, and logs
 /// what it did.
-pub async fn run(shop: &Shop, request: CrowdRequest) -> Result<CrowdReport, CrowdError> {
+pub async fn run(
+    shop: &Shop,
+    slots: &CrowdSlots,
+    request: CrowdRequest,
+) -> Result<CrowdReport, CrowdError> {
     if shop.shutdown.is_cancelled() {
         return Err(CrowdError::ShuttingDown);
     }
-    let slot = shop.crowds.take()?;
+    let slot = slots.take()?;
     let claim = claim::ProductClaim::take(&shop.db, shop.lab.db_timeout(), request.product).await?;
     let stop = shop.shutdown.child_token();
     let client_gone = stop.clone().drop_guard();

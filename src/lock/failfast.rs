@@ -3,12 +3,11 @@
 //! jobs, where the second caller should not wait). In a flash crowd it is
 //! safe but **undersells**: buyers are turned away while stock is left.
 
-use super::catalogue::{Family, Needs, StrategyInfo};
+use super::info::{Family, Needs, StrategyInfo};
 use super::{Lock, LockError, LockTiming, RedisBase, TokenGuard, new_token};
 use crate::domain::ProductId;
 
 pub const INFO: StrategyInfo = StrategyInfo {
-    name: "redis-failfast",
     label: "Redis fail-fast lock",
     family: Family::Redis,
     safe: true,

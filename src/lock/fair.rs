@@ -42,12 +42,11 @@ use futures::StreamExt;
 use tokio::sync::oneshot;
 use tokio::time::{Instant, sleep};
 
-use super::catalogue::{Family, Needs, StrategyInfo};
+use super::info::{Family, Needs, StrategyInfo};
 use super::{Lock, LockError, LockTiming, RedisBase, TokenGuard, new_token, ttl_millis};
 use crate::domain::ProductId;
 
 pub const INFO: StrategyInfo = StrategyInfo {
-    name: "redis-fair",
     label: "Redis fair lock (FIFO)",
     family: Family::Redis,
     safe: true,

@@ -10,7 +10,7 @@
 //! * Before it reads the stock, the holder **claims the row**:
 //!   `UPDATE products SET fence = $token WHERE id = $id AND fence < $token`.
 //!   The sale then writes back only `WHERE fence = $token`
-//!   ([`crate::purchase::sell_one`]). A holder whose claim or write finds a
+//!   ([`crate::sale::sell_one`]). A holder whose claim or write finds a
 //!   newer fence writes nothing: 409 `lock_lost`.
 //!
 //! Why claim first, not just fence the write (`WHERE fence < $token`): the
@@ -33,14 +33,13 @@ use std::sync::LazyLock;
 
 use sqlx::PgPool;
 
-use super::catalogue::{Family, Needs, StrategyInfo};
+use super::info::{Family, Needs, StrategyInfo};
 use super::{
     Guard, Lock, LockError, LockTiming, RedisBase, TokenGuard, new_token, spin, ttl_millis,
 };
 use crate::domain::ProductId;
 
 pub const INFO: StrategyInfo = StrategyInfo {
-    name: "redis-fenced",
     label: "Redis lock + fencing token",
     family: Family::Redis,
     safe: true,

@@ -5,7 +5,7 @@
 //!
 //! A lock strategy is "acquire with a deadline → guard → release":
 //! [`Lock::acquire`] waits at most the deadline and answers a guard or a
-//! [`LockError`]; the sale ([`crate::purchase::sell_one`]) runs while the
+//! [`LockError`]; the sale ([`crate::sale::sell_one`]) runs while the
 //! guard is held and asks it two things — its fencing token, and whether the
 //! lock is known to be lost — then [`Lock::release`] gives it back.
 //!
@@ -18,15 +18,14 @@
 //! transaction, the row lock or the version check around the same sale.
 
 pub mod broken;
-pub mod catalogue;
 pub mod failfast;
 pub mod fair;
 pub mod fenced;
-pub mod lab;
+pub mod info;
 pub mod local;
-pub mod postgres;
 pub mod redlock;
 pub mod spin;
+pub mod strategy;
 pub mod watchdog;
 
 use std::collections::HashMap;
@@ -38,8 +37,8 @@ use redis::aio::ConnectionManager;
 use tokio::time::{Instant, sleep, timeout};
 use uuid::Uuid;
 
-pub use catalogue::{Family, Needs, Strategy, StrategyInfo};
-pub use lab::{Availability, Lab, LabSettings};
+pub use info::{Family, Needs, StrategyInfo};
+pub use strategy::Strategy;
 
 use crate::domain::ProductId;
 
@@ -171,6 +170,16 @@ pub trait Guard: Send + Sync {
 pub struct Unguarded;
 
 impl Guard for Unguarded {}
+
+/// RESP3 lets the connection manager hear the server hang up and reconnect
+/// at once, before the next command would fail on the dead connection.
+pub fn with_resp3(info: redis::ConnectionInfo) -> redis::ConnectionInfo {
+    let settings = info
+        .redis_settings()
+        .clone()
+        .set_protocol(redis::ProtocolVersion::RESP3);
+    info.set_redis_settings(settings)
+}
 
 /// The Redis key of the lock on `product`, e.g. `flashsale:lock:product:1`.
 /// Every Redis strategy uses the same key, so they exclude one another.

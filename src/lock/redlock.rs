@@ -25,12 +25,11 @@ use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use tokio::sync::OnceCell;
 use tokio::time::{Instant, sleep, timeout};
 
-use super::catalogue::{Family, Needs, StrategyInfo};
+use super::info::{Family, Needs, StrategyInfo};
 use super::{Guard, Ledger, Lock, LockError, LockTiming, RedisNode, lock_key, new_token};
 use crate::domain::ProductId;
 
 pub const INFO: StrategyInfo = StrategyInfo {
-    name: "redlock",
     label: "Redlock (3 Redis nodes)",
     family: Family::Redlock,
     safe: true,
@@ -99,7 +98,7 @@ impl Redlock {
             .iter()
             .map(|info| LazyNode {
                 address: info.addr().to_string(),
-                client: redis::Client::open(crate::startup::with_resp3(info.clone()))
+                client: redis::Client::open(super::with_resp3(info.clone()))
                     .expect("a parsed connection info opens"),
                 connection: OnceCell::new(),
                 call_timeout,

@@ -4,12 +4,11 @@
 //! the TTL; once the work (or a pause) outlives it, the lock expires under
 //! its holder and a second buyer walks in.
 
-use super::catalogue::{Family, Needs, StrategyInfo};
+use super::info::{Family, Needs, StrategyInfo};
 use super::{Lock, LockError, LockTiming, RedisBase, TokenGuard};
 use crate::domain::ProductId;
 
 pub const INFO: StrategyInfo = StrategyInfo {
-    name: "redis",
     label: "Redis spin lock",
     family: Family::Redis,
     safe: true,

@@ -20,12 +20,11 @@ use std::time::Duration;
 use tokio::task::JoinHandle;
 use tokio::time::{Instant, sleep};
 
-use super::catalogue::{Family, Needs, StrategyInfo};
+use super::info::{Family, Needs, StrategyInfo};
 use super::{Guard, Lock, LockError, LockTiming, RedisBase, RedisNode, TokenGuard, ttl_millis};
 use crate::domain::ProductId;
 
 pub const INFO: StrategyInfo = StrategyInfo {
-    name: "redis-watchdog",
     label: "Redis lock with a watchdog",
     family: Family::Redis,
     safe: true,

@@ -73,7 +73,7 @@ pub async fn flash_crowd(
     let request = body
         .into_inner()
         .into_request(product, state.default_lock_mode)?;
-    let report = crowd::run(&state.shop, request).await?;
+    let report = crowd::run(&state.shop, &state.crowds, request).await?;
     Ok(HttpResponse::Ok().json(report))
 }
 

@@ -4,8 +4,9 @@ use serde::Deserialize;
 use crate::domain::{BuyerName, InvalidInput, Knobs, ProductId, RawKnobs};
 use crate::error::ApiError;
 use crate::lock::Strategy;
-use crate::purchase::{PurchaseRequest, purchase};
+use crate::purchase::purchase;
 use crate::routes::gate::PurchaseQuota;
+use crate::sale::PurchaseRequest;
 use crate::state::AppState;
 
 /// The purchase options as they arrive: `lock`, `user` and the lab's knobs

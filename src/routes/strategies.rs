@@ -1,13 +1,15 @@
 use actix_web::{HttpResponse, web};
 use serde::Serialize;
 
-use crate::lock::Availability;
+use crate::lab::Availability;
 use crate::lock::StrategyInfo;
 use crate::state::AppState;
 
 /// One entry of `GET /api/strategies`.
 #[derive(Debug, Serialize)]
 struct StrategyEntry {
+    /// The `lock=` name: a contract users' scripts rely on.
+    name: &'static str,
     #[serde(flatten)]
     info: &'static StrategyInfo,
     #[serde(flatten)]
@@ -26,6 +28,7 @@ pub async fn list(state: web::Data<AppState>) -> HttpResponse {
         .await
         .into_iter()
         .map(|(strategy, availability)| StrategyEntry {
+            name: strategy.as_str(),
             info: strategy.info(),
             availability,
             default: strategy == state.default_lock_mode,

@@ -18,11 +18,10 @@ use std::time::Duration;
 use tokio::time::sleep;
 
 use crate::domain::ProductId;
-use crate::lock::catalogue::{Family, Needs, StrategyInfo};
+use crate::lock::info::{Family, Needs, StrategyInfo};
 use crate::lock::{Guard, Lock, LockError, LockTiming, RedisBase, TokenGuard};
 
 pub const INFO: StrategyInfo = StrategyInfo {
-    name: "broken-get-del",
     label: "Broken: release by GET then DEL",
     family: Family::Broken,
     safe: false,

@@ -8,11 +8,10 @@
 //! Scenario: any crowd with a business step — it oversells like `none`.
 
 use crate::domain::ProductId;
-use crate::lock::catalogue::{Family, Needs, StrategyInfo};
+use crate::lock::info::{Family, Needs, StrategyInfo};
 use crate::lock::{Lock, LockError, LockTiming, RedisBase, TokenGuard, new_token, ttl_millis};
 
 pub const INFO: StrategyInfo = StrategyInfo {
-    name: "broken-ignore-setnx",
     label: "Broken: SET NX reply ignored",
     family: Family::Broken,
     safe: false,

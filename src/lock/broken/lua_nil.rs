@@ -9,13 +9,12 @@
 use std::sync::LazyLock;
 
 use crate::domain::ProductId;
-use crate::lock::catalogue::{Family, Needs, StrategyInfo};
+use crate::lock::info::{Family, Needs, StrategyInfo};
 use crate::lock::{
     Lock, LockError, LockTiming, RedisBase, TokenGuard, new_token, spin, ttl_millis,
 };
 
 pub const INFO: StrategyInfo = StrategyInfo {
-    name: "broken-lua-nil",
     label: "Broken: Lua `== nil`",
     family: Family::Broken,
     safe: false,

@@ -8,11 +8,10 @@
 //! Scenario: `ttl_ms` below `work_ms` in a crowd.
 
 use crate::domain::ProductId;
-use crate::lock::catalogue::{Family, Needs, StrategyInfo};
+use crate::lock::info::{Family, Needs, StrategyInfo};
 use crate::lock::{Lock, LockError, LockTiming, RedisBase, TokenGuard};
 
 pub const INFO: StrategyInfo = StrategyInfo {
-    name: "broken-plain-del",
     label: "Broken: release by plain DEL",
     family: Family::Broken,
     safe: false,

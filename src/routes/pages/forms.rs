@@ -252,7 +252,7 @@ pub async fn crowd_form(
         Ok(request) => request,
         Err(invalid) => return refused(&state, settings, admin, invalid.into()).await,
     };
-    let report = match crowd::run(&state.shop, request)
+    let report = match crowd::run(&state.shop, &state.crowds, request)
         .await
         .map_err(ApiError::from)
     {

@@ -6,7 +6,7 @@
 
 use std::fmt;
 
-use crate::lock::Availability;
+use crate::lab::Availability;
 use crate::lock::{Family, Strategy, StrategyInfo};
 
 /// A heading of the switch. The groups appear in the order of their first
@@ -135,7 +135,7 @@ impl LockSwitch {
                 });
             let checked = strategy == chosen;
             let option = LockOption {
-                value: info.name,
+                value: strategy.as_str(),
                 label: info.label,
                 lesson: info.lesson,
                 breaks_when: info.breaks_when,

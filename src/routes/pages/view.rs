@@ -115,7 +115,7 @@ impl IndexPage {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::lock::Availability;
+    use crate::lab::Availability;
     use crate::lock::Strategy;
 
     const SERVICE: ServiceTiming = ServiceTiming {

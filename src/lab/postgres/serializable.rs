@@ -10,12 +10,11 @@ use sqlx::PgPool;
 use tokio::time::Instant;
 
 use super::{Isolation, begin, is_serialization_failure, lock_wait_is_busy};
-use crate::lock::catalogue::{Family, Needs, StrategyInfo};
+use crate::lock::info::{Family, Needs, StrategyInfo};
 use crate::lock::{LockError, LockTiming, Unguarded};
-use crate::purchase::{Order, PurchaseError, PurchaseRequest, SaleChecks, Store, sell_one};
+use crate::sale::{Order, PurchaseError, PurchaseRequest, SaleChecks, Store, sell_one};
 
 pub const INFO: StrategyInfo = StrategyInfo {
-    name: "pg-serializable",
     label: "Postgres SERIALIZABLE",
     family: Family::Postgres,
     safe: true,

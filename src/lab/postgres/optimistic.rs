@@ -8,12 +8,11 @@
 use sqlx::PgPool;
 use tokio::time::Instant;
 
-use crate::lock::catalogue::{Family, Needs, StrategyInfo};
+use crate::lock::info::{Family, Needs, StrategyInfo};
 use crate::lock::{LockError, LockTiming, Unguarded};
-use crate::purchase::{Order, PurchaseError, PurchaseRequest, SaleChecks, Store, sell_one};
+use crate::sale::{Order, PurchaseError, PurchaseRequest, SaleChecks, Store, sell_one};
 
 pub const INFO: StrategyInfo = StrategyInfo {
-    name: "pg-optimistic",
     label: "Postgres optimistic (version)",
     family: Family::Postgres,
     safe: true,

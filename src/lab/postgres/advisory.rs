@@ -11,12 +11,11 @@ use std::time::Duration;
 use sqlx::PgPool;
 
 use super::{Isolation, begin, lock_wait_is_busy};
-use crate::lock::catalogue::{Family, Needs, StrategyInfo};
+use crate::lock::info::{Family, Needs, StrategyInfo};
 use crate::lock::{LockTiming, Unguarded};
-use crate::purchase::{Order, PurchaseError, PurchaseRequest, SaleChecks, Store, sell_one};
+use crate::sale::{Order, PurchaseError, PurchaseRequest, SaleChecks, Store, sell_one};
 
 pub const INFO: StrategyInfo = StrategyInfo {
-    name: "pg-advisory",
     label: "Postgres advisory lock",
     family: Family::Postgres,
     safe: true,

@@ -18,7 +18,7 @@ use std::time::Duration;
 use sqlx::{PgPool, Postgres, Transaction};
 
 use crate::lock::{LockError, LockTiming};
-use crate::purchase::PurchaseError;
+use crate::sale::PurchaseError;
 
 /// `lock_not_available`: a lock wait ran past `lock_timeout`.
 const LOCK_NOT_AVAILABLE: &str = "55P03";

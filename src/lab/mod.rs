@@ -1,6 +1,8 @@
-//! The lab at run time: one instance of every lock, built at start-up, the
-//! dispatch from a purchase's strategy to the guard around the sale, and
-//! which strategies can be used right now.
+//! The lock lab at run time: one instance of every lock, built at start-up,
+//! the dispatch from a purchase's strategy to the guard around the sale, and
+//! which strategies can be used right now. [`catalogue`] says what each
+//! strategy teaches; [`postgres`] holds the guards that need no lock service.
+//! The locks themselves are in `crate::lock`.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -8,16 +10,18 @@ use std::time::Duration;
 use serde::Serialize;
 use sqlx::PgPool;
 
-use super::broken::{get_del, ignore_setnx, lua_nil, plain_del};
-use super::catalogue::{Family, Needs, Strategy};
-use super::{
-    Ledger, LockError, LockTiming, RedisBase, RedisNode, Unguarded, failfast, fair, fenced, local,
-    postgres, redlock, spin, watchdog,
-};
+pub mod catalogue;
+pub mod postgres;
+
 use crate::db::DbHealth;
 use crate::domain::Knobs;
+use crate::lock::broken::{get_del, ignore_setnx, lua_nil, plain_del};
+use crate::lock::{
+    Family, Ledger, LockError, LockTiming, Needs, RedisBase, RedisNode, Strategy, Unguarded,
+    failfast, fair, fenced, local, redlock, spin, watchdog,
+};
 use crate::metrics::Metrics;
-use crate::purchase::{
+use crate::sale::{
     Order, PurchaseError, PurchaseRequest, SaleChecks, Store, locked_sale, sell_one,
 };
 

@@ -15,11 +15,10 @@ use uuid::Uuid;
 use super::{Isolation, begin, lock_wait_is_busy};
 use crate::domain::BuyerName;
 use crate::lock::LockTiming;
-use crate::lock::catalogue::{Family, Needs, StrategyInfo};
-use crate::purchase::{Order, PurchaseError, PurchaseRequest};
+use crate::lock::info::{Family, Needs, StrategyInfo};
+use crate::sale::{Order, PurchaseError, PurchaseRequest};
 
 pub const INFO: StrategyInfo = StrategyInfo {
-    name: "pg-atomic",
     label: "Postgres atomic decrement",
     family: Family::Postgres,
     safe: true,
