@@ -76,7 +76,7 @@ pub async fn find(
 ///
 /// A restock starts a new *generation* of the product: a sale still in
 /// flight read the old one, and its write-back (conditional on the
-/// generation it read, see `purchase::sell_one`) writes nothing, so it can
+/// generation it read, see `sale::sell_one`) writes nothing, so it can
 /// never put its old stock back over the new — whatever its strategy.
 #[tracing::instrument(skip(db))]
 pub async fn restock(
