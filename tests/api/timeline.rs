@@ -195,13 +195,20 @@ async fn every_colour_the_timeline_script_draws_with_is_in_the_stylesheet() {
             response.text().await.unwrap()
         }
     };
-    let (script, css) = (get("/static/app.js").await, get("/static/app.css").await);
+    // The page's script is ES modules: the layout names the colours, the
+    // drawing makes the SVG, the Watch button asks for the trace.
+    let (layout, drawing, watch, css) = (
+        get("/static/timeline-layout.js").await,
+        get("/static/timeline.js").await,
+        get("/static/watch.js").await,
+        get("/static/app.css").await,
+    );
 
-    let colours: usize = script
+    let colours: usize = layout
         .split_once("const READ_COLOURS = ")
         .and_then(|(_, rest)| rest.split_once(';'))
         .and_then(|(n, _)| n.parse().ok())
-        .expect("app.js names how many colours it cycles through");
+        .expect("timeline-layout.js names how many colours it cycles through");
     assert!(colours >= 4, "{colours}");
     for class in (0..colours)
         .map(|i| format!(".tl-v{i} {{"))
@@ -210,6 +217,6 @@ async fn every_colour_the_timeline_script_draws_with_is_in_the_stylesheet() {
         assert!(css.contains(&class), "app.css has no {class}");
     }
     // Drawn with classes and SVG attributes only: the CSP blocks inline style.
-    assert!(!script.contains(r#"setAttribute("style""#));
-    assert!(script.contains("trace: true"));
+    assert!(!drawing.contains(r#"setAttribute("style""#));
+    assert!(watch.contains("trace: true"));
 }

@@ -5,15 +5,16 @@
 //! in the query string (a crowd by its id, its verdict read back from the
 //! database).
 //!
-//! With JavaScript (`static/app.js`) the page calls the JSON API instead and
-//! updates itself in place; both go through the same purchase path.
+//! With JavaScript (`static/app.js` and the ES modules it imports) the page
+//! calls the JSON API instead and updates itself in place; both go through
+//! the same purchase path.
 //!
 //! * [`view`] — the page's template and what it shows;
 //! * [`switch`] — the lock switch and the lesson box, built from the catalogue;
 //! * [`settings`] — the knobs, and the query string the page is opened with;
 //! * [`verdict`] — the words for an outcome: a sale, a refusal, a crowd;
 //! * [`forms`] — the forms without JavaScript;
-//! * [`assets`] — the stylesheet, script and icon;
+//! * [`assets`] — the stylesheet, script modules and icon;
 //! * [`watch`] — the bounds of "Watch N buyers", the timeline the script draws.
 
 mod assets;

@@ -1,5 +1,5 @@
 //! The words for what happened: a unit sold, a purchase refused, a flash
-//! crowd's verdict. `static/app.js` says the same things with JavaScript.
+//! crowd's verdict. `static/words.js` says the same things with JavaScript.
 
 use uuid::Uuid;
 

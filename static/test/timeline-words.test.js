@@ -1,0 +1,119 @@
+// What the timeline says in words, without a browser: node --test static/test/
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+
+import { laneCells, laneSentence, ms, outcomeWord, outcomesOf, readsOf } from "../timeline-words.js";
+
+function lane(buyer, fields = {}) {
+  return {
+    buyer,
+    arrived: 0,
+    lock_acquired: null,
+    read_at: null,
+    read_stock: null,
+    wrote_at: null,
+    wrote_stock: null,
+    done: 1,
+    outcome: "busy",
+    ...fields,
+  };
+}
+
+const sold = (buyer, at, read) =>
+  lane(buyer, { read_at: at, read_stock: read, wrote_at: at + 20, wrote_stock: read - 1, done: at + 21, outcome: "sold" });
+
+describe("ms", () => {
+  test("shows a decimal below 10 ms, whole ms from 10, and a dash for what did not happen", () => {
+    assert.equal(ms(0), "0.0");
+    assert.equal(ms(3.14159), "3.1");
+    assert.equal(ms(9.94), "9.9");
+    assert.equal(ms(10), "10");
+    assert.equal(ms(123.6), "124");
+    assert.equal(ms(null), "—");
+    assert.equal(ms(undefined), "—");
+  });
+});
+
+describe("outcomeWord", () => {
+  test("says each outcome in words, and an unknown one as it came", () => {
+    assert.equal(outcomeWord("sold_out"), "sold out");
+    assert.equal(outcomeWord("lock_lost"), "lock lost");
+    assert.equal(outcomeWord("sold"), "sold");
+    assert.equal(outcomeWord("mystery"), "mystery");
+  });
+});
+
+describe("readsOf", () => {
+  test("with the lock off: the reads in order, and the buyers who sold the same unit", () => {
+    const e = { lanes: [sold(3, 2, 2), sold(1, 1, 2), sold(2, 1.5, 2), lane(4, { read_at: 40, read_stock: 0, outcome: "sold_out" })] };
+    assert.deepEqual(readsOf(e), {
+      sequence: "Reads, in order: 2 ×3 → 0",
+      sentence: "3 buyers read the same stock, 2, and each sold a unit of it.",
+    });
+  });
+
+  test("with the lock on: each seller read what the one before it wrote", () => {
+    const e = { lanes: [sold(2, 30, 1), sold(1, 5, 2), lane(3, { read_at: 60, read_stock: 0, outcome: "sold_out" })] };
+    assert.deepEqual(readsOf(e), {
+      sequence: "Reads, in order: 2 → 1 → 0",
+      sentence: "Each seller read what the one before it wrote.",
+    });
+  });
+
+  test("names the largest group of sellers who read the same stock", () => {
+    const e = { lanes: [sold(1, 1, 5), sold(2, 2, 5), sold(3, 3, 4), sold(4, 4, 4), sold(5, 5, 4)] };
+    assert.equal(readsOf(e).sentence, "3 buyers read the same stock, 4, and each sold a unit of it.");
+  });
+
+  test("counts the buyers who lost their lock", () => {
+    const e = {
+      lanes: [
+        sold(1, 1, 2),
+        lane(2, { lock_acquired: 30, read_at: 30, read_stock: 1, done: 90, outcome: "lock_lost" }),
+        lane(3, { lock_acquired: 31, read_at: 31, read_stock: 1, done: 91, outcome: "lock_lost" }),
+      ],
+    };
+    assert.deepEqual(readsOf(e), {
+      sequence: "Reads, in order: 2 → 1 ×2",
+      sentence: "2 lost their lock before writing and sold nothing.",
+    });
+  });
+
+  test("says when nobody read the stock, and nothing more", () => {
+    assert.deepEqual(readsOf({ lanes: [lane(1), lane(2)] }), { sequence: "Nobody read the stock", sentence: "" });
+    assert.deepEqual(readsOf({ lanes: [] }), { sequence: "Nobody read the stock", sentence: "" });
+  });
+
+  test("a single seller shows no pattern", () => {
+    assert.equal(readsOf({ lanes: [sold(1, 1, 1)] }).sentence, "");
+  });
+});
+
+describe("outcomesOf", () => {
+  test("counts each outcome in the order it first appears", () => {
+    const lanes = [sold(1, 1, 2), lane(2, { outcome: "busy" }), sold(3, 2, 1), lane(4, { outcome: "sold_out" })];
+    assert.equal(outcomesOf(lanes), "2 sold · 1 busy · 1 sold out");
+    assert.equal(outcomesOf([]), "");
+  });
+});
+
+describe("laneSentence", () => {
+  test("tells a seller's lane step by step", () => {
+    const l = lane(4, { arrived: 0.5, lock_acquired: 12.25, read_at: 12.4, read_stock: 2, wrote_at: 62.4, wrote_stock: 1, done: 62.9, outcome: "sold" });
+    assert.equal(
+      laneSentence(l),
+      "Buyer 4: arrived at 0.5 ms, took the lock at 12 ms, read 2 at 12 ms, wrote 1 at 62 ms, done at 63 ms: sold",
+    );
+  });
+
+  test("leaves out what never happened", () => {
+    assert.equal(laneSentence(lane(7, { arrived: 1, done: 5.55, outcome: "busy" })), "Buyer 7: arrived at 1.0 ms, done at 5.5 ms: busy");
+  });
+});
+
+describe("laneCells", () => {
+  test("gives the table's row as text, a dash for what never happened", () => {
+    const l = lane(1, { arrived: 1, read_at: 2, read_stock: 0, done: 3, outcome: "sold_out" });
+    assert.deepEqual(laneCells(l), ["1.0", "—", "2.0", "0", "—", "—", "3.0", "sold out"]);
+  });
+});

@@ -1,0 +1,137 @@
+// Where a traced crowd's timeline goes: the order of the lanes, their
+// height, the time axis and its ticks, the colour of each stock value, and
+// every mark of every lane, as numbers. Pure functions, no DOM: timeline.js
+// turns what `layout` returns into SVG, and static/test/ checks it here.
+
+export const READ_COLOURS = 8; // .tl-v0 … .tl-v7 in app.css; 0 read is .tl-vzero
+
+// The drawing's fixed sizes, in SVG units (its viewBox is WIDTH wide).
+export const WIDTH = 620;
+const NAME_W = 96; // "Buyer 12", left of the time axis
+const OUTCOME_W = 100; // "sold out", right of it
+const TOP = 8;
+const AXIS_H = 50; // tick labels and the axis title, under the lanes
+
+// Lanes in the order the buyers read the stock (those who never read, by
+// when they gave up): with a lock, a staircase.
+export function laneOrder(lanes) {
+  const key = (l) => l.read_at ?? l.lock_acquired ?? l.done;
+  return [...lanes].sort((a, b) => key(a) - key(b) || a.buyer - b.buyer);
+}
+
+// The class that colours a stock value: the stock before the crowd is
+// always the first colour, one less the second, …; 0 is grey.
+export function valueClass(stockBefore, value) {
+  if (value == null) return "tl-vnone";
+  if (value <= 0) return "tl-vzero";
+  const step = (((stockBefore - value) % READ_COLOURS) + READ_COLOURS) % READ_COLOURS;
+  return `tl-v${step}`;
+}
+
+// A round step for about six ticks across `span` ms.
+export function niceStep(span) {
+  const raw = span / 6;
+  const power = 10 ** Math.floor(Math.log10(raw));
+  for (const m of [1, 2, 2.5, 5, 10]) if (m * power >= raw) return m * power;
+  return 10 * power;
+}
+
+// Fewer pixels per lane as the crowd grows; dense lanes get smaller badges.
+export function laneHeight(lanes) {
+  return lanes <= 12 ? 40 : lanes <= 25 ? 32 : 26;
+}
+
+export function badgeHeight(laneH) {
+  return laneH <= 26 ? 20 : 24;
+}
+
+// A badge wide enough for the number in it, never narrower than it is high.
+export function badgeWidth(value, h) {
+  return Math.max(h, String(value).length * h * 0.42 + h * 0.5);
+}
+
+// The time axis from 0 to the end of the last lane, rounded up to a whole
+// step, onto the pixels from x0 to x1: `x(t)` for a time in ms (before 0 is
+// 0), and a labelled tick per step.
+export function timeAxis(end, x0, x1) {
+  const step = niceStep(end);
+  const domain = Math.ceil(end / step) * step;
+  const x = (t) => x0 + ((x1 - x0) * Math.max(0, t)) / domain;
+  const ticks = [];
+  for (let t = 0; t <= domain + step / 2; t += step) {
+    ticks.push({ x: x(t), label: Number.isInteger(t) ? String(t) : t.toFixed(1) });
+  }
+  return { step, domain, x, ticks };
+}
+
+// The whole drawing of entry `e` (a traced crowd: stock_before and lanes):
+// its size, its axis, and one lane each in laneOrder, top to bottom.
+export function layout(e) {
+  const lanes = laneOrder(e.lanes);
+  const laneH = laneHeight(lanes.length);
+  const badgeH = badgeHeight(laneH);
+  const bottom = TOP + lanes.length * laneH;
+  const x0 = NAME_W + 14;
+  const x1 = WIDTH - OUTCOME_W - 18;
+  const end = Math.max(1, ...lanes.map((l) => Math.max(l.done, l.wrote_at ?? 0)));
+  const axis = timeAxis(end, x0, x1);
+  return {
+    width: WIDTH,
+    height: bottom + AXIS_H,
+    dense: laneH <= 26,
+    laneH,
+    badgeH,
+    axis: {
+      ticks: axis.ticks,
+      gridTop: TOP,
+      gridBottom: bottom + 6,
+      labelY: bottom + 22,
+      title: { x: (x0 + x1) / 2, y: bottom + 43 },
+    },
+    nameX: 8,
+    outcomeX: WIDTH - OUTCOME_W + 6,
+    lanes: lanes.map((lane, i) => laneMarks(e.stock_before, lane, TOP + i * laneH + laneH / 2, i, laneH, badgeH, axis.x)),
+  };
+}
+
+// One lane's marks at height y: its life from arrival to done, the wait for
+// the lock, the box of the lock's holding, the work from read to write, and
+// where the badges of the stock read and written go. A mark that did not
+// happen is null.
+function laneMarks(stockBefore, lane, y, i, laneH, badgeH, x) {
+  const waitEnd = lane.lock_acquired ?? (lane.read_at == null ? lane.done : null);
+  // The badges' places first: the box of the lock's holding is drawn
+  // around them even when the holding was too short to see.
+  const read = lane.read_at == null ? null : { x: x(lane.read_at), w: badgeWidth(lane.read_stock, badgeH) };
+  const wrote =
+    read && lane.wrote_at != null ? { x: x(lane.wrote_at), w: badgeWidth(lane.wrote_stock, badgeH) } : null;
+  if (wrote) wrote.x = Math.max(wrote.x, read.x + read.w / 2 + wrote.w / 2 + 3);
+  let hold = null;
+  if (lane.lock_acquired != null) {
+    let from = x(lane.lock_acquired);
+    let to = Math.max(x(lane.done), from + 4);
+    if (read) from = Math.min(from, read.x - read.w / 2 - 4);
+    const last = wrote || read;
+    if (last) to = Math.max(to, last.x + last.w / 2 + 4);
+    const h = badgeH + 10;
+    hold = { x: from, y: y - h / 2, width: to - from, height: h };
+  }
+  let work = null;
+  if (read) {
+    const to = x(lane.wrote_at ?? lane.done);
+    const h = badgeH * 0.55;
+    work = { x: read.x, y: y - h / 2, width: Math.max(2, to - read.x), height: h };
+  }
+  return {
+    lane,
+    y,
+    colour: valueClass(stockBefore, lane.read_stock),
+    stripe: i % 2 === 1 ? { x: 0, y: y - laneH / 2, width: WIDTH, height: laneH } : null,
+    life: { from: x(lane.arrived), to: x(lane.done) },
+    wait: waitEnd != null && waitEnd > lane.arrived ? { from: x(lane.arrived), to: x(waitEnd) } : null,
+    hold,
+    work,
+    read: read && { ...read, value: lane.read_stock },
+    wrote: wrote && { ...wrote, value: lane.wrote_stock, colour: valueClass(stockBefore, lane.wrote_stock) },
+  };
+}
