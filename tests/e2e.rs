@@ -16,7 +16,7 @@
 //! when missing); `CHROMIUM` and `CHROMEDRIVER` may name other binaries.
 //! Without a browser the test fails: it never passes without having run.
 
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::panic::AssertUnwindSafe;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -24,7 +24,7 @@ use std::time::{Duration, Instant};
 
 use fantoccini::{Client, ClientBuilder, Locator};
 use flashsale::lock::Strategy;
-use flashsale::testing::{TestApp, spawn_app};
+use flashsale::testing::{TestApp, free_port, spawn_app};
 use futures::FutureExt;
 use hyper_util::client::legacy::connect::HttpConnector;
 use serde_json::json;
@@ -35,17 +35,7 @@ const PHONE: (u32, u32) = (390, 844);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn in_a_real_browser_the_lock_off_oversells_and_the_lock_on_does_not() {
-    let app = spawn_app().await;
-    let browser = Browser::start().await;
-
-    // Close the session (and Chromium with it) whether the scenario passes or not.
-    let outcome = AssertUnwindSafe(scenario(&browser.client, &app))
-        .catch_unwind()
-        .await;
-    let _ = browser.client.clone().close().await;
-    if let Err(panic) = outcome {
-        std::panic::resume_unwind(panic);
-    }
+    in_browser(scenario).await;
 }
 
 async fn scenario(client: &Client, app: &TestApp) {
@@ -250,16 +240,7 @@ async fn scenario(client: &Client, app: &TestApp) {
 /// `target/e2e/timeline-on.png` (both) and `target/e2e/timeline-phone.png`.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn in_a_real_browser_watching_eight_buyers_draws_a_lane_each_with_the_lock_off_and_on() {
-    let app = spawn_app().await;
-    let browser = Browser::start().await;
-
-    let outcome = AssertUnwindSafe(watch_scenario(&browser.client, &app))
-        .catch_unwind()
-        .await;
-    let _ = browser.client.clone().close().await;
-    if let Err(panic) = outcome {
-        std::panic::resume_unwind(panic);
-    }
+    in_browser(watch_scenario).await;
 }
 
 async fn watch_scenario(client: &Client, app: &TestApp) {
@@ -549,6 +530,21 @@ async fn crowd_verdict(client: &Client, lock: &str) -> Verdict {
 
 // ------------------------------------------------------------- helpers --
 
+/// Spawns the service and a browser and runs `scenario` in them; closes the
+/// session (and Chromium with it) whether the scenario passes or not.
+async fn in_browser(scenario: impl AsyncFnOnce(&Client, &TestApp)) {
+    let app = spawn_app().await;
+    let browser = Browser::start().await;
+
+    let outcome = AssertUnwindSafe(scenario(&browser.client, &app))
+        .catch_unwind()
+        .await;
+    let _ = browser.client.clone().close().await;
+    if let Err(panic) = outcome {
+        std::panic::resume_unwind(panic);
+    }
+}
+
 async fn click(client: &Client, css: &str) {
     client
         .find(Locator::Css(css))
@@ -762,13 +758,6 @@ fn find_program(env: &str, names: &[&str]) -> PathBuf {
          (apt-get install chromium chromium-driver; .ci/run does it)",
         names.join(" or ")
     );
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|listener| listener.local_addr())
-        .expect("a free local port")
-        .port()
 }
 
 fn wait_for_port(port: u16, limit: Duration) {
