@@ -2,7 +2,7 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 
 use futures::future::join_all;
-use reqwest::{Client, Response, StatusCode};
+use reqwest::{Client, Response, StatusCode, header};
 use serde_json::Value;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinHandle;
@@ -329,4 +329,70 @@ pub async fn crowd_reports(app: &TestApp) -> Vec<Value> {
         .fetch_all(&app.db)
         .await
         .expect("read crowd_runs")
+}
+
+// --- The page, as a browser without JavaScript sees it ----------------------
+
+/// A client that shows redirects instead of following them.
+pub fn browser() -> Client {
+    Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("http client")
+}
+
+pub async fn page(address: &str, path_and_query: &str) -> String {
+    let response = client()
+        .get(format!("{address}{path_and_query}"))
+        .send()
+        .await
+        .expect("page request");
+    assert_eq!(response.status(), StatusCode::OK);
+    response.text().await.expect("page body")
+}
+
+/// POST the page's form to `path`; answers the `Location` of the 303.
+pub async fn submit(address: &str, path: &str, form: &[(&str, &str)]) -> String {
+    let response = browser()
+        .post(format!("{address}{path}"))
+        .form(form)
+        .send()
+        .await
+        .expect("form request");
+    assert_eq!(response.status(), StatusCode::SEE_OTHER, "{path}");
+    let location = response.headers()[header::LOCATION]
+        .to_str()
+        .expect("ascii location")
+        .to_owned();
+    assert!(location.starts_with("/?"), "{location}");
+    location
+}
+
+/// POST the page's form to `path` and expect it refused: the page again,
+/// with the API's status. Answers the page.
+pub async fn refused(
+    address: &str,
+    path: &str,
+    form: &[(&str, &str)],
+    status: StatusCode,
+) -> String {
+    let response = browser()
+        .post(format!("{address}{path}"))
+        .form(form)
+        .send()
+        .await
+        .expect("form request");
+    assert_eq!(response.status(), status, "{path}");
+    let html = response.text().await.expect("page body");
+    assert!(html.contains(r#"role="alert""#), "no alert on the page");
+    html
+}
+
+/// Text as the page's templates escape it.
+pub fn escaped(text: &str) -> String {
+    text.replace('&', "&#38;")
+        .replace('<', "&#60;")
+        .replace('>', "&#62;")
+        .replace('"', "&#34;")
+        .replace('\'', "&#39;")
 }

@@ -1,0 +1,172 @@
+//! Reading and driving the page in the browser, and saving screenshots.
+
+use std::panic::AssertUnwindSafe;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use fantoccini::{Client, Locator};
+use flashsale::testing::{TestApp, spawn_app};
+use futures::FutureExt;
+use serde_json::json;
+
+use crate::browser::Browser;
+
+pub const WINDOW: (u32, u32) = (1366, 1024);
+/// A phone's window, in CSS pixels.
+pub const PHONE: (u32, u32) = (390, 844);
+
+/// Spawns the service and a browser and runs `scenario` in them; closes the
+/// session (and Chromium with it) whether the scenario passes or not.
+pub async fn in_browser(scenario: impl AsyncFnOnce(&Client, &TestApp)) {
+    let app = spawn_app().await;
+    let browser = Browser::start().await;
+
+    let outcome = AssertUnwindSafe(scenario(&browser.client, &app))
+        .catch_unwind()
+        .await;
+    let _ = browser.client.clone().close().await;
+    if let Err(panic) = outcome {
+        std::panic::resume_unwind(panic);
+    }
+}
+
+pub async fn click(client: &Client, css: &str) {
+    client
+        .find(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("no {css} on the page: {e}"))
+        .click()
+        .await
+        .unwrap_or_else(|e| panic!("cannot click {css}: {e}"));
+}
+
+pub async fn text(client: &Client, css: &str) -> String {
+    client
+        .find(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("no {css} on the page: {e}"))
+        .text()
+        .await
+        .expect("element text")
+}
+
+pub async fn value(client: &Client, css: &str) -> String {
+    client
+        .find(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("no {css} on the page: {e}"))
+        .prop("value")
+        .await
+        .expect("element value")
+        .unwrap_or_default()
+}
+
+pub async fn disabled(client: &Client, css: &str) -> bool {
+    client
+        .find(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("no {css} on the page: {e}"))
+        .prop("disabled")
+        .await
+        .expect("element's disabled property")
+        .is_some_and(|value| value == "true")
+}
+
+/// Replaces the text of the field `css` with `keys`.
+pub async fn type_into(client: &Client, css: &str, keys: &str) {
+    let field = client
+        .find(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("no {css} on the page: {e}"));
+    field
+        .clear()
+        .await
+        .unwrap_or_else(|e| panic!("cannot clear {css}: {e}"));
+    if !keys.is_empty() {
+        field
+            .send_keys(keys)
+            .await
+            .unwrap_or_else(|e| panic!("cannot type into {css}: {e}"));
+    }
+}
+
+/// Polls the text of `css` until `done` holds (30 s at most); on timeout,
+/// saves a screenshot and fails naming what it waited for.
+pub async fn wait_for_text(
+    client: &Client,
+    css: &str,
+    what: &str,
+    done: impl Fn(&str) -> bool,
+) -> String {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let mut last = None;
+    loop {
+        if let Ok(element) = client.find(Locator::Css(css)).await
+            && let Ok(text) = element.text().await
+        {
+            if done(&text) {
+                return text;
+            }
+            last = Some(text);
+        }
+        if Instant::now() > deadline {
+            let shot = save_screenshot(client, "failure.png").await;
+            panic!(
+                "waited 30 s for {what} ({css}); it last read {last:?}; screenshot: {}",
+                shot.display()
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+pub async fn save_screenshot(client: &Client, name: &str) -> PathBuf {
+    let png = client.screenshot().await.expect("take a screenshot");
+    let dir = screenshot_dir();
+    std::fs::create_dir_all(&dir).expect("create target/e2e");
+    let path = dir.join(name);
+    std::fs::write(&path, png).expect("write the screenshot");
+    path
+}
+
+/// `target/e2e`, beside cargo's own `target/tmp`.
+pub fn screenshot_dir() -> PathBuf {
+    Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .parent()
+        .expect("target/tmp has a parent")
+        .join("e2e")
+}
+
+pub async fn scroll_into_view(client: &Client, css: &str) {
+    client
+        .execute(
+            "document.querySelector(arguments[0]).scrollIntoView();",
+            vec![json!(css)],
+        )
+        .await
+        .unwrap_or_else(|e| panic!("cannot scroll to {css}: {e}"));
+}
+
+pub async fn save_element_screenshot(client: &Client, css: &str, name: &str) -> PathBuf {
+    let png = client
+        .find(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("no {css} on the page: {e}"))
+        .screenshot()
+        .await
+        .expect("take a screenshot");
+    let dir = screenshot_dir();
+    std::fs::create_dir_all(&dir).expect("create target/e2e");
+    let path = dir.join(name);
+    std::fs::write(&path, png).expect("write the screenshot");
+    path
+}
+
+pub async fn viewport_height(client: &Client) -> u64 {
+    client
+        .execute("return window.innerHeight;", vec![])
+        .await
+        .expect("the viewport's height")
+        .as_u64()
+        .expect("a number")
+}

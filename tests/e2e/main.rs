@@ -1,0 +1,26 @@
+//! The browser demo end to end, in a real headless Chromium driven through
+//! chromedriver (WebDriver), against the service spawned with a database of
+//! its own: buy one unit and see the stock drop by one; pick lock strategies
+//! and see their lessons (and the TTL knob) change; see a bad TTL refused in
+//! the service's words; run a flash crowd with the lock off and see an
+//! oversold figure above zero; run it with the lock on and see zero. Saves a
+//! screenshot of the page after the crowds to `target/e2e/flash-crowd.png`,
+//! of a strategy without a TTL chosen to `target/e2e/lock-lab.png`, and of
+//! the page on a phone to `target/e2e/phone.png` (whole) and
+//! `target/e2e/phone-switch.png` (scrolled to the switch), and prints their
+//! paths. A second test watches 8 buyers with the lock off and on and finds
+//! a lane per buyer in each timeline, side by side
+//! (`target/e2e/timeline-off.png`, `timeline-on.png`, `timeline-phone.png`).
+//!
+//! Needs Debian's `chromium` and `chromium-driver` (`.ci/run` installs them
+//! when missing); `CHROMIUM` and `CHROMEDRIVER` may name other binaries.
+//! Without a browser the test fails: it never passes without having run.
+//!
+//! One file per panel of the page: `crowd` (buy, the lock lab, the flash
+//! crowd, the page on a phone) and `timeline` (watch 8 buyers); `helpers`
+//! reads and drives the page, `browser` starts chromedriver and Chromium.
+
+mod browser;
+mod crowd;
+mod helpers;
+mod timeline;

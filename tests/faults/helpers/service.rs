@@ -1,0 +1,172 @@
+//! One running instance of the service, and a purchase sent to one.
+
+use std::path::PathBuf;
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::time::{Duration, Instant};
+
+use flashsale::testing::free_port;
+use reqwest::{Client, StatusCode};
+use serde_json::{Value, json};
+use tokio::time::sleep;
+use uuid::Uuid;
+
+use super::PRODUCT;
+
+/// One running instance of the service, killed when dropped.
+pub struct Service {
+    child: Child,
+    pub port: u16,
+    pub address: String,
+    pub client: Client,
+    log: Option<PathBuf>,
+}
+
+impl Service {
+    pub async fn start(env: Vec<(String, String)>) -> Self {
+        // A free port can be taken between the check and the bind: try again.
+        for _ in 0..3 {
+            let port = free_port();
+            let log = (std::env::var_os("TEST_LOG").is_none()).then(|| {
+                std::env::temp_dir()
+                    .join(format!("flashsale-fault-{}.log", Uuid::new_v4().simple()))
+            });
+            let mut command = Command::new(env!("CARGO_BIN_EXE_flashsale"));
+            command
+                .env_clear()
+                .envs(env.iter().map(|(n, v)| (n, v)))
+                .env("PORT", port.to_string())
+                .stdin(Stdio::null());
+            if let Some(log) = &log {
+                let file = std::fs::File::create(log).expect("create the service's log");
+                command.stdout(file.try_clone().unwrap()).stderr(file);
+            }
+            let child = command.spawn().expect("start flashsale");
+            let mut service = Self {
+                child,
+                port,
+                address: format!("http://127.0.0.1:{port}"),
+                client: Client::builder()
+                    .pool_max_idle_per_host(256)
+                    .build()
+                    .unwrap(),
+                log,
+            };
+            match service.wait_ready(Duration::from_secs(20)).await {
+                Ok(()) => return service,
+                Err(why) if why.contains("cannot listen") => continue,
+                Err(why) => panic!("the service did not become ready: {why}"),
+            }
+        }
+        panic!("no free port for the service after 3 tries")
+    }
+
+    /// Until `GET /readyz` answers 200; `Err` with the log's last line if the
+    /// process exits or the limit passes.
+    pub async fn wait_ready(&mut self, limit: Duration) -> Result<(), String> {
+        let deadline = Instant::now() + limit;
+        loop {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return Err(format!("exited ({status}): {}", self.log_tail()));
+            }
+            let ready = self
+                .client
+                .get(format!("{}/readyz", self.address))
+                .timeout(Duration::from_secs(2))
+                .send()
+                .await;
+            if ready.is_ok_and(|answer| answer.status() == StatusCode::OK) {
+                return Ok(());
+            }
+            if Instant::now() > deadline {
+                return Err(format!("not ready after {limit:?}: {}", self.log_tail()));
+            }
+            sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    pub async fn restock(&self, stock: i64) {
+        let answer = self
+            .client
+            .post(format!("{}/api/products/{PRODUCT}/reset", self.address))
+            .json(&json!({ "stock": stock }))
+            .send()
+            .await
+            .expect("restock request");
+        assert_eq!(answer.status(), StatusCode::OK, "restock");
+    }
+
+    pub async fn purchase(&self, query: &str) -> (StatusCode, Value) {
+        send_purchase(&self.client, &self.address, query)
+            .await
+            .expect("purchase request")
+    }
+
+    /// SIGKILL, as a crash would.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    pub fn signal(&self, signal: &str) {
+        let sent = Command::new("kill")
+            .args([&format!("-{signal}"), &self.child.id().to_string()])
+            .status()
+            .expect("kill is installed");
+        assert!(sent.success(), "kill -{signal}");
+    }
+
+    /// The exit status, or `None` if it is still running after `limit`.
+    pub fn wait_exit(&mut self, limit: Duration) -> Option<ExitStatus> {
+        let deadline = Instant::now() + limit;
+        while Instant::now() < deadline {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return Some(status);
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        None
+    }
+
+    fn log_tail(&self) -> String {
+        let Some(log) = &self.log else {
+            return "(TEST_LOG is set: see above)".to_owned();
+        };
+        let text = std::fs::read_to_string(log).unwrap_or_default();
+        text.lines()
+            .rev()
+            .find(|line| !line.trim().is_empty())
+            .unwrap_or("(empty log)")
+            .to_owned()
+    }
+}
+
+impl Drop for Service {
+    fn drop(&mut self) {
+        self.kill();
+        if let Some(log) = &self.log {
+            if std::thread::panicking() {
+                eprintln!("the service's log: {}", log.display());
+            } else {
+                let _ = std::fs::remove_file(log);
+            }
+        }
+    }
+}
+
+pub async fn send_purchase(
+    client: &Client,
+    address: &str,
+    query: &str,
+) -> Result<(StatusCode, Value), reqwest::Error> {
+    let answer = client
+        .post(format!("{address}/api/products/{PRODUCT}/purchase?{query}"))
+        .send()
+        .await?;
+    let status = answer.status();
+    let body = answer.json().await.unwrap_or(Value::Null);
+    Ok((status, body))
+}
+
+pub fn order_id(body: &Value) -> Option<Uuid> {
+    body["order_id"].as_str()?.parse().ok()
+}
