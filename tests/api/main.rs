@@ -13,6 +13,7 @@ mod health;
 mod helpers;
 mod lab;
 mod lock;
+mod metric_labels;
 mod metrics;
 mod pages;
 mod products;
