@@ -35,6 +35,10 @@ pub struct Order {
     pub product_id: ProductId,
     pub remaining_stock: i64,
     pub lock: Strategy,
+    /// The product's generation the unit was sold from: a crowd overtaken by
+    /// a restock counts apart what it sold from the stock it started with.
+    #[serde(skip)]
+    pub generation: i64,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -263,6 +267,7 @@ pub async fn sell_one(
         product_id: product,
         remaining_stock: remaining,
         lock: request.strategy,
+        generation: read.generation,
     })
 }
 

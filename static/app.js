@@ -209,6 +209,7 @@
     show(report.product);
     const run = summary(report, name);
     verdict(run.tone, run.headline, run.detail, report.oversold);
+    restockedDuring(report);
     say(card, run.tone, `Last crowd: ${run.headline}`);
     remember(run);
   }
@@ -240,6 +241,20 @@
       over,
       meta: [name, `${r.buyers} buyers`, ...knobs.map((k) => k.replace(" business step", "")), ...extra, seconds].join(" · "),
     };
+  }
+
+  // A restock overtook the crowd: the same sentence as the server's page
+  // (src/routes/pages/verdict.rs), under the verdict.
+  function restockedDuring(r) {
+    if (!r.restocked_during) return;
+    const line = document.createElement("p");
+    line.className = "verdict-detail";
+    line.dataset.restockedDuring = "";
+    const ranOn = r.sold - r.sold_after_restock;
+    line.textContent =
+      `Restocked during the crowd: ${r.sold_after_restock} of these sales came from the new stock, ` +
+      `${ranOn} from the ${r.stock_before} units it started with.`;
+    result.append(line);
   }
 
   function verdict(tone, headline, detail, oversold) {
