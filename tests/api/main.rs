@@ -15,6 +15,7 @@ mod lab;
 mod lock;
 mod metric_labels;
 mod metrics;
+mod mixed_guards;
 mod overtaken;
 mod pages;
 mod products;
