@@ -18,6 +18,10 @@ pub struct ProductStats {
     pub oversold: i64,
     /// Sales whose decrement was overwritten: `orders - (initial_stock - stock)`.
     pub lost_updates: i64,
+    /// Bumped by every restock (see [`restock`]): a crowd compares it before
+    /// and after to know whether it was overtaken. Not part of the API.
+    #[serde(skip)]
+    pub generation: i64,
 }
 
 #[derive(FromRow)]
@@ -27,6 +31,7 @@ struct ProductRow {
     initial_stock: i64,
     stock: i64,
     orders: i64,
+    generation: i64,
 }
 
 impl From<ProductRow> for ProductStats {
@@ -39,12 +44,13 @@ impl From<ProductRow> for ProductStats {
             initial_stock: row.initial_stock,
             stock: row.stock,
             orders: row.orders,
+            generation: row.generation,
         }
     }
 }
 
 const SELECT_STATS: &str = "
-    SELECT p.id, p.name, p.initial_stock, p.stock,
+    SELECT p.id, p.name, p.initial_stock, p.stock, p.generation,
            (SELECT count(*) FROM orders o WHERE o.product_id = p.id) AS orders
     FROM products p";
 

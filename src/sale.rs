@@ -35,6 +35,10 @@ pub struct Order {
     pub product_id: ProductId,
     pub remaining_stock: i64,
     pub lock: Strategy,
+    /// The product's generation the unit was sold from: a crowd overtaken by
+    /// a restock counts apart what it sold from the stock it started with.
+    #[serde(skip)]
+    pub generation: i64,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -244,7 +248,16 @@ pub async fn sell_one(
         }
     };
     if !written {
-        return Err(if guard.fence().is_some() {
+        // With a fence, a failed write is a newer token's claim or a restock:
+        // ask the row which (a restock never moves the fence).
+        let restocked = guard.fence().is_some()
+            && match store {
+                Store::Pool(db) => generation_now(*db, product).await?,
+                Store::Tx(tx) => generation_now(&mut **tx, product).await?,
+            } != Some(read.generation);
+        return Err(if restocked {
+            PurchaseError::Restocked(product)
+        } else if guard.fence().is_some() {
             // A newer token claimed the row: our lock expired under us.
             PurchaseError::lock(product, LockError::Lost)
         } else if checks.compare_version {
@@ -263,6 +276,7 @@ pub async fn sell_one(
         product_id: product,
         remaining_stock: remaining,
         lock: request.strategy,
+        generation: read.generation,
     })
 }
 
@@ -277,6 +291,17 @@ async fn read_stock(
         "SELECT stock, version, generation FROM products WHERE id = $1"
     };
     sqlx::query_as(sql)
+        .bind(product.get())
+        .fetch_optional(db)
+        .await
+}
+
+/// The row's generation now (`None`: the product is gone).
+async fn generation_now(
+    db: impl PgExecutor<'_>,
+    product: ProductId,
+) -> Result<Option<i64>, sqlx::Error> {
+    sqlx::query_scalar("SELECT generation FROM products WHERE id = $1")
         .bind(product.get())
         .fetch_optional(db)
         .await

@@ -5,7 +5,7 @@
 
 import { call } from "./api.js";
 import { settings } from "./switch.js";
-import { failure, summary } from "./words.js";
+import { failure, restockedSentence, summary } from "./words.js";
 
 // `show(product)` puts a product's numbers on its card; `remember(run)`
 // keeps a crowd's run side by side.
@@ -27,6 +27,16 @@ export function startButtons(form, cards, { show, remember }) {
     more.className = "verdict-detail";
     more.textContent = detail;
     result.replaceChildren(line, more);
+  }
+
+  function restockedDuring(report) {
+    const sentence = restockedSentence(report);
+    if (sentence === null) return;
+    const line = document.createElement("p");
+    line.className = "verdict-detail";
+    line.dataset.restockedDuring = "";
+    line.textContent = sentence;
+    result.append(line);
   }
 
   async function buy(id, card, s) {
@@ -75,6 +85,7 @@ export function startButtons(form, cards, { show, remember }) {
     show(report.product);
     const run = summary(report, name);
     verdict(run.tone, run.headline, run.detail, report.oversold);
+    restockedDuring(report);
     say(card, run.tone, `Last crowd: ${run.headline}`);
     remember(run);
   }

@@ -64,3 +64,14 @@ export function summary(r, name) {
     meta: [name, `${r.buyers} buyers`, ...knobs.map((k) => k.replace(" business step", "")), ...extra, seconds].join(" · "),
   };
 }
+
+// A restock overtook the crowd: the same sentence as the server's page
+// (src/routes/pages/verdict.rs); null when it did not.
+export function restockedSentence(r) {
+  if (!r.restocked_during) return null;
+  const ranOn = r.sold - r.sold_after_restock;
+  return (
+    `Restocked during the crowd: ${r.sold_after_restock} of these sales came from the new stock, ` +
+    `${ranOn} from the ${r.stock_before} units it started with.`
+  );
+}

@@ -134,8 +134,17 @@ pub struct CrowdReport {
     pub stock_before: i64,
     /// Orders the crowd got.
     pub sold: u32,
-    /// Units sold that did not exist: `max(0, sold - stock_before)`.
+    /// Units sold that did not exist, counted against the stock the crowd
+    /// ran on: `max(0, sold - sold_after_restock - stock_before)`.
     pub oversold: i64,
+    /// The product was restocked while the crowd ran (by someone else): the
+    /// sales after it came from the new stock, so `oversold` counts only
+    /// those from `stock_before`, and `product` shows the new stock.
+    #[serde(default)]
+    pub restocked_during: bool,
+    /// Of `sold`, the orders taken from a stock restocked during the crowd.
+    #[serde(default)]
+    pub sold_after_restock: u32,
     /// Turned away: the product was sold out.
     pub sold_out: u32,
     /// Turned away: the lock stayed taken past the deadline (HTTP 429).
@@ -258,7 +267,13 @@ async fn run_crowd(
             Ok(Some((outcome, drawn))) => {
                 timeline.extend(drawn);
                 match outcome {
-                    Ok(_order) => tally.sold += 1,
+                    Ok(order) => {
+                        tally.sold += 1;
+                        // Sold from a later generation: a restock overtook us.
+                        if order.generation != before.generation {
+                            tally.sold_after_restock += 1;
+                        }
+                    }
                     Err(error) => tally.count(error.refusal(), &error),
                 }
             }
@@ -298,7 +313,9 @@ async fn run_crowd(
         deadline_ms: request.knobs.deadline.map(|deadline| deadline.millis()),
         stock_before: before.stock,
         sold: tally.sold,
-        oversold: (i64::from(tally.sold) - before.stock).max(0),
+        oversold: (i64::from(tally.sold - tally.sold_after_restock) - before.stock).max(0),
+        restocked_during: after.generation != before.generation || tally.sold_after_restock > 0,
+        sold_after_restock: tally.sold_after_restock,
         sold_out: tally.sold_out,
         busy: tally.busy,
         lock_lost: tally.lock_lost,
@@ -316,6 +333,7 @@ async fn run_crowd(
 #[derive(Debug, Default)]
 struct Tally {
     sold: u32,
+    sold_after_restock: u32,
     sold_out: u32,
     busy: u32,
     lock_lost: u32,

@@ -26,6 +26,7 @@ pub async fn observe(
     if let Some(state) = state {
         let route = response.request().match_pattern();
         state.shop.metrics.http_request(
+            // No route: one label for every such path, never the path itself.
             route.as_deref().unwrap_or("unmatched"),
             method.as_str(),
             response.status().as_u16(),

@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 
-import { REFUSALS, failure, knobsOf, summary, verdictOf } from "../words.js";
+import { REFUSALS, failure, knobsOf, restockedSentence, summary, verdictOf } from "../words.js";
 
 describe("failure", () => {
   test("says a refusal the service names in the page's words", () => {
@@ -92,3 +92,18 @@ describe("summary", () => {
     assert.equal(run.meta, "Phone · 500 buyers · 20 ms · TTL 3000 ms · 2 lost their lock · 1 failed · 3.0 s");
   });
 });
+
+describe("restockedSentence", () => {
+  test("is null for a crowd no restock overtook", () => {
+    assert.equal(restockedSentence({ sold: 20, sold_after_restock: 0, stock_before: 20 }), null);
+  });
+
+  test("splits the sales between the stock the crowd ran on and the new one", () => {
+    const r = { restocked_during: true, sold: 120, sold_after_restock: 100, stock_before: 20 };
+    assert.equal(
+      restockedSentence(r),
+      "Restocked during the crowd: 100 of these sales came from the new stock, 20 from the 20 units it started with.",
+    );
+  });
+});
+

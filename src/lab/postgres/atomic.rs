@@ -37,15 +37,15 @@ pub async fn sell(
     let product = request.product;
     let sale = async {
         let mut tx = begin(db, Isolation::ReadCommitted, timing, statement_timeout).await?;
-        let remaining: Option<i64> = sqlx::query_scalar(
+        let sold: Option<(i64, i64)> = sqlx::query_as(
             "UPDATE products SET stock = stock - 1, version = version + 1, updated_at = now()
              WHERE id = $1 AND stock > 0
-             RETURNING stock",
+             RETURNING stock, generation",
         )
         .bind(product.get())
         .fetch_optional(&mut *tx)
         .await?;
-        let Some(remaining) = remaining else {
+        let Some((remaining, generation)) = sold else {
             let exists: bool =
                 sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM products WHERE id = $1)")
                     .bind(product.get())
@@ -87,6 +87,7 @@ pub async fn sell(
             product_id: product,
             remaining_stock: remaining,
             lock: request.strategy,
+            generation,
         })
     };
     sale.await

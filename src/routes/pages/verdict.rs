@@ -33,6 +33,8 @@ pub struct CrowdVerdict {
     pub headline: String,
     /// "lock none · 500 buyers · 20 ms business step · 363 sold out · …".
     pub detail: String,
+    /// When a restock overtook the crowd, the sentence that says so.
+    pub restocked: Option<String>,
 }
 
 /// The numbers of a finished crowd that its verdict names, from its report.
@@ -46,6 +48,8 @@ pub struct CrowdNumbers {
     pub deadline_ms: Option<u64>,
     pub stock_before: i64,
     pub sold: u32,
+    pub restocked_during: bool,
+    pub sold_after_restock: u32,
     pub sold_out: u32,
     pub busy: u32,
     pub lock_lost: u32,
@@ -66,6 +70,8 @@ impl From<&CrowdReport> for CrowdNumbers {
             deadline_ms: report.deadline_ms,
             stock_before: report.stock_before,
             sold: report.sold,
+            restocked_during: report.restocked_during,
+            sold_after_restock: report.sold_after_restock,
             sold_out: report.sold_out,
             busy: report.busy,
             lock_lost: report.lock_lost,
@@ -79,7 +85,10 @@ impl From<&CrowdReport> for CrowdNumbers {
 
 impl From<CrowdNumbers> for CrowdVerdict {
     fn from(n: CrowdNumbers) -> Self {
-        let oversold = i64::from(n.sold).saturating_sub(n.stock_before).max(0);
+        // Against the stock the crowd ran on: what it sold after a restock
+        // came from the new stock (as in `CrowdReport::oversold`).
+        let ran_on = n.sold.saturating_sub(n.sold_after_restock);
+        let oversold = i64::from(ran_on).saturating_sub(n.stock_before).max(0);
         let headline = if oversold > 0 {
             format!(
                 "sold {} / {} · oversold by {oversold}",
@@ -122,6 +131,13 @@ impl From<CrowdNumbers> for CrowdVerdict {
             oversold,
             headline,
             detail: parts.join(" · "),
+            restocked: n.restocked_during.then(|| {
+                format!(
+                    "Restocked during the crowd: {} of these sales came from the new stock, \
+                     {ran_on} from the {} units it started with.",
+                    n.sold_after_restock, n.stock_before
+                )
+            }),
         }
     }
 }
@@ -139,6 +155,8 @@ mod tests {
         deadline_ms: None,
         stock_before: 100,
         sold: 137,
+        restocked_during: false,
+        sold_after_restock: 0,
         sold_out: 363,
         busy: 0,
         lock_lost: 0,
@@ -192,6 +210,30 @@ mod tests {
              · deadline 3000 ms · 0 sold out · 395 busy · 12 lost their lock \
              · 3 stopped by a restock · 1.2 s"
         );
+    }
+
+    #[test]
+    fn a_crowd_overtaken_by_a_restock_counts_against_the_stock_it_ran_on() {
+        let verdict = CrowdVerdict::from(CrowdNumbers {
+            strategy: Strategy::Redis,
+            stock_before: 20,
+            sold: 120,
+            restocked_during: true,
+            sold_after_restock: 100,
+            ..NUMBERS
+        });
+
+        assert_eq!(verdict.oversold, 0);
+        assert_eq!(verdict.tone, Tone::Good);
+        assert_eq!(verdict.headline, "sold 120 / 20 · no oversell");
+        assert_eq!(
+            verdict.restocked.as_deref(),
+            Some(
+                "Restocked during the crowd: 100 of these sales came from the new stock, \
+                 20 from the 20 units it started with."
+            )
+        );
+        assert_eq!(CrowdVerdict::from(NUMBERS).restocked, None);
     }
 
     #[test]

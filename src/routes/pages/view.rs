@@ -132,6 +132,7 @@ mod tests {
             orders,
             oversold: (orders - 100).max(0),
             lost_updates: orders - (100 - stock),
+            generation: 0,
         }
     }
 
