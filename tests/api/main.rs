@@ -14,6 +14,7 @@ mod helpers;
 mod lab;
 mod lock;
 mod metrics;
+mod object_bodies;
 mod pages;
 mod products;
 mod purchase;
