@@ -6,6 +6,7 @@ mod answers;
 mod bounds;
 mod cross_site;
 mod crowd;
+mod crowd_running;
 mod fair;
 mod fencing;
 mod guards;
