@@ -57,6 +57,8 @@ pub enum ApiError {
     AdminTokenRequired,
     #[error("too many requests from this client; slow down")]
     RateLimited,
+    #[error("too many wrong admin tokens from this client; wait a second and try again")]
+    AdminAttemptsLimited,
     #[error("{dependency} is unavailable; nothing was sold")]
     Unavailable {
         dependency: Dependency,
@@ -110,7 +112,8 @@ impl ApiError {
             ApiError::CrossSite(_) => "cross_site_request",
             ApiError::HostNotAllowed(_) => "host_not_allowed",
             ApiError::AdminTokenRequired => "admin_token_required",
-            ApiError::RateLimited => "rate_limited",
+            // One code for both: a client slows down the same way.
+            ApiError::RateLimited | ApiError::AdminAttemptsLimited => "rate_limited",
             ApiError::Unavailable { .. } => "service_unavailable",
             ApiError::Internal(_) => "internal_error",
         }
@@ -207,9 +210,10 @@ impl ResponseError for ApiError {
             | ApiError::LockLost { .. }
             | ApiError::Restocked(_)
             | ApiError::CrowdRunning(_) => StatusCode::CONFLICT,
-            ApiError::LockTimeout { .. } | ApiError::TooManyCrowds(_) | ApiError::RateLimited => {
-                StatusCode::TOO_MANY_REQUESTS
-            }
+            ApiError::LockTimeout { .. }
+            | ApiError::TooManyCrowds(_)
+            | ApiError::RateLimited
+            | ApiError::AdminAttemptsLimited => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Unavailable { .. }
             | ApiError::StrategyUnavailable { .. }
             | ApiError::ShuttingDown => StatusCode::SERVICE_UNAVAILABLE,
@@ -233,6 +237,7 @@ impl ResponseError for ApiError {
             ApiError::LockTimeout { .. }
             | ApiError::TooManyCrowds(_)
             | ApiError::RateLimited
+            | ApiError::AdminAttemptsLimited
             | ApiError::ShuttingDown => {
                 response.insert_header((header::RETRY_AFTER, RETRY_AFTER_SECONDS.to_string()));
             }

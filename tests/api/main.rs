@@ -2,6 +2,7 @@
 //! Each test spawns the service with a database and a Redis key prefix of its
 //! own (see `flashsale::testing`), so they run in parallel.
 
+mod admin;
 mod answers;
 mod bounds;
 mod cross_site;
