@@ -55,6 +55,10 @@ pub enum ApiError {
     HostNotAllowed(String),
     #[error("this action needs the admin token (header `Authorization: Bearer <ADMIN_TOKEN>`)")]
     AdminTokenRequired,
+    #[error(
+        "{0} needs the admin token on this service (header `Authorization: Bearer <ADMIN_TOKEN>`, or the page's admin cookie); nothing was sold"
+    )]
+    AdminKnob(&'static str),
     #[error("too many requests from this client; slow down")]
     RateLimited,
     #[error("too many wrong admin tokens from this client; wait a second and try again")]
@@ -111,7 +115,7 @@ impl ApiError {
             ApiError::HeadersTooLarge { .. } => "headers_too_large",
             ApiError::CrossSite(_) => "cross_site_request",
             ApiError::HostNotAllowed(_) => "host_not_allowed",
-            ApiError::AdminTokenRequired => "admin_token_required",
+            ApiError::AdminTokenRequired | ApiError::AdminKnob(_) => "admin_token_required",
             // One code for both: a client slows down the same way.
             ApiError::RateLimited | ApiError::AdminAttemptsLimited => "rate_limited",
             ApiError::Unavailable { .. } => "service_unavailable",
@@ -205,7 +209,7 @@ impl ResponseError for ApiError {
             ApiError::UriTooLong { .. } => StatusCode::URI_TOO_LONG,
             ApiError::HeadersTooLarge { .. } => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
             ApiError::CrossSite(_) => StatusCode::FORBIDDEN,
-            ApiError::AdminTokenRequired => StatusCode::UNAUTHORIZED,
+            ApiError::AdminTokenRequired | ApiError::AdminKnob(_) => StatusCode::UNAUTHORIZED,
             ApiError::SoldOut(_)
             | ApiError::LockLost { .. }
             | ApiError::Restocked(_)
@@ -244,7 +248,7 @@ impl ResponseError for ApiError {
             ApiError::MethodNotAllowed { allow, .. } => {
                 response.insert_header((header::ALLOW, allow.as_str()));
             }
-            ApiError::AdminTokenRequired => {
+            ApiError::AdminTokenRequired | ApiError::AdminKnob(_) => {
                 response.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
             }
             // The rest of the body is still on its way, or never comes: the

@@ -9,6 +9,8 @@
 //! * [`AdminOnly`] (restock and crowds): the admin token, when one is set;
 //!   wrong tokens are counted per client ([`FailedAttempts`]).
 //! * [`PurchaseQuota`] (purchases): the per-client rate limit, when one is set.
+//! * [`AdminAccess::allows_knobs`] (purchases): the lab's knobs that can hold
+//!   a product or the database for long are the teacher's, when a token is set.
 //!
 //! The client is the peer, or who a trusted proxy says it is ([`client`]).
 
@@ -27,12 +29,17 @@ use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use serde::Deserialize;
 
 use crate::configuration::{AdminToken, AllowedHosts, TrustedProxies};
+use crate::domain::{Knobs, LockDeadline, LockTtl, PauseDelay};
 use crate::error::ApiError;
 use crate::routes::attempts::FailedAttempts;
 use crate::routes::client;
 
 /// The cookie the page's admin form sets.
 pub const ADMIN_COOKIE: &str = "flashsale_admin";
+
+/// The longest business step anybody may ask for when an admin token is set;
+/// a longer one, like any pause, TTL or deadline, is the teacher's.
+pub const OPEN_WORK_MS: u64 = 100;
 
 /// How long the admin cookie unlocks the page: a school day.
 pub const ADMIN_COOKIE_MAX_AGE: Duration = Duration::from_secs(12 * 60 * 60);
@@ -198,6 +205,37 @@ impl AdminAccess {
             AdminAccess::Throttled => Err(ApiError::AdminAttemptsLimited),
         }
     }
+
+    /// `Ok` unless the purchase turns a knob that needs the token and does
+    /// not have it: a pause, a TTL or a deadline hold a lock, a row or a
+    /// connection for up to 30–60 s (one request could freeze a product or
+    /// take the pool), and so does a long business step.
+    pub fn allows_knobs(self, knobs: &Knobs) -> Result<(), ApiError> {
+        let Some(knob) = teachers_knob(knobs) else {
+            return Ok(());
+        };
+        match self {
+            AdminAccess::Open | AdminAccess::Granted => Ok(()),
+            AdminAccess::Locked => Err(ApiError::AdminKnob(knob)),
+            AdminAccess::Throttled => Err(ApiError::AdminAttemptsLimited),
+        }
+    }
+}
+
+/// The first knob of `knobs` that needs the token, in words. A pause of 0
+/// and an unset TTL or deadline are no knob turned (the page sends those).
+fn teachers_knob(knobs: &Knobs) -> Option<&'static str> {
+    if knobs.pause.millis() > 0 {
+        Some(PauseDelay::FIELD)
+    } else if knobs.ttl.is_some() {
+        Some(LockTtl::FIELD)
+    } else if knobs.deadline.is_some() {
+        Some(LockDeadline::FIELD)
+    } else if knobs.work.millis() > OPEN_WORK_MS {
+        Some("work_ms above 100")
+    } else {
+        None
+    }
 }
 
 impl FromRequest for AdminAccess {
@@ -288,7 +326,47 @@ mod tests {
     use actix_web::test::TestRequest;
 
     use super::*;
+    use crate::domain::RawKnobs;
     use crate::routes::attempts::BURST;
+
+    fn knobs(work: &str, pause: &str, ttl: Option<&str>, deadline: Option<&str>) -> Knobs {
+        Knobs::parse(&RawKnobs {
+            work_ms: Some(work.into()),
+            pause_ms: Some(pause.into()),
+            ttl_ms: ttl.map(Into::into),
+            deadline_ms: deadline.map(Into::into),
+        })
+        .unwrap()
+    }
+
+    #[test]
+    fn a_pause_a_ttl_a_deadline_or_a_long_business_step_are_the_teachers() {
+        for (turned, word) in [
+            (knobs("0", "1", None, None), "pause_ms"),
+            (knobs("0", "0", Some("5000"), None), "ttl_ms"),
+            (knobs("0", "0", None, Some("0")), "deadline_ms"),
+            (knobs("101", "0", None, None), "work_ms above 100"),
+        ] {
+            assert_eq!(teachers_knob(&turned), Some(word));
+            let refused = AdminAccess::Locked.allows_knobs(&turned).unwrap_err();
+            assert_eq!(refused.code(), "admin_token_required");
+            assert!(refused.to_string().starts_with(word), "{refused}");
+            assert_eq!(
+                AdminAccess::Throttled
+                    .allows_knobs(&turned)
+                    .unwrap_err()
+                    .code(),
+                "rate_limited"
+            );
+            assert!(AdminAccess::Granted.allows_knobs(&turned).is_ok());
+            assert!(AdminAccess::Open.allows_knobs(&turned).is_ok());
+        }
+        // What the page sends by default, and a business step up to 100 ms.
+        for free in [knobs("20", "0", None, None), knobs("100", "0", None, None)] {
+            assert_eq!(teachers_knob(&free), None);
+            assert!(AdminAccess::Locked.allows_knobs(&free).is_ok());
+        }
+    }
 
     fn from(peer: &str) -> HttpRequest {
         TestRequest::default()

@@ -22,5 +22,6 @@ mod products;
 mod purchase;
 mod redlock;
 mod restock;
+mod teacher_knobs;
 mod timeline;
 mod validation;

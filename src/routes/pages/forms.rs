@@ -189,6 +189,9 @@ pub async fn buy_form(
         Ok(request) => request,
         Err(invalid) => return refused(&state, settings, admin, invalid.into()).await,
     };
+    if let Err(knob) = admin.allows_knobs(&request.knobs) {
+        return refused(&state, settings, admin, knob).await;
+    }
     let outcome = match purchase(&state.shop, request).await.map_err(ApiError::from) {
         Ok(order) => format!(
             "outcome=sold&order={}&remaining={}",
