@@ -77,18 +77,6 @@ impl Gate {
         client::address(request, &self.proxies)
     }
 
-    /// A cookie of this site's: for its pages only (HttpOnly, SameSite
-    /// Strict, path `/`), and `Secure` when the page came over TLS (this
-    /// server's, or a trusted proxy's word).
-    pub fn cookie<'c>(&self, request: &HttpRequest, name: &'c str, value: String) -> Cookie<'c> {
-        Cookie::build(name, value)
-            .path("/")
-            .http_only(true)
-            .same_site(SameSite::Strict)
-            .secure(client::is_https(request, &self.proxies))
-            .finish()
-    }
-
     /// Compare `offered` with the token, unless this client offered too many
     /// wrong ones of late: then `Throttled`, without comparing.
     fn judge(&self, token: &AdminToken, request: &HttpRequest, offered: &str) -> AdminAccess {
@@ -104,6 +92,21 @@ impl Gate {
             _ => AdminAccess::Locked,
         }
     }
+}
+
+/// A cookie of this site's: for its pages only (HttpOnly, SameSite Strict,
+/// path `/`), and `Secure` when the page came over TLS (this server's, or a
+/// trusted proxy's word).
+pub fn site_cookie(request: &HttpRequest, name: &'static str, value: String) -> Cookie<'static> {
+    let https = request
+        .app_data::<web::Data<Gate>>()
+        .is_some_and(|gate| client::is_https(request, &gate.proxies));
+    Cookie::build(name, value)
+        .path("/")
+        .http_only(true)
+        .same_site(SameSite::Strict)
+        .secure(https)
+        .finish()
 }
 
 /// Host and cross-site checks; refusals answer the API's JSON.
@@ -291,6 +294,12 @@ impl FromRequest for PurchaseQuota {
     }
 }
 
+/// A cookie's Max-Age from a std duration.
+pub fn max_age(duration: Duration) -> actix_web::cookie::time::Duration {
+    actix_web::cookie::time::Duration::try_from(duration)
+        .unwrap_or(actix_web::cookie::time::Duration::ZERO)
+}
+
 #[derive(Deserialize)]
 pub struct AdminForm {
     token: String,
@@ -311,10 +320,8 @@ pub async fn admin_login(
     };
     let offered = form.token.trim();
     gate.judge(token, &request, offered).require()?;
-    let mut cookie = gate.cookie(&request, ADMIN_COOKIE, offered.to_owned());
-    cookie.set_max_age(
-        actix_web::cookie::time::Duration::try_from(ADMIN_COOKIE_MAX_AGE).expect("12 hours fit"),
-    );
+    let mut cookie = site_cookie(&request, ADMIN_COOKIE, offered.to_owned());
+    cookie.set_max_age(max_age(ADMIN_COOKIE_MAX_AGE));
     Ok(HttpResponse::SeeOther()
         .insert_header((header::LOCATION, "/"))
         .cookie(cookie)

@@ -16,6 +16,7 @@ mod helpers;
 mod lab;
 mod lock;
 mod metrics;
+mod notices;
 mod object_bodies;
 mod pages;
 mod products;
