@@ -3,9 +3,11 @@
 //! Every default works on a developer machine with a local Postgres and Redis,
 //! so `flashsale` with no arguments serves the demo on http://127.0.0.1:8080.
 
+use std::net::IpAddr;
 use std::time::Duration;
 
 use clap::Parser;
+use ipnet::IpNet;
 use sqlx::postgres::PgConnectOptions;
 
 use crate::lock::Strategy;
@@ -118,6 +120,13 @@ pub struct Settings {
     #[arg(long, env = "RATE_LIMIT_RPS", default_value_t = 0)]
     pub rate_limit_rps: u32,
 
+    /// Reverse proxies in front of this service, comma-separated CIDRs or
+    /// addresses (empty, the default: none). Only from these peers are
+    /// `X-Forwarded-For` (the client's address, for the rate limits) and
+    /// `X-Forwarded-Proto` (https: the admin cookie is `Secure`) believed.
+    #[arg(long, env = "TRUSTED_PROXIES", default_value = "")]
+    pub trusted_proxies: TrustedProxies,
+
     /// Flash crowds this instance runs at once (one per product in any case).
     #[arg(long, env = "MAX_CROWDS", default_value_t = 2, value_parser = clap::value_parser!(u16).range(1..=64))]
     pub max_crowds: u16,
@@ -166,14 +175,48 @@ fn parse_allowed_hosts(value: &str) -> Result<AllowedHosts, String> {
     Ok(AllowedHosts(Some(names)))
 }
 
+/// The networks of the reverse proxies whose forwarding headers are believed.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TrustedProxies(pub Vec<IpNet>);
+
+impl TrustedProxies {
+    /// Whether `peer` is one of them (an IPv4 address seen as `::ffff:a.b.c.d`
+    /// counts as itself).
+    pub fn contains(&self, peer: IpAddr) -> bool {
+        let peer = peer.to_canonical();
+        self.0.iter().any(|net| net.contains(&peer))
+    }
+}
+
+impl std::str::FromStr for TrustedProxies {
+    type Err = String;
+
+    fn from_str(value: &str) -> Result<Self, Self::Err> {
+        value
+            .split(',')
+            .map(str::trim)
+            .filter(|entry| !entry.is_empty())
+            .map(|entry| {
+                entry
+                    .parse::<IpNet>()
+                    .or_else(|_| entry.parse::<IpAddr>().map(IpNet::from))
+                    .map_err(|_| format!("`{entry}` is not a CIDR (10.0.0.0/8) or an address"))
+            })
+            .collect::<Result<_, _>>()
+            .map(TrustedProxies)
+    }
+}
+
 /// A secret: never printed, compared in constant time.
 #[derive(Clone, PartialEq, Eq)]
 pub struct AdminToken(String);
 
 impl AdminToken {
+    /// `subtle`'s comparison takes the same time whichever byte differs; only
+    /// the length can show (the token's length is no secret worth keeping).
     pub fn matches(&self, offered: &str) -> bool {
-        let (a, b) = (self.0.as_bytes(), offered.as_bytes());
-        a.len() == b.len() && a.iter().zip(b).fold(0u8, |diff, (x, y)| diff | (x ^ y)) == 0
+        use subtle::ConstantTimeEq;
+        self.0.as_bytes().ct_eq(offered.as_bytes()).into()
     }
 }
 
@@ -297,4 +340,43 @@ fn parse_key_prefix(value: &str) -> Result<String, String> {
         return Err("expected 1 to 64 characters without spaces".into());
     }
     Ok(value.to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn trusted_proxies_are_cidrs_or_addresses_and_none_by_default() {
+        assert_eq!(
+            Settings::defaults().trusted_proxies,
+            TrustedProxies::default()
+        );
+
+        let proxies: TrustedProxies = " 10.0.0.0/8, 192.0.2.1 ,2001:db8::/32,".parse().unwrap();
+        assert_eq!(proxies.0.len(), 3);
+        for inside in ["10.200.0.1", "192.0.2.1", "2001:db8::7", "::ffff:10.0.0.1"] {
+            assert!(proxies.contains(inside.parse().unwrap()), "{inside}");
+        }
+        for outside in ["11.0.0.1", "192.0.2.2", "2001:db9::1"] {
+            assert!(!proxies.contains(outside.parse().unwrap()), "{outside}");
+        }
+        for bad in ["10.0.0.0/33", "proxy.example", "10.0.0.1/8/8"] {
+            assert!(bad.parse::<TrustedProxies>().is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn the_admin_token_matches_itself_only() {
+        let token: AdminToken = "classroom-secret".parse().unwrap();
+        assert!(token.matches("classroom-secret"));
+        for other in [
+            "",
+            "classroom-secre",
+            "classroom-secret!",
+            "Classroom-secret",
+        ] {
+            assert!(!token.matches(other), "{other}");
+        }
+    }
 }

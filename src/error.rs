@@ -55,8 +55,14 @@ pub enum ApiError {
     HostNotAllowed(String),
     #[error("this action needs the admin token (header `Authorization: Bearer <ADMIN_TOKEN>`)")]
     AdminTokenRequired,
+    #[error(
+        "{0} needs the admin token on this service (header `Authorization: Bearer <ADMIN_TOKEN>`, or the page's admin cookie); nothing was sold"
+    )]
+    AdminKnob(&'static str),
     #[error("too many requests from this client; slow down")]
     RateLimited,
+    #[error("too many wrong admin tokens from this client; wait a second and try again")]
+    AdminAttemptsLimited,
     #[error("{dependency} is unavailable; nothing was sold")]
     Unavailable {
         dependency: Dependency,
@@ -109,8 +115,9 @@ impl ApiError {
             ApiError::HeadersTooLarge { .. } => "headers_too_large",
             ApiError::CrossSite(_) => "cross_site_request",
             ApiError::HostNotAllowed(_) => "host_not_allowed",
-            ApiError::AdminTokenRequired => "admin_token_required",
-            ApiError::RateLimited => "rate_limited",
+            ApiError::AdminTokenRequired | ApiError::AdminKnob(_) => "admin_token_required",
+            // One code for both: a client slows down the same way.
+            ApiError::RateLimited | ApiError::AdminAttemptsLimited => "rate_limited",
             ApiError::Unavailable { .. } => "service_unavailable",
             ApiError::Internal(_) => "internal_error",
         }
@@ -202,14 +209,15 @@ impl ResponseError for ApiError {
             ApiError::UriTooLong { .. } => StatusCode::URI_TOO_LONG,
             ApiError::HeadersTooLarge { .. } => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
             ApiError::CrossSite(_) => StatusCode::FORBIDDEN,
-            ApiError::AdminTokenRequired => StatusCode::UNAUTHORIZED,
+            ApiError::AdminTokenRequired | ApiError::AdminKnob(_) => StatusCode::UNAUTHORIZED,
             ApiError::SoldOut(_)
             | ApiError::LockLost { .. }
             | ApiError::Restocked(_)
             | ApiError::CrowdRunning(_) => StatusCode::CONFLICT,
-            ApiError::LockTimeout { .. } | ApiError::TooManyCrowds(_) | ApiError::RateLimited => {
-                StatusCode::TOO_MANY_REQUESTS
-            }
+            ApiError::LockTimeout { .. }
+            | ApiError::TooManyCrowds(_)
+            | ApiError::RateLimited
+            | ApiError::AdminAttemptsLimited => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Unavailable { .. }
             | ApiError::StrategyUnavailable { .. }
             | ApiError::ShuttingDown => StatusCode::SERVICE_UNAVAILABLE,
@@ -233,13 +241,14 @@ impl ResponseError for ApiError {
             ApiError::LockTimeout { .. }
             | ApiError::TooManyCrowds(_)
             | ApiError::RateLimited
+            | ApiError::AdminAttemptsLimited
             | ApiError::ShuttingDown => {
                 response.insert_header((header::RETRY_AFTER, RETRY_AFTER_SECONDS.to_string()));
             }
             ApiError::MethodNotAllowed { allow, .. } => {
                 response.insert_header((header::ALLOW, allow.as_str()));
             }
-            ApiError::AdminTokenRequired => {
+            ApiError::AdminTokenRequired | ApiError::AdminKnob(_) => {
                 response.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
             }
             // The rest of the body is still on its way, or never comes: the

@@ -42,6 +42,7 @@ impl Application {
             settings.served_hosts().map_err(anyhow::Error::msg)?,
             settings.admin_token.clone(),
             settings.rate_limit_rps,
+            settings.trusted_proxies.clone(),
         );
         let limits = RequestLimits {
             timeout: settings.request_timeout,

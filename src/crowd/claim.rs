@@ -1,7 +1,13 @@
 //! The bounds on flash crowds: one at a time per product across every
 //! instance, a few at a time per instance.
+//!
+//! The product is asked for before the slot: crowds sent at the same moment
+//! on one product are 409 `crowd_running` for all but one, never 429
+//! `too_many_crowds` because the others took the slots first. Slots run out
+//! only for crowds on different products.
 
-use std::sync::Arc;
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use sqlx::{Connection, PgConnection, PgPool};
@@ -17,6 +23,29 @@ use crate::domain::ProductId;
 pub struct CrowdSlots {
     slots: Arc<Semaphore>,
     max: usize,
+    /// The products this instance runs (or is starting) a crowd on.
+    running: Arc<Mutex<HashSet<ProductId>>>,
+}
+
+/// A crowd's place on this instance: its product and a slot, both given
+/// back when it is dropped.
+pub(super) struct CrowdSlot {
+    _slot: OwnedSemaphorePermit,
+    _product: RunningOn,
+}
+
+struct RunningOn {
+    running: Arc<Mutex<HashSet<ProductId>>>,
+    product: ProductId,
+}
+
+impl Drop for RunningOn {
+    fn drop(&mut self) {
+        self.running
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(&self.product);
+    }
 }
 
 impl CrowdSlots {
@@ -24,15 +53,35 @@ impl CrowdSlots {
         Self {
             slots: Arc::new(Semaphore::new(max)),
             max,
+            running: Arc::default(),
         }
     }
 
-    /// A free slot, or [`CrowdError::TooMany`] at once.
-    pub(super) fn take(&self) -> Result<OwnedSemaphorePermit, CrowdError> {
-        self.slots
+    /// The product, then a free slot, at once: [`CrowdError::AlreadyRunning`]
+    /// when this instance has a crowd on the product, else
+    /// [`CrowdError::TooMany`] when every slot is taken.
+    pub(super) fn take(&self, product: ProductId) -> Result<CrowdSlot, CrowdError> {
+        let fresh = self
+            .running
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(product);
+        if !fresh {
+            return Err(CrowdError::AlreadyRunning(product));
+        }
+        let on = RunningOn {
+            running: self.running.clone(),
+            product,
+        };
+        let slot = self
+            .slots
             .clone()
             .try_acquire_owned()
-            .map_err(|_| CrowdError::TooMany(self.max))
+            .map_err(|_| CrowdError::TooMany(self.max))?;
+        Ok(CrowdSlot {
+            _slot: slot,
+            _product: on,
+        })
     }
 }
 
@@ -83,5 +132,34 @@ impl ProductClaim {
             .execute(&mut self.connection)
             .await;
         let _ = self.connection.close().await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_running_product_is_refused_before_the_slots_are_counted() {
+        let slots = CrowdSlots::new(1);
+        let first = slots.take(ProductId::from(1)).unwrap();
+
+        // Same product: 409, though no slot is free either.
+        assert!(matches!(
+            slots.take(ProductId::from(1)),
+            Err(CrowdError::AlreadyRunning(_))
+        ));
+        // Another product: the slots are what is missing.
+        assert!(matches!(
+            slots.take(ProductId::from(2)),
+            Err(CrowdError::TooMany(1))
+        ));
+        // A refusal for want of a slot does not keep its product.
+        drop(first);
+        let _second = slots.take(ProductId::from(2)).unwrap();
+        assert!(matches!(
+            slots.take(ProductId::from(1)),
+            Err(CrowdError::TooMany(1))
+        ));
     }
 }

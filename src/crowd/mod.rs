@@ -201,7 +201,7 @@ pub async fn run(
     if shop.shutdown.is_cancelled() {
         return Err(CrowdError::ShuttingDown);
     }
-    let slot = slots.take()?;
+    let slot = slots.take(request.product)?;
     let claim = claim::ProductClaim::take(&shop.db, shop.lab.db_timeout(), request.product).await?;
     let stop = shop.shutdown.child_token();
     let client_gone = stop.clone().drop_guard();

@@ -8,6 +8,7 @@ use crate::error::ApiError;
 use crate::lock::Strategy;
 use crate::routes::PurchaseQuery;
 use crate::routes::gate::AdminOnly;
+use crate::routes::limits::JsonObject;
 use crate::state::AppState;
 
 /// `{"buyers": 500, "lock": "none", "work_ms": 20, "restock": 100}`; only
@@ -67,11 +68,12 @@ pub async fn flash_crowd(
     _admin: AdminOnly,
     state: web::Data<AppState>,
     id: web::Path<String>,
-    body: web::Json<CrowdBody>,
+    body: web::Json<JsonObject<CrowdBody>>,
 ) -> Result<HttpResponse, ApiError> {
     let product = ProductId::parse(&id)?;
     let request = body
         .into_inner()
+        .0
         .into_request(product, state.default_lock_mode)?;
     let report = crowd::run(&state.shop, &state.crowds, request).await?;
     Ok(HttpResponse::Ok().json(report))

@@ -23,6 +23,9 @@ use actix_web::middleware::Next;
 use actix_web::web::{self, Bytes};
 use actix_web::{HttpMessage, HttpRequest, ResponseError};
 use futures::{Stream, StreamExt};
+use serde::de::{DeserializeOwned, Error as _};
+use serde::{Deserialize, Deserializer};
+use serde_json::Value;
 
 use crate::error::ApiError;
 
@@ -105,6 +108,33 @@ fn with_deadline(payload: Payload, timeout: Duration) -> Payload {
     });
     let chunks: BodyChunks = Box::pin(chunks);
     Payload::Stream { payload: chunks }
+}
+
+/// A JSON body that must be an object. serde's derived structs also take a
+/// sequence of their fields in order (`[5]` as `{"stock": 5}`), which no
+/// client means; anything but an object is 400 `invalid_body`.
+#[derive(Debug)]
+pub struct JsonObject<T>(pub T);
+
+impl<'de, T: DeserializeOwned> Deserialize<'de> for JsonObject<T> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let value = Value::deserialize(deserializer)?;
+        let kind = match &value {
+            Value::Object(_) => {
+                return T::deserialize(value)
+                    .map(JsonObject)
+                    .map_err(D::Error::custom);
+            }
+            Value::Array(_) => "an array",
+            Value::Number(_) => "a number",
+            Value::String(_) => "a string",
+            Value::Bool(_) => "a boolean",
+            Value::Null => "null",
+        };
+        Err(D::Error::custom(format!(
+            "expected a JSON object, got {kind}"
+        )))
+    }
 }
 
 /// The extractors' refusals, as the API's JSON.

@@ -3,6 +3,8 @@
 //! the extractors' ([`limits`]), a path no route has and a method a path does
 //! not take ([`endpoint`]).
 
+mod attempts;
+mod client;
 mod crowd;
 mod endpoint;
 pub mod gate;

@@ -5,6 +5,7 @@ use crate::domain::{ProductId, StockLevel};
 use crate::error::ApiError;
 use crate::products;
 use crate::routes::gate::AdminOnly;
+use crate::routes::limits::JsonObject;
 use crate::state::AppState;
 
 pub async fn list(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
@@ -34,10 +35,10 @@ pub async fn reset(
     _admin: AdminOnly,
     state: web::Data<AppState>,
     id: web::Path<String>,
-    body: web::Json<RestockBody>,
+    body: web::Json<JsonObject<RestockBody>>,
 ) -> Result<HttpResponse, ApiError> {
     let id = ProductId::parse(&id)?;
-    let level = StockLevel::new(body.stock)?;
+    let level = StockLevel::new(body.into_inner().0.stock)?;
     let product = products::restock(&state.shop.db, id, level)
         .await?
         .ok_or(ApiError::ProductNotFound(id))?;

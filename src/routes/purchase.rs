@@ -5,7 +5,7 @@ use crate::domain::{BuyerName, InvalidInput, Knobs, ProductId, RawKnobs};
 use crate::error::ApiError;
 use crate::lock::Strategy;
 use crate::purchase::purchase;
-use crate::routes::gate::PurchaseQuota;
+use crate::routes::gate::{AdminAccess, PurchaseQuota};
 use crate::sale::PurchaseRequest;
 use crate::state::AppState;
 
@@ -45,6 +45,7 @@ impl PurchaseQuery {
 
 pub async fn buy(
     _quota: PurchaseQuota,
+    admin: AdminAccess,
     state: web::Data<AppState>,
     id: web::Path<String>,
     query: web::Query<PurchaseQuery>,
@@ -53,6 +54,7 @@ pub async fn buy(
     let request = query
         .into_inner()
         .into_request(product, state.default_lock_mode)?;
+    admin.allows_knobs(&request.knobs)?;
     let order = purchase(&state.shop, request).await?;
     Ok(HttpResponse::Created().json(order))
 }

@@ -369,6 +369,38 @@ pub async fn submit(address: &str, path: &str, form: &[(&str, &str)]) -> String 
 }
 
 /// POST the page's form to `path` and expect it refused: the page again,
+/// POST the page's form to `path` and load the page it comes back to, as a
+/// browser does: with the one-time cookie that carries the form's outcome.
+/// Answers the `Location` of the 303 and the page.
+pub async fn submit_told(address: &str, path: &str, form: &[(&str, &str)]) -> (String, String) {
+    let response = browser()
+        .post(format!("{address}{path}"))
+        .form(form)
+        .send()
+        .await
+        .expect("form request");
+    assert_eq!(response.status(), StatusCode::SEE_OTHER, "{path}");
+    let location = response.headers()[header::LOCATION]
+        .to_str()
+        .expect("ascii location")
+        .to_owned();
+    let told = response.headers()[header::SET_COOKIE]
+        .to_str()
+        .expect("ascii cookie")
+        .split(';')
+        .next()
+        .expect("a cookie")
+        .to_owned();
+    let page = client()
+        .get(format!("{address}{location}"))
+        .header(header::COOKIE, told)
+        .send()
+        .await
+        .expect("page request");
+    assert_eq!(page.status(), StatusCode::OK);
+    (location, page.text().await.expect("page body"))
+}
+
 /// with the API's status. Answers the page.
 pub async fn refused(
     address: &str,

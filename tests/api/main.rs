@@ -2,10 +2,12 @@
 //! Each test spawns the service with a database and a Redis key prefix of its
 //! own (see `flashsale::testing`), so they run in parallel.
 
+mod admin;
 mod answers;
 mod bounds;
 mod cross_site;
 mod crowd;
+mod crowd_running;
 mod fair;
 mod fencing;
 mod guards;
@@ -16,6 +18,8 @@ mod lock;
 mod metric_labels;
 mod metrics;
 mod mixed_guards;
+mod notices;
+mod object_bodies;
 mod overtaken;
 mod pages_forms;
 mod pages_view;
@@ -23,5 +27,6 @@ mod products;
 mod purchase;
 mod redlock;
 mod restock;
+mod teacher_knobs;
 mod timeline;
 mod validation;

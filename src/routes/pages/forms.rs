@@ -1,13 +1,16 @@
 //! The page without JavaScript: each button is a plain form POST that does
 //! what the JSON API does and answers `303` back to the page with the
-//! settings and the outcome in the query string (a crowd by its id) — or, when the service
-//! refuses the form (a bad value, no such product, a strategy that cannot
-//! run), the page again with the reason on top and the API's status.
+//! settings in the query string, and the outcome in a one-time cookie
+//! ([`super::outcome`]; a crowd by its id in the address) — or, when the
+//! service refuses the form (a bad value, no such product, a strategy that
+//! cannot run), the page again with the reason on top and the API's status.
 
 use actix_web::http::header;
-use actix_web::{Either, HttpResponse, web};
+use actix_web::{Either, HttpRequest, HttpResponse, HttpResponseBuilder, web};
 use serde::Deserialize;
+use uuid::Uuid;
 
+use super::outcome::{FormOutcome, NOTICE_COOKIE, NOTICE_MAX_AGE, Outcome};
 use super::settings::{PageQuery, PageSettings};
 use super::{PageResponse, html, load_page};
 use crate::crowd::{self, CrowdRequest, CrowdSize};
@@ -17,7 +20,7 @@ use crate::lock::Strategy;
 use crate::products;
 use crate::purchase::purchase;
 use crate::routes::PurchaseQuery;
-use crate::routes::gate::{AdminAccess, AdminOnly, PurchaseQuota};
+use crate::routes::gate::{self, AdminAccess, AdminOnly, PurchaseQuota};
 use crate::state::AppState;
 
 /// Name recorded on the orders of the Buy button.
@@ -126,19 +129,29 @@ impl PageForm {
     }
 }
 
-/// Back to the page, showing `outcome` on the card of `product`.
+/// Back to the page with the settings (and the crowd that ran, if any) in
+/// the address.
 fn back_to_page(
     settings: &PageSettings,
     product: ProductId,
-    outcome: &str,
+    crowd: Option<Uuid>,
     anchor: &str,
-) -> HttpResponse {
-    let location = format!(
-        "/?{}&product={product}&{outcome}#{anchor}",
-        settings.query()
-    );
-    HttpResponse::SeeOther()
-        .insert_header((header::LOCATION, location))
+) -> HttpResponseBuilder {
+    let crowd = crowd.map(|id| format!("&crowd={id}")).unwrap_or_default();
+    let location = format!("/?{}&product={product}{crowd}#{anchor}", settings.query());
+    let mut response = HttpResponse::SeeOther();
+    response.insert_header((header::LOCATION, location));
+    response
+}
+
+/// Back to the page, showing `outcome` on its product's card: the next page
+/// load reads it from a one-time cookie, and clears it.
+fn back_with(request: &HttpRequest, settings: &PageSettings, outcome: FormOutcome) -> HttpResponse {
+    let mut told = gate::site_cookie(request, NOTICE_COOKIE, outcome.encode());
+    told.set_max_age(gate::max_age(NOTICE_MAX_AGE));
+    let product = outcome.product;
+    back_to_page(settings, product, None, &format!("product-{product}"))
+        .cookie(told)
         .finish()
 }
 
@@ -176,48 +189,52 @@ fn is_refusal(error: &ApiError) -> bool {
 pub async fn buy_form(
     _quota: PurchaseQuota,
     admin: AdminAccess,
+    request: HttpRequest,
     state: web::Data<AppState>,
     id: web::Path<String>,
     form: web::Form<PageForm>,
 ) -> FormResponse {
     let settings = form.settings(state.default_lock_mode);
     let product = ProductId::parse(&id)?;
-    let request = match form
+    let sale = match form
         .purchase_query(Some(BROWSER_BUYER))
         .into_request(product, state.default_lock_mode)
     {
-        Ok(request) => request,
+        Ok(sale) => sale,
         Err(invalid) => return refused(&state, settings, admin, invalid.into()).await,
     };
-    let outcome = match purchase(&state.shop, request).await.map_err(ApiError::from) {
-        Ok(order) => format!(
-            "outcome=sold&order={}&remaining={}",
-            order.order_id, order.remaining_stock
-        ),
+    if let Err(knob) = admin.allows_knobs(&sale.knobs) {
+        return refused(&state, settings, admin, knob).await;
+    }
+    let what = match purchase(&state.shop, sale).await.map_err(ApiError::from) {
+        Ok(order) => Outcome::Sold {
+            order: order.order_id,
+            remaining: order.remaining_stock,
+        },
         Err(error) if is_refusal(&error) => return refused(&state, settings, admin, error).await,
         Err(error) => match error {
             ApiError::SoldOut(_)
             | ApiError::LockTimeout { .. }
             | ApiError::LockLost { .. }
-            | ApiError::Restocked(_) => format!("outcome={}", error.code()),
+            | ApiError::Restocked(_) => Outcome::Refused(error.code()),
             ApiError::Unavailable { .. } => {
                 tracing::warn!(error = %error, "a purchase from the page found the service unavailable");
-                format!("outcome={}", error.code())
+                Outcome::Refused(error.code())
             }
             other => return Err(other),
         },
     };
-    Ok(Either::Right(back_to_page(
+    Ok(Either::Right(back_with(
+        &request,
         &settings,
-        product,
-        &outcome,
-        &format!("product-{product}"),
+        FormOutcome { product, what },
     )))
 }
 
 /// Restock, like `POST /api/products/{id}/reset`.
 pub async fn restock_form(
     AdminOnly(admin): AdminOnly,
+    request: HttpRequest,
     state: web::Data<AppState>,
     id: web::Path<String>,
     form: web::Form<PageForm>,
@@ -231,11 +248,14 @@ pub async fn restock_form(
     let Some(stats) = products::restock(&state.shop.db, product, level).await? else {
         return refused(&state, settings, admin, ApiError::ProductNotFound(product)).await;
     };
-    Ok(Either::Right(back_to_page(
+    let level = StockLevel::new(stats.stock).unwrap_or(level);
+    Ok(Either::Right(back_with(
+        &request,
         &settings,
-        product,
-        &format!("outcome=restock&level={}", stats.stock),
-        &format!("product-{product}"),
+        FormOutcome {
+            product,
+            what: Outcome::Restocked { level },
+        },
     )))
 }
 
@@ -262,12 +282,9 @@ pub async fn crowd_form(
     };
     // The page reads the verdict back by the crowd's id: numbers in its
     // address would be anybody's to write.
-    Ok(Either::Right(back_to_page(
-        &settings,
-        product,
-        &format!("crowd={}", report.crowd_id),
-        "crowd",
-    )))
+    Ok(Either::Right(
+        back_to_page(&settings, product, Some(report.crowd_id), "crowd").finish(),
+    ))
 }
 
 #[cfg(test)]

@@ -2,8 +2,8 @@
 //! button, the lock lab's switch, the flash crowd and restocking; its assets,
 //! built into the binary; and the plain-form fallbacks that work without
 //! JavaScript — a POST that answers `303` back to the page with the outcome
-//! in the query string (a crowd by its id, its verdict read back from the
-//! database).
+//! in a one-time cookie (a crowd by its id in the address, its verdict read
+//! back from the database): nothing the page tells comes from its address.
 //!
 //! With JavaScript (`static/app.js` and the ES modules it imports) the page
 //! calls the JSON API instead and updates itself in place; both go through
@@ -14,18 +14,21 @@
 //! * [`settings`] — the knobs, and the query string the page is opened with;
 //! * [`verdict`] — the words for an outcome: a sale, a refusal, a crowd;
 //! * [`forms`] — the forms without JavaScript;
+//! * [`outcome`] — what a form came to, carried to the next page load;
 //! * [`assets`] — the stylesheet, script modules and icon;
 //! * [`watch`] — the bounds of "Watch N buyers", the timeline the script draws.
 
 mod assets;
 mod forms;
 mod notice;
+mod outcome;
 mod settings;
 mod switch;
 mod verdict;
 mod view;
 mod watch;
 
+use actix_web::cookie::Cookie;
 use actix_web::http::{StatusCode, header};
 use actix_web::{CustomizeResponder, HttpRequest, Responder, web};
 use uuid::Uuid;
@@ -38,6 +41,7 @@ use crate::routes::endpoint::Endpoint;
 use crate::routes::gate::AdminAccess;
 use crate::state::AppState;
 
+use outcome::{FormOutcome, NOTICE_COOKIE};
 use settings::{PageQuery, PageSettings};
 use switch::LockSwitch;
 use view::{IndexPage, ServiceTiming};
@@ -104,8 +108,13 @@ async fn index(
         .map(web::Query::into_inner)
         .unwrap_or_default();
     let mut page = load_page(&state, query.settings(state.default_lock_mode), admin).await?;
-    if let Some((product, notice)) = query.notice() {
-        page = page.with_notice(product, notice);
+    // What a plain form came to, from its one-time cookie: never from the
+    // address, which anybody can write into a link.
+    let told = request.cookie(NOTICE_COOKIE);
+    if let Some(outcome) = told.as_ref().and_then(|c| FormOutcome::decode(c.value()))
+        && let Some(notice) = outcome.notice()
+    {
+        page = page.with_notice(outcome.product, notice);
     }
     if let Some(crowd) = query.crowd.as_deref() {
         match kept_crowd(&state, crowd).await {
@@ -113,7 +122,14 @@ async fn index(
             Err(reason) => page.alert = Some(reason),
         }
     }
-    Ok(html(page, StatusCode::OK))
+    let mut response = html(page, StatusCode::OK);
+    if told.is_some() {
+        // Told once: a reload shows no notice.
+        let mut gone = Cookie::build(NOTICE_COOKIE, "").path("/").finish();
+        gone.make_removal();
+        response = response.add_cookie(&gone);
+    }
+    Ok(response)
 }
 
 /// The report of the crowd the address names, from the database; else why

@@ -1,16 +1,14 @@
 //! The page's knobs, and the query string the page is opened with: the
-//! settings to show, and the outcome of the form that redirected here.
-//! Anything malformed in it is ignored (the page shows its defaults).
+//! settings to show (and the crowd whose verdict to read back). Anything
+//! malformed in it is ignored (the page shows its defaults). What a form
+//! came to is never read from here: see [`super::outcome`].
 
 use serde::Deserialize;
-use uuid::Uuid;
 
-use super::notice::{Notice, Tone};
-use super::verdict::{refusal_text, sold_text};
 use super::{DEFAULT_BUYERS, DEFAULT_STOCK, DEFAULT_WORK_MS};
 use crate::crowd::CrowdSize;
 use crate::domain::{
-    InvalidInput, Knobs, LockDeadline, LockTtl, PauseDelay, ProductId, StockLevel, WorkDelay,
+    InvalidInput, Knobs, LockDeadline, LockTtl, PauseDelay, StockLevel, WorkDelay,
 };
 use crate::lock::Strategy;
 
@@ -85,12 +83,6 @@ pub struct PageQuery {
     pub stock: Option<String>,
     pub restock_first: Option<String>,
 
-    pub product: Option<String>,
-    pub outcome: Option<String>,
-    pub order: Option<String>,
-    pub remaining: Option<String>,
-    pub level: Option<String>,
-
     /// The id of the crowd the form ran: its verdict is read from the
     /// database ([`crate::crowd::find_report`]), never from this address.
     pub crowd: Option<String>,
@@ -135,24 +127,6 @@ impl PageQuery {
             },
         }
     }
-
-    /// The outcome to show on a product's card.
-    pub fn notice(&self) -> Option<(ProductId, Notice)> {
-        let product = ProductId::parse(self.product.as_deref()?).ok()?;
-        let (tone, text) = match self.outcome.as_deref()? {
-            "sold" => {
-                let order: Uuid = parsed(&self.order)?;
-                let remaining: i64 = parsed(&self.remaining)?;
-                (Tone::Good, sold_text(order, remaining))
-            }
-            "restock" => {
-                let level: i64 = parsed(&self.level)?;
-                (Tone::Info, format!("Restocked to {level} · orders cleared"))
-            }
-            other => (Tone::Bad, refusal_text(other)?.to_owned()),
-        };
-        Some((product, Notice { tone, text }))
-    }
 }
 
 #[cfg(test)]
@@ -194,31 +168,11 @@ mod tests {
     fn a_malformed_query_string_shows_the_defaults() {
         let query = query(
             "lock=mutex&work_ms=-3&pause_ms=x&ttl_ms=5&deadline_ms=99999&buyers=99999&stock=x\
-             &restock_first=1&outcome=sold&order=x",
+             &restock_first=1",
         );
         assert_eq!(
             query.settings(Strategy::Redis),
             PageSettings::defaults(Strategy::Redis)
         );
-        assert!(query.notice().is_none());
-    }
-
-    #[test]
-    fn a_refused_purchase_comes_back_as_its_words() {
-        for (code, words) in [
-            ("sold_out", "Sold out"),
-            ("lock_lost", "Lock lost"),
-            ("restocked", "Restocked during the sale"),
-        ] {
-            let (product, notice) = query(&format!("product=2&outcome={code}"))
-                .notice()
-                .expect("a notice");
-            assert_eq!(product, ProductId::from(2));
-            assert_eq!(notice.tone, Tone::Bad);
-            assert!(notice.text.starts_with(words), "{code}: {}", notice.text);
-        }
-        assert!(query("product=2&outcome=mystery").notice().is_none());
-        let (_, restock) = query("product=2&outcome=restock&level=7").notice().unwrap();
-        assert_eq!(restock.text, "Restocked to 7 · orders cleared");
     }
 }
