@@ -18,6 +18,7 @@
 //! transaction, the row lock or the version check around the same sale.
 
 pub mod broken;
+mod connection;
 pub mod failfast;
 pub mod fair;
 pub mod fenced;
@@ -37,6 +38,7 @@ use redis::aio::ConnectionManager;
 use tokio::time::{Instant, sleep, timeout};
 use uuid::Uuid;
 
+pub use connection::NodeConnection;
 pub use info::{Family, Needs, StrategyInfo};
 pub use strategy::Strategy;
 
@@ -242,23 +244,25 @@ impl Ledger {
 /// One Redis server and the longest wait for one call to it. Cheap to clone.
 #[derive(Clone)]
 pub struct RedisNode {
-    connection: ConnectionManager,
+    connection: NodeConnection,
     call_timeout: Duration,
 }
 
 impl RedisNode {
     pub fn new(connection: ConnectionManager, call_timeout: Duration) -> Self {
         Self {
-            connection,
+            connection: NodeConnection::new(connection),
             call_timeout,
         }
     }
 
-    pub fn connection(&self) -> ConnectionManager {
+    /// The shared connection, which retries a command refused on a dead
+    /// connection once (see [`NodeConnection`]).
+    pub fn connection(&self) -> NodeConnection {
         self.connection.clone()
     }
 
-    /// Run one call under the timeout.
+    /// Run one call under the timeout (which covers its retry, if any).
     pub async fn call<T>(
         &self,
         call: impl Future<Output = redis::RedisResult<T>>,

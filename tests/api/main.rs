@@ -17,6 +17,7 @@ mod metrics;
 mod pages;
 mod products;
 mod purchase;
+mod reconnect;
 mod redlock;
 mod restock;
 mod timeline;
