@@ -223,7 +223,7 @@ impl Lock for FairLock {
         let started = Instant::now();
         let give_up_at = started + timing.deadline;
         let held = |token: &str| FairGuard {
-            inner: self.base.guard(keys[0].clone(), token.to_owned()),
+            inner: self.base.guard(keys[0].clone(), token.to_owned(), timing.ttl),
             product,
         };
         let mut listening = true;
@@ -286,6 +286,8 @@ impl Lock for FairLock {
     async fn release(&self, guard: FairGuard) -> Result<bool, LockError> {
         let FairGuard { mut inner, product } = guard;
         inner.disarm();
-        self.hand_on(&self.keys(product), &inner.token).await
+        let handed = self.hand_on(&self.keys(product), &inner.token).await;
+        inner.settle(&handed);
+        handed
     }
 }

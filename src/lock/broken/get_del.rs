@@ -61,6 +61,14 @@ impl Lock for GetDel {
 
     async fn release(&self, mut guard: GetDelGuard) -> Result<bool, LockError> {
         guard.inner.disarm();
+        let released = self.get_then_del(&guard).await;
+        guard.inner.settle(&released);
+        released
+    }
+}
+
+impl GetDel {
+    async fn get_then_del(&self, guard: &GetDelGuard) -> Result<bool, LockError> {
         let (key, token) = (&guard.inner.key, &guard.inner.token);
         let mut connection = self.0.node.connection();
         let holder: Option<String> = self
