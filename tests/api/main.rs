@@ -7,6 +7,7 @@ mod bounds;
 mod cross_site;
 mod crowd;
 mod fair;
+mod fair_crash;
 mod fencing;
 mod guards;
 mod health;
