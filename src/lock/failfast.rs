@@ -30,7 +30,7 @@ impl Lock for FailFastLock {
         let key = self.0.key(product);
         let token = new_token();
         match self.0.node.set_nx_px(&key, &token, timing.ttl).await {
-            Ok(true) => Ok(self.0.guard(key, token)),
+            Ok(true) => Ok(self.0.guard(key, token, timing.ttl)),
             Ok(false) => Err(LockError::Busy {
                 waited: std::time::Duration::ZERO,
             }),

@@ -10,25 +10,32 @@
 //! liveness set (ZSET token → expiry) and each waiter's TTL (HASH). Three
 //! scripts, each one atomic step:
 //! * `scripts/fair_acquire.lua` — forget waiters whose liveness ran out; take
-//!   the lock if it is free and we are first in line (or the line is empty);
-//!   else join the line once and renew our liveness, answering the holder's
-//!   remaining TTL.
+//!   the lock if it is free and we are first in line (or the line is empty),
+//!   or claim it if it was handed to us; else join the line once and renew
+//!   our liveness, answering the holder's remaining TTL.
 //! * `scripts/fair_release.lua` — if the lock is still ours, *hand it over*:
-//!   set it to the oldest live waiter's token (with that waiter's TTL) and
-//!   publish that token; with nobody waiting, delete it.
+//!   set it to the oldest waiter still alive (skipping, and forgetting, the
+//!   ones whose liveness ran out) and publish that token; with nobody alive
+//!   waiting, delete it.
 //! * `scripts/fair_leave.lua` — a waiter at its deadline leaves the line; if
 //!   the lock was handed to it meanwhile, it releases it on to the next.
 //!
 //! Waking: one pub/sub subscription per instance (not a connection per
 //! waiter) carries the tokens the lock was handed to; the instance wakes
 //! just that waiter through an in-process map. When the next waiter is on the
-//! same instance, the release's own answer wakes it at once. The hand-over
-//! saves the woken waiter a round trip: it holds the lock when it wakes.
+//! same instance, the release's own answer wakes it at once.
+//!
+//! A waiter keeps its place only while it is alive: a short lease ([`LEASE`],
+//! a second) that it renews every third of it while it waits. A hand-over
+//! skips a waiter whose lease ran out, and hands the lock for no longer than
+//! the chosen waiter's lease has left; the woken waiter claims it for its
+//! TTL at once (one round trip). So when an instance dies with buyers in
+//! line, the line stalls for at most a lease — not a whole TTL, which is what
+//! a hand-over at the full TTL to a dead waiter cost.
 //!
 //! Redisson's known failures, avoided: a waiter that crashes or gives up
-//! leaves the line within its lease (about one TTL: liveness is renewed at
-//! every wake and at least every lease/3) — never a queue blocked for good;
-//! a waiter is never evicted while it is alive; a holder that crashes still
+//! leaves the line within its lease — never a queue blocked for good; a
+//! waiter is never evicted while it is alive; a holder that crashes still
 //! frees the lock at its TTL, and the first waiter, which sleeps no longer
 //! than the holder's remaining TTL, then takes it. If the subscription is
 //! down, waiters still come back by themselves (lease/3, or the TTL) — slower,
@@ -63,6 +70,10 @@ static RELEASE_SCRIPT: LazyLock<redis::Script> =
 static LEAVE_SCRIPT: LazyLock<redis::Script> =
     LazyLock::new(|| redis::Script::new(include_str!("scripts/fair_leave.lua")));
 
+/// How long a waiter's place in line outlives its last sign of life; it
+/// renews it every third of that while it waits.
+pub const LEASE: Duration = Duration::from_secs(1);
+
 /// The waiters of this instance, by token: who to wake when a hand-over names it.
 type Waiters = Mutex<HashMap<String, oneshot::Sender<()>>>;
 
@@ -85,6 +96,16 @@ impl FairLock {
             channel,
             waiters,
         }
+    }
+
+    /// Be woken when a hand-over names `token` (replacing any earlier wish).
+    fn listen_for(&self, token: &str) -> oneshot::Receiver<()> {
+        let (handed_tx, handed) = oneshot::channel();
+        self.waiters
+            .lock()
+            .expect("not poisoned")
+            .insert(token.to_owned(), handed_tx);
+        handed
     }
 
     /// Lock, queue, liveness, ticket counter, TTLs.
@@ -207,26 +228,21 @@ impl Lock for FairLock {
     ) -> Result<FairGuard, LockError> {
         let keys = self.keys(product);
         let token = new_token();
-        let (handed_tx, mut handed) = oneshot::channel();
-        self.waiters
-            .lock()
-            .expect("not poisoned")
-            .insert(token.clone(), handed_tx);
+        let mut handed = self.listen_for(&token);
         let _registered = Registered {
             waiters: &self.waiters,
             token: &token,
         };
         let ttl_ms = ttl_millis(timing.ttl).to_string();
-        // How long our place in line outlives our last sign of life.
-        let lease = timing.ttl.max(Duration::from_millis(300));
-        let lease_ms = lease.as_millis().to_string();
+        let lease_ms = LEASE.as_millis().to_string();
         let started = Instant::now();
         let give_up_at = started + timing.deadline;
         let held = |token: &str| FairGuard {
-            inner: self.base.guard(keys[0].clone(), token.to_owned()),
+            inner: self
+                .base
+                .guard(keys[0].clone(), token.to_owned(), timing.ttl),
             product,
         };
-        let mut listening = true;
 
         loop {
             if let Err(error) = timing.check_give_up() {
@@ -262,21 +278,14 @@ impl Lock for FairLock {
             // out (it may have crashed), renewing our place every lease/3.
             let holder_ttl = u64::try_from(turn.1).map_or(timing.retry, Duration::from_millis);
             let nap = (give_up_at - now)
-                .min(lease / 3)
+                .min(LEASE / 3)
                 .min(holder_ttl.max(Duration::from_millis(1)));
-            let handed_over = async {
-                if listening {
-                    (&mut handed).await.is_ok()
-                } else {
-                    std::future::pending().await
-                }
-            };
             tokio::select! {
-                handed_over = handed_over => {
-                    if handed_over {
-                        return Ok(held(&token));
-                    }
-                    listening = false;
+                _ = &mut handed => {
+                    // Handed the lock for as long as our lease had left: the
+                    // next turn of the loop claims it for our TTL. Listen
+                    // again, in case the claim came too late and we wait on.
+                    handed = self.listen_for(&token);
                 }
                 () = sleep(nap) => {}
             }
@@ -286,6 +295,8 @@ impl Lock for FairLock {
     async fn release(&self, guard: FairGuard) -> Result<bool, LockError> {
         let FairGuard { mut inner, product } = guard;
         inner.disarm();
-        self.hand_on(&self.keys(product), &inner.token).await
+        let handed = self.hand_on(&self.keys(product), &inner.token).await;
+        inner.settle(&handed);
+        handed
     }
 }

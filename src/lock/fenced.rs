@@ -172,7 +172,7 @@ impl Lock for FencedLock {
         };
         let fence = spin(timing, attempt).await?;
         let mut guard = FencedGuard {
-            inner: self.redis.guard(key.clone(), token.clone()),
+            inner: self.redis.guard(key.clone(), token.clone(), timing.ttl),
             fence,
         };
         self.claim(product, &mut guard).await?;

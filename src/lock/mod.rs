@@ -18,26 +18,28 @@
 //! transaction, the row lock or the version check around the same sale.
 
 pub mod broken;
+mod connection;
 pub mod failfast;
 pub mod fair;
 pub mod fenced;
 pub mod info;
+mod ledger;
 pub mod local;
 pub mod redlock;
 pub mod spin;
 pub mod strategy;
 pub mod watchdog;
 
-use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, LazyLock, Mutex};
+use std::sync::{Arc, LazyLock};
 use std::time::Duration;
 
 use redis::aio::ConnectionManager;
 use tokio::time::{Instant, sleep, timeout};
 use uuid::Uuid;
 
+pub use connection::NodeConnection;
 pub use info::{Family, Needs, StrategyInfo};
+pub use ledger::Ledger;
 pub use strategy::Strategy;
 
 use crate::domain::ProductId;
@@ -192,73 +194,28 @@ pub fn new_token() -> String {
     Uuid::new_v4().to_string()
 }
 
-/// Every Redis lock this instance holds right now, so that a shutdown can
-/// release what sales cut short left behind (a lock must not outlive the
-/// process that took it by its TTL). Cheap to clone.
-#[derive(Clone, Default)]
-pub struct Ledger(Arc<LedgerInner>);
-
-#[derive(Default)]
-struct LedgerInner {
-    next: AtomicU64,
-    held: Mutex<HashMap<u64, (RedisNode, String, String)>>,
-}
-
-impl Ledger {
-    fn enter(&self, node: &RedisNode, key: &str, token: &str) -> u64 {
-        let id = self.0.next.fetch_add(1, Ordering::Relaxed);
-        let entry = (node.clone(), key.to_owned(), token.to_owned());
-        self.0.held.lock().expect("not poisoned").insert(id, entry);
-        id
-    }
-
-    fn leave(&self, id: u64) {
-        self.0.held.lock().expect("not poisoned").remove(&id);
-    }
-
-    /// How many locks are held now.
-    pub fn len(&self) -> usize {
-        self.0.held.lock().expect("not poisoned").len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
-    /// Release every lock still held (compare-and-delete: only if still
-    /// ours). Returns how many were released.
-    pub async fn release_all(&self) -> usize {
-        let held: Vec<_> = self.0.held.lock().expect("not poisoned").drain().collect();
-        let mut released = 0;
-        for (_, (node, key, token)) in held {
-            if let Ok(true) = node.release_if_ours(&key, &token).await {
-                released += 1;
-            }
-        }
-        released
-    }
-}
-
 /// One Redis server and the longest wait for one call to it. Cheap to clone.
 #[derive(Clone)]
 pub struct RedisNode {
-    connection: ConnectionManager,
+    connection: NodeConnection,
     call_timeout: Duration,
 }
 
 impl RedisNode {
     pub fn new(connection: ConnectionManager, call_timeout: Duration) -> Self {
         Self {
-            connection,
+            connection: NodeConnection::new(connection),
             call_timeout,
         }
     }
 
-    pub fn connection(&self) -> ConnectionManager {
+    /// The shared connection, which retries a command refused on a dead
+    /// connection once (see [`NodeConnection`]).
+    pub fn connection(&self) -> NodeConnection {
         self.connection.clone()
     }
 
-    /// Run one call under the timeout.
+    /// Run one call under the timeout (which covers its retry, if any).
     pub async fn call<T>(
         &self,
         call: impl Future<Output = redis::RedisResult<T>>,
@@ -379,29 +336,50 @@ pub struct TokenGuard {
     node: RedisNode,
     pub key: String,
     pub token: String,
+    /// The TTL it was taken with: how long the ledger keeps it at most once
+    /// its release has begun.
+    ttl: Duration,
     ledger: Ledger,
     entry: u64,
     released: bool,
 }
 
 impl TokenGuard {
-    /// A lock now held; it stays in `ledger` until it is released.
-    pub fn new(node: &RedisNode, ledger: &Ledger, key: String, token: String) -> Self {
+    /// A lock now held with `ttl`; it stays in `ledger` until its release
+    /// has answered.
+    pub fn new(
+        node: &RedisNode,
+        ledger: &Ledger,
+        key: String,
+        token: String,
+        ttl: Duration,
+    ) -> Self {
         let entry = ledger.enter(node, &key, &token);
         Self {
             node: node.clone(),
             key,
             token,
+            ttl,
             ledger: ledger.clone(),
             entry,
             released: false,
         }
     }
 
-    /// Mark the guard released by its strategy's own release.
+    /// Its strategy's own release begins: no release on drop. The ledger
+    /// keeps the lock until [`settle`](Self::settle) hears the release
+    /// answered, or its TTL has passed.
     pub fn disarm(&mut self) {
         self.released = true;
-        self.ledger.leave(self.entry);
+        self.ledger.releasing(self.entry, self.ttl);
+    }
+
+    /// The release call ended: an answer (released, or no longer ours)
+    /// forgets the lock; a failure leaves it for the shutdown to release.
+    pub fn settle<T>(&self, release: &Result<T, LockError>) {
+        if release.is_ok() {
+            self.ledger.leave(self.entry);
+        }
     }
 }
 
@@ -411,15 +389,18 @@ impl Drop for TokenGuard {
     fn drop(&mut self) {
         if !self.released && tokio::runtime::Handle::try_current().is_ok() {
             let (node, ledger, entry) = (self.node.clone(), self.ledger.clone(), self.entry);
+            ledger.releasing(entry, self.ttl);
             let (key, token) = (
                 std::mem::take(&mut self.key),
                 std::mem::take(&mut self.token),
             );
             tokio::spawn(async move {
-                if let Err(error) = node.release_if_ours(&key, &token).await {
-                    tracing::warn!(%key, error = %error, "best-effort lock release failed; the TTL will free it");
+                match node.release_if_ours(&key, &token).await {
+                    Ok(_) => ledger.leave(entry),
+                    Err(error) => {
+                        tracing::warn!(%key, error = %error, "best-effort lock release failed; the TTL will free it");
+                    }
                 }
-                ledger.leave(entry);
             });
         }
     }
@@ -448,9 +429,9 @@ impl RedisBase {
         lock_key(&self.prefix, product)
     }
 
-    /// A guard for a lock just taken under `token`.
-    pub fn guard(&self, key: String, token: String) -> TokenGuard {
-        TokenGuard::new(&self.node, &self.ledger, key, token)
+    /// A guard for a lock just taken under `token` with `ttl`.
+    pub fn guard(&self, key: String, token: String, ttl: Duration) -> TokenGuard {
+        TokenGuard::new(&self.node, &self.ledger, key, token, ttl)
     }
 
     /// Take the lock on `product` with the spin: `SET NX PX` under a fresh
@@ -461,12 +442,24 @@ impl RedisBase {
         product: ProductId,
         timing: &LockTiming,
     ) -> Result<TokenGuard, LockError> {
+        Ok(self.spin_set_nx_sent(product, timing).await?.0)
+    }
+
+    /// [`spin_set_nx`](Self::spin_set_nx), with the moment the winning `SET`
+    /// was sent: the lock lives at least its TTL from then (Redis ran the SET
+    /// somewhere within the round trip that followed).
+    pub async fn spin_set_nx_sent(
+        &self,
+        product: ProductId,
+        timing: &LockTiming,
+    ) -> Result<(TokenGuard, Instant), LockError> {
         let key = self.key(product);
         let token = new_token();
         let node = &self.node;
         let attempt = || async {
+            let sent = Instant::now();
             match node.set_nx_px(&key, &token, timing.ttl).await {
-                Ok(true) => Ok(Some(())),
+                Ok(true) => Ok(Some(sent)),
                 Ok(false) => Ok(None),
                 Err(error) => {
                     // The SET may have landed before the failure: clean up under our token.
@@ -475,13 +468,15 @@ impl RedisBase {
                 }
             }
         };
-        spin(timing, attempt).await?;
-        Ok(self.guard(key, token))
+        let sent = spin(timing, attempt).await?;
+        Ok((self.guard(key, token, timing.ttl), sent))
     }
 
     /// The sound release: compare-and-delete.
     pub async fn release(&self, mut guard: TokenGuard) -> Result<bool, LockError> {
         guard.disarm();
-        self.node.release_if_ours(&guard.key, &guard.token).await
+        let released = self.node.release_if_ours(&guard.key, &guard.token).await;
+        guard.settle(&released);
+        released
     }
 }

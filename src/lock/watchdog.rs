@@ -77,10 +77,12 @@ impl Lock for WatchdogLock {
         product: ProductId,
         timing: &LockTiming,
     ) -> Result<WatchdogGuard, LockError> {
-        let inner = self.0.spin_set_nx(product, timing).await?;
+        // The lock's life counts from when the SET was sent, not from its
+        // reply: Redis may have run it anywhere within that round trip.
+        let (inner, sent) = self.0.spin_set_nx_sent(product, timing).await?;
         let renewal = Arc::new(Renewal {
             lost: AtomicBool::new(false),
-            last_renewed: Mutex::new(Instant::now()),
+            last_renewed: Mutex::new(sent),
             ttl: timing.ttl,
         });
         let task = tokio::spawn(renew_until_stopped(

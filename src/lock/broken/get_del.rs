@@ -10,8 +10,15 @@
 //! thread. So in this strategy the purchase's `pause_ms` is spent *between the
 //! GET and the DEL* (and not after the read, as in every other strategy).
 //!
-//! Scenario: `pause_ms` above the TTL with buyers waiting: each holder, back
-//! from its pause, deletes its successor's lock.
+//! Scenario: the stale `DEL` must land while the *next* holder is between
+//! its read and its write. That takes three things at once: work that ends
+//! within the TTL (so the GET still finds our token), a stall that carries the
+//! DEL past the TTL (so the lock has changed hands), and work long enough
+//! that the new holder has not written yet when the DEL frees its lock — then
+//! a third buyer takes it, reads the same stock, and both write. E.g.
+//! `ttl_ms=300&work_ms=200&pause_ms=200` (the lab's test). A stall far above
+//! the TTL with little work oversells nothing: by the time the DEL lands, the
+//! holder it deletes has long written and is stalling in its own release.
 
 use std::time::Duration;
 
@@ -26,7 +33,7 @@ pub const INFO: StrategyInfo = StrategyInfo {
     family: Family::Broken,
     safe: false,
     lesson: "Checking the token with GET and then deleting with DEL leaves a window in which the lock can change hands.",
-    breaks_when: "the holder stalls between its GET and its DEL (pause_ms, spent there) past the TTL: it deletes the next holder's lock",
+    breaks_when: "the holder stalls between its GET and its DEL (pause_ms, spent there) past the TTL and the DEL lands while the next holder is between its read and its write: a third buyer walks in",
     needs: Needs::Redis,
     uses_ttl: true,
 };
@@ -61,6 +68,14 @@ impl Lock for GetDel {
 
     async fn release(&self, mut guard: GetDelGuard) -> Result<bool, LockError> {
         guard.inner.disarm();
+        let released = self.get_then_del(&guard).await;
+        guard.inner.settle(&released);
+        released
+    }
+}
+
+impl GetDel {
+    async fn get_then_del(&self, guard: &GetDelGuard) -> Result<bool, LockError> {
         let (key, token) = (&guard.inner.key, &guard.inner.token);
         let mut connection = self.0.node.connection();
         let holder: Option<String> = self

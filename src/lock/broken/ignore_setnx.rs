@@ -48,7 +48,7 @@ impl Lock for IgnoreSetNx {
                     .query_async(&mut connection),
             )
             .await?;
-        Ok(self.0.guard(key, token))
+        Ok(self.0.guard(key, token, timing.ttl))
     }
 
     async fn release(&self, guard: TokenGuard) -> Result<bool, LockError> {

@@ -56,7 +56,7 @@ impl Lock for LuaNil {
             Ok((taken == 1).then_some(()))
         };
         spin(timing, attempt).await?;
-        Ok(self.0.guard(key, token))
+        Ok(self.0.guard(key, token, timing.ttl))
     }
 
     async fn release(&self, guard: TokenGuard) -> Result<bool, LockError> {

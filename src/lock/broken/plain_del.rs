@@ -38,7 +38,7 @@ impl Lock for PlainDel {
         guard.disarm();
         let mut connection = self.0.node.connection();
         // THE BUG: whose lock this is, nobody asks.
-        let deleted: i64 = self
+        let deleted: Result<i64, LockError> = self
             .0
             .node
             .call(
@@ -46,7 +46,8 @@ impl Lock for PlainDel {
                     .arg(&guard.key)
                     .query_async(&mut connection),
             )
-            .await?;
-        Ok(deleted == 1)
+            .await;
+        guard.settle(&deleted);
+        Ok(deleted? == 1)
     }
 }

@@ -16,7 +16,10 @@ redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', now)
 
 local holder = redis.call('GET', KEYS[1])
 if holder == ARGV[1] then
-    return {1, 0} -- handed to us by the last holder's release
+    -- Handed to us by the last holder's release, for as long as our liveness
+    -- lasted: claim it, for our whole TTL from now.
+    redis.call('PEXPIRE', KEYS[1], ARGV[2])
+    return {1, 0}
 end
 if not holder then
     local head = redis.call('ZRANGE', KEYS[2], 0, 0)[1]
