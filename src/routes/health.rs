@@ -2,6 +2,7 @@ use actix_web::{HttpResponse, web};
 use serde_json::json;
 use tokio::time::timeout;
 
+use crate::lock::NodeConnection;
 use crate::state::AppState;
 
 /// The process is up.
@@ -16,7 +17,9 @@ pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
         matches!(timeout(state.db_timeout, ping).await, Ok(Ok(_)))
     };
     let redis = async {
-        let mut connection = state.redis.clone();
+        // Through the same one retry as the locks' commands: the first PING
+        // after Redis was down a while must not report it down.
+        let mut connection = NodeConnection::new(state.redis.clone());
         let ping = redis::cmd("PING");
         let reply = timeout(
             state.redis_timeout,

@@ -32,10 +32,7 @@ async fn the_first_purchase_of_each_instance_after_redis_was_down_3_s_sells() {
         assert_eq!(answer.status(), StatusCode::CREATED);
     }
 
-    tokio::task::block_in_place(|| redis.kill());
-    tokio::time::sleep(Duration::from_secs(3)).await;
-    tokio::task::block_in_place(|| redis.restart());
-    tokio::time::sleep(Duration::from_secs(3)).await;
+    down_for_3_s_then_idle(&mut redis).await;
 
     for (name, base) in [("first", &app.address), ("second", &peer)] {
         let answer = purchase(&client, base, 1, "lock=redis").await;
@@ -43,4 +40,34 @@ async fn the_first_purchase_of_each_instance_after_redis_was_down_3_s_sells() {
     }
     assert_eq!(app.order_count(1).await, 4);
     assert_eq!(app.stock(1).await, 6);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_first_readiness_check_after_redis_was_down_3_s_says_ready() {
+    let mut redis = RedisServer::start();
+    let url = redis.url();
+    let app = spawn_app_with(|settings| settings.redis_url = url.parse().unwrap()).await;
+    let client = client();
+    let ready = |client: reqwest::Client| {
+        let url = format!("{}/readyz", app.address);
+        async move { client.get(url).send().await.unwrap().status() }
+    };
+    assert_eq!(ready(client.clone()).await, StatusCode::OK);
+
+    down_for_3_s_then_idle(&mut redis).await;
+
+    assert_eq!(
+        ready(client.clone()).await,
+        StatusCode::OK,
+        "the first check"
+    );
+}
+
+/// The restart that used to cost the first command a 503: Redis down longer
+/// than the connection manager's own reconnect tries, then a few idle seconds.
+async fn down_for_3_s_then_idle(redis: &mut RedisServer) {
+    tokio::task::block_in_place(|| redis.kill());
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    tokio::task::block_in_place(|| redis.restart());
+    tokio::time::sleep(Duration::from_secs(3)).await;
 }
