@@ -4,6 +4,7 @@
 
 mod answers;
 mod bounds;
+mod bulkheads;
 mod cross_site;
 mod crowd;
 mod fair;
@@ -13,11 +14,13 @@ mod health;
 mod helpers;
 mod lab;
 mod lock;
+mod lock_wait;
 mod metrics;
 mod pages;
 mod products;
 mod purchase;
 mod redlock;
 mod restock;
+mod retries;
 mod timeline;
 mod validation;
