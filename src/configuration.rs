@@ -85,13 +85,28 @@ pub struct Settings {
     #[arg(long = "redis-timeout-ms", value_name = "MS", env = "REDIS_TIMEOUT_MS", default_value = "1000", value_parser = parse_positive_millis)]
     pub redis_timeout: Duration,
 
-    /// Longest wait for a Postgres connection, and for one statement, before answering 503 (ms).
+    /// Longest wait for a Postgres connection, and for one statement, before
+    /// answering 503 (ms); a statement held up by a row a sale holds is a
+    /// busy product instead (429, or 409 for a restock).
     #[arg(long = "db-timeout-ms", value_name = "MS", env = "DB_TIMEOUT_MS", default_value = "2000", value_parser = parse_positive_millis)]
     pub db_timeout: Duration,
 
     /// Size of the Postgres connection pool of this instance.
     #[arg(long, env = "DB_MAX_CONNECTIONS", default_value_t = 20, value_parser = clap::value_parser!(u32).range(1..=1000))]
     pub db_max_connections: u32,
+
+    /// Most of those connections the sales of one product hold at once
+    /// (default: a quarter of DB_MAX_CONNECTIONS). The Postgres guards hold
+    /// one per waiting buyer: beyond this, a product's buyers queue in the
+    /// process, within their deadline, and other products still sell.
+    #[arg(long, env = "DB_CONNECTIONS_PER_PRODUCT", value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub db_connections_per_product: Option<u32>,
+
+    /// Connections the sales never take, kept for reads (the page,
+    /// /api/products, /readyz) and restocks (default: a quarter of
+    /// DB_MAX_CONNECTIONS; at most all but one).
+    #[arg(long, env = "DB_READ_RESERVE", value_parser = clap::value_parser!(u32).range(0..=1000))]
+    pub db_read_reserve: Option<u32>,
 
     /// Longest wait for a request's head, and then for its body, before
     /// answering 408 (ms): a client that stalls mid-request holds nothing
@@ -289,6 +304,17 @@ impl Settings {
         Duration::from_millis(longest_knobs) + self.db_timeout * 3 + Duration::from_secs(2)
     }
 
+    /// The sales' share of the Postgres pool: (for all sales together, for
+    /// one product's), each at least 1.
+    pub fn sale_connections(&self) -> (u32, u32) {
+        let pool = self.db_max_connections;
+        let quarter = (pool / 4).max(1);
+        let reserve = self.db_read_reserve.unwrap_or(quarter).min(pool - 1);
+        let sales = pool - reserve;
+        let per_product = self.db_connections_per_product.unwrap_or(quarter);
+        (sales, per_product.min(sales))
+    }
+
     /// The database name, for creating it when missing.
     pub fn database_name(&self) -> &str {
         self.database_url.get_database().unwrap_or("postgres")
@@ -378,5 +404,21 @@ mod tests {
         ] {
             assert!(!token.matches(other), "{other}");
         }
+    }
+
+    #[test]
+    fn the_sales_get_the_pool_less_a_reserve_and_one_product_a_quarter() {
+        let with = |pool, reserve, per_product| {
+            let mut settings = Settings::defaults();
+            settings.db_max_connections = pool;
+            settings.db_read_reserve = reserve;
+            settings.db_connections_per_product = per_product;
+            settings.sale_connections()
+        };
+        assert_eq!(with(20, None, None), (15, 5));
+        assert_eq!(with(20, Some(0), Some(20)), (20, 20));
+        assert_eq!(with(20, Some(50), Some(3)), (1, 1), "the sales keep one");
+        assert_eq!(with(10, Some(2), Some(9)), (8, 8));
+        assert_eq!(with(1, None, None), (1, 1));
     }
 }

@@ -12,7 +12,8 @@ use tokio::time::{Instant, timeout};
 
 use crate::lock::GiveUp;
 
-/// The server being unreachable or timing out, as opposed to a bug of ours.
+/// The server being unreachable, as opposed to busy or a bug of ours: what
+/// answers 503 and marks Postgres down ([`DbHealth::observe`]).
 pub fn is_unavailable(error: &sqlx::Error) -> bool {
     match error {
         sqlx::Error::Io(_)
@@ -22,12 +23,32 @@ pub fn is_unavailable(error: &sqlx::Error) -> bool {
         | sqlx::Error::PoolClosed
         | sqlx::Error::WorkerCrashed => true,
         sqlx::Error::Database(db) => db.code().is_some_and(|code| {
-            // 08: connection exception; 57: operator intervention (shutdown,
-            // statement_timeout); 53: insufficient resources (too many connections).
-            code.starts_with("08") || code.starts_with("57") || code.starts_with("53")
+            // 08: connection exception; 57: operator intervention (admin or
+            // crash shutdown, cannot connect now) — but not 57014, a
+            // statement cancelled by its timeout (see `is_timeout`); 53:
+            // insufficient resources (too many connections).
+            (code.starts_with("08") || code.starts_with("57") || code.starts_with("53"))
+                && code != QUERY_CANCELED
         }),
         _ => false,
     }
+}
+
+/// `lock_not_available`: a lock wait ran past `lock_timeout`.
+const LOCK_NOT_AVAILABLE: &str = "55P03";
+/// `query_canceled`: here, a statement that ran past `statement_timeout`.
+const QUERY_CANCELED: &str = "57014";
+
+/// A statement Postgres gave up on because it waited too long: for a lock
+/// (55P03), or past its statement timeout (57014) — which, for the sale's
+/// one-row statements, means waiting for a row another transaction holds.
+/// Postgres answered: the row is busy, the server is not down.
+pub fn is_timeout(error: &sqlx::Error) -> bool {
+    matches!(
+        error,
+        sqlx::Error::Database(db)
+            if matches!(db.code().as_deref(), Some(LOCK_NOT_AVAILABLE | QUERY_CANCELED))
+    )
 }
 
 /// Whether Postgres answers, as last seen. A failed sale marks it down; while

@@ -29,6 +29,10 @@ pub enum ApiError {
     LockLost { product: ProductId },
     #[error("product {0} was restocked during the sale; nothing was sold")]
     Restocked(ProductId),
+    #[error(
+        "product {0} stayed held by a sale in progress (a row lock) past the wait; nothing changed, try again"
+    )]
+    ProductBusy(ProductId),
     #[error("strategy `{strategy}` is not available ({reason}); nothing was sold")]
     StrategyUnavailable { strategy: Strategy, reason: String },
     #[error("a flash crowd is already running on product {0}; wait for it to finish")]
@@ -103,6 +107,7 @@ impl ApiError {
             ApiError::LockTimeout { .. } => "lock_timeout",
             ApiError::LockLost { .. } => "lock_lost",
             ApiError::Restocked(_) => "restocked",
+            ApiError::ProductBusy(_) => "product_busy",
             ApiError::StrategyUnavailable { .. } => "strategy_unavailable",
             ApiError::CrowdRunning(_) => "crowd_running",
             ApiError::TooManyCrowds(_) => "too_many_crowds",
@@ -133,13 +138,24 @@ impl ApiError {
     /// Sorts a database failure: the server being unreachable or timing out
     /// is a 503; anything else is a bug of ours and a 500.
     pub fn from_database(error: sqlx::Error) -> Self {
-        if crate::db::is_unavailable(&error) {
+        if crate::db::is_unavailable(&error) || crate::db::is_timeout(&error) {
             ApiError::Unavailable {
                 dependency: Dependency::Postgres,
                 source: error.into(),
             }
         } else {
             ApiError::Internal(error.into())
+        }
+    }
+
+    /// A restock's failure: held up by a sale's row lock past its wait (the
+    /// statement timeout) is a busy product, 409; the rest as any database
+    /// failure.
+    pub fn from_restock(product: ProductId, error: sqlx::Error) -> Self {
+        if crate::db::is_timeout(&error) {
+            ApiError::ProductBusy(product)
+        } else {
+            ApiError::from_database(error)
         }
     }
 }
@@ -213,6 +229,7 @@ impl ResponseError for ApiError {
             ApiError::SoldOut(_)
             | ApiError::LockLost { .. }
             | ApiError::Restocked(_)
+            | ApiError::ProductBusy(_)
             | ApiError::CrowdRunning(_) => StatusCode::CONFLICT,
             ApiError::LockTimeout { .. }
             | ApiError::TooManyCrowds(_)
@@ -239,6 +256,7 @@ impl ResponseError for ApiError {
         let mut response = HttpResponse::build(self.status_code());
         match self {
             ApiError::LockTimeout { .. }
+            | ApiError::ProductBusy(_)
             | ApiError::TooManyCrowds(_)
             | ApiError::RateLimited
             | ApiError::AdminAttemptsLimited

@@ -84,6 +84,11 @@ pub async fn find(
 /// flight read the old one, and its write-back (conditional on the
 /// generation it read, see `sale::sell_one`) writes nothing, so it can
 /// never put its old stock back over the new — whatever its strategy.
+///
+/// A sale holding the row (a Postgres guard's transaction, perhaps paused)
+/// makes the restock wait, at most the statement timeout (`DB_TIMEOUT_MS`):
+/// then Postgres cancels it and nothing changed — a busy product
+/// (`ApiError::from_restock`: 409 `product_busy`), not an outage.
 #[tracing::instrument(skip(db))]
 pub async fn restock(
     db: &PgPool,

@@ -16,6 +16,7 @@ use tracing_actix_web::TracingLogger;
 
 use crate::configuration::Settings;
 use crate::crowd::CrowdSlots;
+use crate::lab::bulkhead::Bulkhead;
 use crate::lab::{Lab, LabSettings};
 use crate::lock::{self, LockTiming, RedisNode};
 use crate::purchase::Shop;
@@ -143,6 +144,10 @@ fn app_state(settings: &Settings, db: PgPool, redis: ConnectionManager) -> AppSt
         },
         redis_timeout: settings.redis_timeout,
         db_timeout: settings.db_timeout,
+        bulkhead: {
+            let (sales, per_product) = settings.sale_connections();
+            Bulkhead::new(sales as usize, per_product as usize)
+        },
     });
     AppState {
         shop: Shop::new(db, lab),

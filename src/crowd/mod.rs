@@ -87,6 +87,9 @@ impl CrowdSize {
 /// any business step at all, every one of them), which is more concurrency
 /// than a stock of 100 can survive without a lock, while the pool's queue
 /// stays short enough that no buyer times out waiting for a connection.
+/// The Postgres guards' buyers get no more than their product's share of
+/// the pool whatever this cap (`lab::bulkhead`): the rest of those let in
+/// wait at the share, their deadline running, and leave 429 at it.
 pub const MAX_IN_FLIGHT: usize = 256;
 
 /// A crowd to run: `buyers` purchases of `product` under `strategy`,

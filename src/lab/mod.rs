@@ -10,11 +10,14 @@ use std::time::Duration;
 use serde::Serialize;
 use sqlx::PgPool;
 
+pub mod bulkhead;
 pub mod catalogue;
 pub mod postgres;
 
-use crate::db::DbHealth;
-use crate::domain::Knobs;
+use bulkhead::Bulkhead;
+
+use crate::db::{self, DbHealth};
+use crate::domain::{Knobs, ProductId};
 use crate::lock::broken::{get_del, ignore_setnx, lua_nil, plain_del};
 use crate::lock::{
     Family, Ledger, LockError, LockTiming, Needs, RedisBase, RedisNode, Strategy, Unguarded,
@@ -24,6 +27,30 @@ use crate::metrics::Metrics;
 use crate::sale::{
     Order, PurchaseError, PurchaseRequest, SaleChecks, Store, locked_sale, sell_one,
 };
+
+/// A statement held up by a row another transaction holds, past its lock or
+/// statement timeout: the product is busy (429), Postgres is not down —
+/// whatever the strategy (a guard's own wait, a Redis holder's write, the
+/// fence's claim).
+fn held_row_is_busy(
+    error: PurchaseError,
+    product: ProductId,
+    arrived: tokio::time::Instant,
+) -> PurchaseError {
+    match &error {
+        PurchaseError::Database(cause)
+        | PurchaseError::Lock {
+            source: LockError::Store(cause),
+            ..
+        } if db::is_timeout(cause) => PurchaseError::lock(
+            product,
+            LockError::Busy {
+                waited: arrived.elapsed(),
+            },
+        ),
+        _ => error,
+    }
+}
 
 /// Whether a strategy can be used right now.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -60,6 +87,8 @@ pub struct LabSettings {
     pub default_timing: LockTiming,
     pub redis_timeout: Duration,
     pub db_timeout: Duration,
+    /// The sales' share of the Postgres connections.
+    pub bulkhead: Bulkhead,
 }
 
 /// The strategies, ready to sell: one instance of each lock.
@@ -83,6 +112,7 @@ pub struct Lab {
     default_timing: LockTiming,
     db_timeout: Duration,
     key_prefix: String,
+    bulkhead: Bulkhead,
 }
 
 impl Lab {
@@ -96,6 +126,7 @@ impl Lab {
             default_timing,
             redis_timeout,
             db_timeout,
+            bulkhead,
         } = settings;
         let ledger = Ledger::default();
         let db_for_health = db.clone();
@@ -123,6 +154,7 @@ impl Lab {
             default_timing,
             db_timeout,
             key_prefix: prefix,
+            bulkhead,
         }
     }
 
@@ -169,8 +201,22 @@ impl Lab {
         request: &PurchaseRequest,
     ) -> Result<Order, PurchaseError> {
         self.db_health.ensure_up().await?;
+        let arrived = tokio::time::Instant::now();
+        let mut timing = self.timing(&request.knobs);
+        let _pass = if request.strategy.info().family == Family::Postgres {
+            // A Postgres guard holds a connection while it waits: it waits
+            // for its share first (see `bulkhead`), within its deadline.
+            let pass = self.enter_bulkhead(request.product, &timing).await?;
+            timing.deadline = timing.deadline.saturating_sub(arrived.elapsed());
+            Some(pass)
+        } else {
+            None
+        };
         let started = tokio::time::Instant::now();
-        let outcome = self.sell_with(db, request).await;
+        let outcome = self
+            .sell_with(db, request, &timing)
+            .await
+            .map_err(|error| held_row_is_busy(error, request.product, arrived));
         if request.strategy.info().family == Family::Postgres {
             // The database does the waiting; the whole sale is the hold.
             self.metrics.lock_held(request.strategy, started.elapsed());
@@ -188,13 +234,28 @@ impl Lab {
         outcome
     }
 
+    /// Wait for a connection share for a Postgres guard's sale: 429 at the
+    /// deadline, 503 at once if Postgres goes down meanwhile.
+    async fn enter_bulkhead(
+        &self,
+        product: ProductId,
+        timing: &LockTiming,
+    ) -> Result<bulkhead::Pass, PurchaseError> {
+        let down = self.db_health.down_flag();
+        tokio::select! {
+            pass = self.bulkhead.enter(product, timing.deadline) => pass.ok_or_else(|| {
+                PurchaseError::lock(product, LockError::Busy { waited: timing.deadline })
+            }),
+            () = down.wait() => Err(PurchaseError::lock(product, LockError::StoreUnavailable)),
+        }
+    }
+
     async fn sell_with(
         &self,
         db: &PgPool,
         request: &PurchaseRequest,
+        t: &LockTiming,
     ) -> Result<Order, PurchaseError> {
-        let timing = self.timing(&request.knobs);
-        let t = &timing;
         let db_timeout = self.db_timeout;
         match request.strategy {
             Strategy::None => {

@@ -40,7 +40,8 @@ pub async fn reset(
     let id = ProductId::parse(&id)?;
     let level = StockLevel::new(body.into_inner().0.stock)?;
     let product = products::restock(&state.shop.db, id, level)
-        .await?
+        .await
+        .map_err(|error| ApiError::from_restock(id, error))?
         .ok_or(ApiError::ProductNotFound(id))?;
     Ok(HttpResponse::Ok().json(product))
 }

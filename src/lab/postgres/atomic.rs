@@ -12,7 +12,7 @@ use sqlx::PgPool;
 use tokio::time::sleep;
 use uuid::Uuid;
 
-use super::{Isolation, begin, lock_wait_is_busy};
+use super::{Isolation, begin};
 use crate::domain::BuyerName;
 use crate::lock::LockTiming;
 use crate::lock::info::{Family, Needs, StrategyInfo};
@@ -36,7 +36,13 @@ pub async fn sell(
 ) -> Result<Order, PurchaseError> {
     let product = request.product;
     let sale = async {
-        let mut tx = begin(db, Isolation::ReadCommitted, timing, statement_timeout).await?;
+        let mut tx = begin(
+            db,
+            Isolation::ReadCommitted,
+            timing.deadline,
+            statement_timeout,
+        )
+        .await?;
         let sold: Option<(i64, i64)> = sqlx::query_as(
             "UPDATE products SET stock = stock - 1, version = version + 1, updated_at = now()
              WHERE id = $1 AND stock > 0
@@ -91,5 +97,4 @@ pub async fn sell(
         })
     };
     sale.await
-        .map_err(|error| lock_wait_is_busy(error, product, timing))
 }

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use sqlx::PgPool;
 
-use super::{Isolation, begin, lock_wait_is_busy};
+use super::{Isolation, begin};
 use crate::lock::info::{Family, Needs, StrategyInfo};
 use crate::lock::{LockTiming, Unguarded};
 use crate::sale::{Order, PurchaseError, PurchaseRequest, SaleChecks, Store, sell_one};
@@ -29,7 +29,13 @@ pub async fn sell(
     statement_timeout: Duration,
 ) -> Result<Order, PurchaseError> {
     let sale = async {
-        let mut tx = begin(db, Isolation::ReadCommitted, timing, statement_timeout).await?;
+        let mut tx = begin(
+            db,
+            Isolation::ReadCommitted,
+            timing.deadline,
+            statement_timeout,
+        )
+        .await?;
         let checks = SaleChecks {
             lock_row: true,
             ..SaleChecks::default()
@@ -39,5 +45,4 @@ pub async fn sell(
         Ok(order)
     };
     sale.await
-        .map_err(|error| lock_wait_is_busy(error, request.product, timing))
 }

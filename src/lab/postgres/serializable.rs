@@ -1,15 +1,16 @@
 //! `pg-serializable` — the read-then-write, unchanged, in a SERIALIZABLE
 //! transaction. Postgres notices that two buyers read the stock and both mean
 //! to write it, and aborts one with SQLSTATE 40001 (serialization failure):
-//! the application must run the whole transaction again — here until the
-//! deadline (then 429).
+//! the application must run the whole transaction again — here after a short
+//! jittered backoff, until the deadline (then 429). Each attempt's lock waits
+//! get the time left, not a whole deadline again.
 
 use std::time::Duration;
 
 use sqlx::PgPool;
 use tokio::time::Instant;
 
-use super::{Isolation, begin, is_serialization_failure, lock_wait_is_busy};
+use super::{Backoff, Isolation, begin, is_serialization_failure};
 use crate::lock::info::{Family, Needs, StrategyInfo};
 use crate::lock::{LockError, LockTiming, Unguarded};
 use crate::sale::{Order, PurchaseError, PurchaseRequest, SaleChecks, Store, sell_one};
@@ -31,9 +32,12 @@ pub async fn sell(
     statement_timeout: Duration,
 ) -> Result<Order, PurchaseError> {
     let started = Instant::now();
+    let give_up_at = started + timing.deadline;
+    let mut backoff = Backoff::new(timing.retry);
     loop {
+        let left = give_up_at.saturating_duration_since(Instant::now());
         let attempt = async {
-            let mut tx = begin(db, Isolation::Serializable, timing, statement_timeout).await?;
+            let mut tx = begin(db, Isolation::Serializable, left, statement_timeout).await?;
             let order = sell_one(
                 &mut Store::Tx(&mut tx),
                 request,
@@ -46,7 +50,7 @@ pub async fn sell(
         };
         match attempt.await {
             Err(error) if is_serialization_failure(&error) => {
-                if started.elapsed() >= timing.deadline {
+                if !backoff.wait_before(give_up_at).await {
                     return Err(PurchaseError::lock(
                         request.product,
                         LockError::Busy {
@@ -55,9 +59,7 @@ pub async fn sell(
                     ));
                 }
             }
-            outcome => {
-                return outcome.map_err(|error| lock_wait_is_busy(error, request.product, timing));
-            }
+            outcome => return outcome,
         }
     }
 }

@@ -170,7 +170,8 @@ async fn refused(
 }
 
 /// Errors a form shows as the page with an alert: bad input, no such
-/// product, and a strategy that cannot run (its reason is worth a sentence).
+/// product, a product held by a sale (restock), and a strategy that cannot
+/// run (its reason is worth a sentence).
 /// The others are outcomes (sold out, busy, lock lost, …) or the service's
 /// own failures (500).
 fn is_refusal(error: &ApiError) -> bool {
@@ -178,6 +179,7 @@ fn is_refusal(error: &ApiError) -> bool {
         error,
         ApiError::InvalidInput(_)
             | ApiError::ProductNotFound(_)
+            | ApiError::ProductBusy(_)
             | ApiError::StrategyUnavailable { .. }
             | ApiError::CrowdRunning(_)
             | ApiError::TooManyCrowds(_)
@@ -245,8 +247,16 @@ pub async fn restock_form(
         Ok(level) => level,
         Err(invalid) => return refused(&state, settings, admin, invalid.into()).await,
     };
-    let Some(stats) = products::restock(&state.shop.db, product, level).await? else {
-        return refused(&state, settings, admin, ApiError::ProductNotFound(product)).await;
+    let restocked = products::restock(&state.shop.db, product, level)
+        .await
+        .map_err(|error| ApiError::from_restock(product, error));
+    let stats = match restocked {
+        Ok(Some(stats)) => stats,
+        Ok(None) => {
+            return refused(&state, settings, admin, ApiError::ProductNotFound(product)).await;
+        }
+        Err(error) if is_refusal(&error) => return refused(&state, settings, admin, error).await,
+        Err(error) => return Err(error),
     };
     let level = StockLevel::new(stats.stock).unwrap_or(level);
     Ok(Either::Right(back_with(
