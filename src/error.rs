@@ -29,6 +29,8 @@ pub enum ApiError {
     LockLost { product: ProductId },
     #[error("product {0} was restocked during the sale; nothing was sold")]
     Restocked(ProductId),
+    #[error("this buyer already has as many of product {0} as one buyer may get; nothing was sold")]
+    LimitReached(ProductId),
     #[error("strategy `{strategy}` is not available ({reason}); nothing was sold")]
     StrategyUnavailable { strategy: Strategy, reason: String },
     #[error("a flash crowd is already running on product {0}; wait for it to finish")]
@@ -97,6 +99,7 @@ impl ApiError {
             ApiError::LockTimeout { .. } => "lock_timeout",
             ApiError::LockLost { .. } => "lock_lost",
             ApiError::Restocked(_) => "restocked",
+            ApiError::LimitReached(_) => "limit_reached",
             ApiError::StrategyUnavailable { .. } => "strategy_unavailable",
             ApiError::CrowdRunning(_) => "crowd_running",
             ApiError::TooManyCrowds(_) => "too_many_crowds",
@@ -169,6 +172,11 @@ impl From<PurchaseError> for ApiError {
                 ApiError::StrategyUnavailable { strategy, reason }
             }
             PurchaseError::Restocked(id) => ApiError::Restocked(id),
+            PurchaseError::LimitReached(id) => ApiError::LimitReached(id),
+            PurchaseError::UserRequired(id) => ApiError::bad_request(
+                "user_required",
+                format!("product {id} is limited per buyer: name the buyer with `user`"),
+            ),
             PurchaseError::ShuttingDown => ApiError::ShuttingDown,
             // Retried inside pg-optimistic until its deadline; never answered.
             PurchaseError::VersionConflict(_) => ApiError::Internal(error.into()),
@@ -206,6 +214,7 @@ impl ResponseError for ApiError {
             ApiError::SoldOut(_)
             | ApiError::LockLost { .. }
             | ApiError::Restocked(_)
+            | ApiError::LimitReached(_)
             | ApiError::CrowdRunning(_) => StatusCode::CONFLICT,
             ApiError::LockTimeout { .. } | ApiError::TooManyCrowds(_) | ApiError::RateLimited => {
                 StatusCode::TOO_MANY_REQUESTS

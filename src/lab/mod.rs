@@ -14,7 +14,7 @@ pub mod catalogue;
 pub mod postgres;
 
 use crate::db::DbHealth;
-use crate::domain::Knobs;
+use crate::domain::{DuplicateCheck, Knobs};
 use crate::lock::broken::{get_del, ignore_setnx, lua_nil, plain_del};
 use crate::lock::{
     Family, Ledger, LockError, LockTiming, Needs, RedisBase, RedisNode, Strategy, Unguarded,
@@ -170,7 +170,15 @@ impl Lab {
     ) -> Result<Order, PurchaseError> {
         self.db_health.ensure_up().await?;
         let started = tokio::time::Instant::now();
-        let outcome = self.sell_with(db, request).await;
+        let outcome = match request.duplicate_check {
+            // The tutorials' check, outside any strategy's critical section.
+            DuplicateCheck::Count => match crate::limit::count_check(db, request).await {
+                Ok(()) => self.sell_with(db, request).await,
+                Err(refused) => Err(refused),
+            },
+            DuplicateCheck::Key => self.sell_with(db, request).await,
+        }
+        .map_err(|error| crate::limit::classify(error, request.product));
         if request.strategy.info().family == Family::Postgres {
             // The database does the waiting; the whole sale is the hold.
             self.metrics.lock_held(request.strategy, started.elapsed());

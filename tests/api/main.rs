@@ -16,6 +16,7 @@ mod lock;
 mod metrics;
 mod pages_forms;
 mod pages_view;
+mod per_buyer;
 mod products;
 mod purchase;
 mod redlock;

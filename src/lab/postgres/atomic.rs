@@ -13,7 +13,7 @@ use tokio::time::sleep;
 use uuid::Uuid;
 
 use super::{Isolation, begin, lock_wait_is_busy};
-use crate::domain::BuyerName;
+use crate::domain::{BuyerName, DuplicateCheck};
 use crate::lock::LockTiming;
 use crate::lock::info::{Family, Needs, StrategyInfo};
 use crate::sale::{Order, PurchaseError, PurchaseRequest};
@@ -37,12 +37,26 @@ pub async fn sell(
     let product = request.product;
     let sale = async {
         let mut tx = begin(db, Isolation::ReadCommitted, timing, statement_timeout).await?;
+        // The buyer's count moves in the same statement as the stock: past the
+        // limit its CHECK undoes both (see `crate::limit`).
         let remaining: Option<i64> = sqlx::query_scalar(
-            "UPDATE products SET stock = stock - 1, version = version + 1, updated_at = now()
-             WHERE id = $1 AND stock > 0
-             RETURNING stock",
+            "WITH sold AS (
+                 UPDATE products SET stock = stock - 1, version = version + 1, updated_at = now()
+                 WHERE id = $1 AND stock > 0
+                 RETURNING id, stock, generation, per_buyer
+             ),
+             counted AS (
+                 INSERT INTO buyer_counts (product_id, generation, user_name, cap, bought)
+                 SELECT sold.id, sold.generation, $2, sold.per_buyer, 1 FROM sold
+                 WHERE sold.per_buyer IS NOT NULL AND $3
+                 ON CONFLICT (product_id, generation, user_name)
+                 DO UPDATE SET bought = buyer_counts.bought + 1
+             )
+             SELECT stock FROM sold",
         )
         .bind(product.get())
+        .bind(request.buyer.as_ref().map(BuyerName::as_str))
+        .bind(request.duplicate_check == DuplicateCheck::Key)
         .fetch_optional(&mut *tx)
         .await?;
         let Some(remaining) = remaining else {

@@ -86,6 +86,7 @@ impl PageForm {
         PurchaseQuery {
             lock: filled(&self.lock),
             user: user.map(str::to_owned),
+            duplicate_check: None,
             knobs: self.knobs(),
         }
     }
@@ -121,6 +122,9 @@ impl PageForm {
                 Some(_) => Some(self.stock_level()?),
                 None => None,
             },
+            per_buyer: None,
+            duplicate_check: guard.duplicate_check,
+            clicks_per_buyer: 1,
             trace: false,
         })
     }
@@ -228,7 +232,7 @@ pub async fn restock_form(
         Ok(level) => level,
         Err(invalid) => return refused(&state, settings, admin, invalid.into()).await,
     };
-    let Some(stats) = products::restock(&state.shop.db, product, level).await? else {
+    let Some(stats) = products::restock(&state.shop.db, product, level, None).await? else {
         return refused(&state, settings, admin, ApiError::ProductNotFound(product)).await;
     };
     Ok(Either::Right(back_to_page(

@@ -132,6 +132,8 @@ mod tests {
             orders,
             oversold: (orders - 100).max(0),
             lost_updates: orders - (100 - stock),
+            per_buyer: None,
+            duplicates: 0,
         }
     }
 
