@@ -33,6 +33,10 @@ pub enum ApiError {
     LimitReached(ProductId),
     #[error("strategy `{strategy}` is not available ({reason}); nothing was sold")]
     StrategyUnavailable { strategy: Strategy, reason: String },
+    #[error("a request with this Idempotency-Key is still running; retry when it is done")]
+    IdempotencyKeyInUse,
+    #[error("this Idempotency-Key was used for another product or other parameters")]
+    IdempotencyKeyReused,
     #[error("a flash crowd is already running on product {0}; wait for it to finish")]
     CrowdRunning(ProductId),
     #[error("{0} flash crowds are already running on this instance; try again when one is done")]
@@ -100,6 +104,8 @@ impl ApiError {
             ApiError::LockLost { .. } => "lock_lost",
             ApiError::Restocked(_) => "restocked",
             ApiError::LimitReached(_) => "limit_reached",
+            ApiError::IdempotencyKeyInUse => "idempotency_key_in_use",
+            ApiError::IdempotencyKeyReused => "idempotency_key_reused",
             ApiError::StrategyUnavailable { .. } => "strategy_unavailable",
             ApiError::CrowdRunning(_) => "crowd_running",
             ApiError::TooManyCrowds(_) => "too_many_crowds",
@@ -215,7 +221,9 @@ impl ResponseError for ApiError {
             | ApiError::LockLost { .. }
             | ApiError::Restocked(_)
             | ApiError::LimitReached(_)
+            | ApiError::IdempotencyKeyInUse
             | ApiError::CrowdRunning(_) => StatusCode::CONFLICT,
+            ApiError::IdempotencyKeyReused => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::LockTimeout { .. } | ApiError::TooManyCrowds(_) | ApiError::RateLimited => {
                 StatusCode::TOO_MANY_REQUESTS
             }

@@ -1,4 +1,4 @@
-use actix_web::{HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
 
 use crate::domain::{BuyerName, DuplicateCheck, InvalidInput, Knobs, ProductId, RawKnobs};
@@ -56,11 +56,15 @@ pub async fn buy(
     state: web::Data<AppState>,
     id: web::Path<String>,
     query: web::Query<PurchaseQuery>,
+    http: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
     let product = ProductId::parse(&id)?;
     let request = query
         .into_inner()
         .into_request(product, state.default_lock_mode)?;
+    if let Some(key) = super::idempotent::IdempotencyKey::of(&http)? {
+        return super::idempotent::purchase_once(&state.shop, key, request).await;
+    }
     let order = purchase(&state.shop, request).await?;
     Ok(HttpResponse::Created().json(order))
 }

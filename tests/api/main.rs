@@ -11,6 +11,7 @@ mod fencing;
 mod guards;
 mod health;
 mod helpers;
+mod idempotency;
 mod lab;
 mod lock;
 mod metrics;
