@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 
-import { REFUSALS, failure, knobsOf, summary, verdictOf } from "../words.js";
+import { DUPLICATES_WHY, REFUSALS, failure, knobsOf, summary, verdictOf } from "../words.js";
 
 describe("failure", () => {
   test("says a refusal the service names in the page's words", () => {
@@ -90,5 +90,19 @@ describe("summary", () => {
       "lock redis · 500 buyers · 20 ms business step · TTL 3000 ms · 390 sold out · 7 busy · 2 lost their lock · 1 failed · 3.0 s",
     );
     assert.equal(run.meta, "Phone · 500 buyers · 20 ms · TTL 3000 ms · 2 lost their lock · 1 failed · 3.0 s");
+  });
+});
+
+describe("duplicates", () => {
+  test("make a crowd bad, are named in the headline and explained", () => {
+    const run = summary(report({ sold: 30, oversold: 0, limit_reached: 20, duplicates: 20 }), "Phone");
+    assert.equal(run.tone, "bad");
+    assert.equal(run.headline, "sold 30 / 100 · no oversell · 20 duplicates");
+    assert.ok(run.detail.includes("20 refused at the limit per buyer"), run.detail);
+    assert.ok(run.detail.endsWith(DUPLICATES_WHY), run.detail);
+  });
+
+  test("are not mentioned when there are none", () => {
+    assert.equal(verdictOf(report({ duplicates: 0 })), "sold 500 / 100 · oversold by 400");
   });
 });

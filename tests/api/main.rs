@@ -18,6 +18,7 @@ mod metrics;
 mod pages_forms;
 mod pages_view;
 mod per_buyer;
+mod per_buyer_page;
 mod products;
 mod purchase;
 mod redlock;
