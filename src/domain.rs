@@ -222,6 +222,64 @@ impl StockLevel {
     }
 }
 
+/// How many units one buyer may get of a product (1 to [`PerBuyer::MAX`]),
+/// set with the stock; no value means no limit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(transparent)]
+pub struct PerBuyer(i32);
+
+impl PerBuyer {
+    pub const MAX: i64 = 10_000;
+
+    pub fn new(limit: i64) -> Result<Self, InvalidInput> {
+        match i32::try_from(limit) {
+            Ok(n) if (1..=Self::MAX).contains(&limit) => Ok(Self(n)),
+            _ => Err(InvalidInput::new(
+                "invalid_per_buyer",
+                format!(
+                    "per_buyer must be a whole number from 1 to {} (or null for no limit), got {limit}",
+                    Self::MAX
+                ),
+            )),
+        }
+    }
+
+    pub fn get(self) -> i32 {
+        self.0
+    }
+}
+
+/// How a purchase checks the per-buyer limit: `key` (the database's counter
+/// row, in the same statement as the decrement) or `count` (the tutorials'
+/// `SELECT count(*)` before the sale, which two clicks at once both pass).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DuplicateCheck {
+    #[default]
+    Key,
+    Count,
+}
+
+impl DuplicateCheck {
+    pub fn parse(raw: &str) -> Result<Self, InvalidInput> {
+        match raw.trim() {
+            "key" => Ok(Self::Key),
+            "count" => Ok(Self::Count),
+            other => Err(InvalidInput::new(
+                "invalid_duplicate_check",
+                format!("duplicate_check must be `key` or `count`, got `{other}`"),
+            )),
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Key => "key",
+            Self::Count => "count",
+        }
+    }
+}
+
 /// Who bought: free text recorded on the order, at most 64 characters.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct BuyerName(String);
@@ -328,6 +386,24 @@ mod tests {
         assert!(StockLevel::new(1_000_000).is_ok());
         assert!(StockLevel::new(-1).is_err());
         assert!(StockLevel::new(1_000_001).is_err());
+    }
+
+    #[test]
+    fn per_buyer_limits_are_positive_and_bounded() {
+        assert_eq!(PerBuyer::new(1).unwrap().get(), 1);
+        assert_eq!(PerBuyer::new(10_000).unwrap().get(), 10_000);
+        for bad in [0, -1, 10_001, i64::MAX] {
+            assert_eq!(PerBuyer::new(bad).unwrap_err().code, "invalid_per_buyer");
+        }
+        assert_eq!(
+            DuplicateCheck::parse("count").unwrap(),
+            DuplicateCheck::Count
+        );
+        assert_eq!(DuplicateCheck::parse("key").unwrap(), DuplicateCheck::Key);
+        assert_eq!(
+            DuplicateCheck::parse("maybe").unwrap_err().code,
+            "invalid_duplicate_check"
+        );
     }
 
     #[test]

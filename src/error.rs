@@ -33,8 +33,14 @@ pub enum ApiError {
         "product {0} stayed held by a sale in progress (a row lock) past the wait; nothing changed, try again"
     )]
     ProductBusy(ProductId),
+    #[error("this buyer already has as many of product {0} as one buyer may get; nothing was sold")]
+    LimitReached(ProductId),
     #[error("strategy `{strategy}` is not available ({reason}); nothing was sold")]
     StrategyUnavailable { strategy: Strategy, reason: String },
+    #[error("a request with this Idempotency-Key is still running; retry when it is done")]
+    IdempotencyKeyInUse,
+    #[error("this Idempotency-Key was used for another product or other parameters")]
+    IdempotencyKeyReused,
     #[error("a flash crowd is already running on product {0}; wait for it to finish")]
     CrowdRunning(ProductId),
     #[error("{0} flash crowds are already running on this instance; try again when one is done")]
@@ -108,6 +114,9 @@ impl ApiError {
             ApiError::LockLost { .. } => "lock_lost",
             ApiError::Restocked(_) => "restocked",
             ApiError::ProductBusy(_) => "product_busy",
+            ApiError::LimitReached(_) => "limit_reached",
+            ApiError::IdempotencyKeyInUse => "idempotency_key_in_use",
+            ApiError::IdempotencyKeyReused => "idempotency_key_reused",
             ApiError::StrategyUnavailable { .. } => "strategy_unavailable",
             ApiError::CrowdRunning(_) => "crowd_running",
             ApiError::TooManyCrowds(_) => "too_many_crowds",
@@ -192,6 +201,11 @@ impl From<PurchaseError> for ApiError {
                 ApiError::StrategyUnavailable { strategy, reason }
             }
             PurchaseError::Restocked(id) => ApiError::Restocked(id),
+            PurchaseError::LimitReached(id) => ApiError::LimitReached(id),
+            PurchaseError::UserRequired(id) => ApiError::bad_request(
+                "user_required",
+                format!("product {id} is limited per buyer: name the buyer with `user`"),
+            ),
             PurchaseError::ShuttingDown => ApiError::ShuttingDown,
             // Retried inside pg-optimistic until its deadline; never answered.
             PurchaseError::VersionConflict(_) => ApiError::Internal(error.into()),
@@ -230,7 +244,10 @@ impl ResponseError for ApiError {
             | ApiError::LockLost { .. }
             | ApiError::Restocked(_)
             | ApiError::ProductBusy(_)
+            | ApiError::LimitReached(_)
+            | ApiError::IdempotencyKeyInUse
             | ApiError::CrowdRunning(_) => StatusCode::CONFLICT,
+            ApiError::IdempotencyKeyReused => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::LockTimeout { .. }
             | ApiError::TooManyCrowds(_)
             | ApiError::RateLimited

@@ -14,6 +14,7 @@ pub mod db;
 pub mod domain;
 pub mod error;
 pub mod lab;
+pub mod limit;
 pub mod lock;
 pub mod metrics;
 pub mod outcome;

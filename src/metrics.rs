@@ -134,6 +134,7 @@ impl Metrics {
             Some(Refusal::Busy) => "busy",
             Some(Refusal::LockLost) => "lock_lost",
             Some(Refusal::Restocked) => "restocked",
+            Some(Refusal::LimitReached) => "limit_reached",
             Some(Refusal::Unavailable) => "unavailable",
             Some(Refusal::Failed) => "failed",
         };

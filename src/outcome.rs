@@ -16,6 +16,8 @@ pub enum Refusal {
     LockLost,
     /// 409 `restocked`: a restock overtook the sale; nothing written.
     Restocked,
+    /// 409 `limit_reached`: the buyer already has the per-buyer limit.
+    LimitReached,
     /// 503: Postgres, Redis or the strategy could not be used.
     Unavailable,
     /// 500 or 404: anything else.

@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 use sqlx::{FromRow, PgPool};
 
-use crate::domain::{ProductId, StockLevel};
+use crate::domain::{PerBuyer, ProductId, StockLevel};
 
 /// A product with the damage a sale did to it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -22,6 +22,12 @@ pub struct ProductStats {
     /// and after to know whether it was overtaken. Not part of the API.
     #[serde(skip)]
     pub generation: i64,
+    /// Units one buyer may get (null: no limit), set at restock.
+    #[serde(default)]
+    pub per_buyer: Option<i64>,
+    /// Orders beyond a buyer's limit, counted from the orders table.
+    #[serde(default)]
+    pub duplicates: i64,
 }
 
 #[derive(FromRow)]
@@ -32,6 +38,8 @@ struct ProductRow {
     stock: i64,
     orders: i64,
     generation: i64,
+    per_buyer: Option<i32>,
+    duplicates: i64,
 }
 
 impl From<ProductRow> for ProductStats {
@@ -45,13 +53,20 @@ impl From<ProductRow> for ProductStats {
             stock: row.stock,
             orders: row.orders,
             generation: row.generation,
+            per_buyer: row.per_buyer.map(i64::from),
+            duplicates: row.duplicates,
         }
     }
 }
 
 const SELECT_STATS: &str = "
     SELECT p.id, p.name, p.initial_stock, p.stock, p.generation,
-           (SELECT count(*) FROM orders o WHERE o.product_id = p.id) AS orders
+           (SELECT count(*) FROM orders o WHERE o.product_id = p.id) AS orders,
+           p.per_buyer,
+           (SELECT COALESCE(sum(GREATEST(b.bought - p.per_buyer, 0)), 0)::bigint
+            FROM (SELECT count(*) AS bought FROM orders o
+                  WHERE o.product_id = p.id AND o.user_name IS NOT NULL
+                  GROUP BY o.user_name) b) AS duplicates
     FROM products p";
 
 #[tracing::instrument(skip(db))]
@@ -77,8 +92,9 @@ pub async fn find(
     Ok(row.map(ProductStats::from))
 }
 
-/// Set the stock and the initial stock to `level` and forget the product's
-/// orders, in one transaction. `None` when there is no such product.
+/// Set the stock and the initial stock to `level`, the limit per buyer to
+/// `per_buyer` (`None`: no limit), and forget the product's orders, in one
+/// transaction. `None` when there is no such product.
 ///
 /// A restock starts a new *generation* of the product: a sale still in
 /// flight read the old one, and its write-back (conditional on the
@@ -94,22 +110,29 @@ pub async fn restock(
     db: &PgPool,
     id: ProductId,
     level: StockLevel,
+    per_buyer: Option<PerBuyer>,
 ) -> Result<Option<ProductStats>, sqlx::Error> {
     let mut tx = db.begin().await?;
     let updated = sqlx::query(
         "UPDATE products
          SET stock = $2, initial_stock = $2, generation = generation + 1,
-             version = version + 1, updated_at = now()
+             version = version + 1, per_buyer = $3, updated_at = now()
          WHERE id = $1",
     )
     .bind(id.get())
     .bind(level.get())
+    .bind(per_buyer.map(PerBuyer::get))
     .execute(&mut *tx)
     .await?;
     if updated.rows_affected() == 0 {
         return Ok(None);
     }
     sqlx::query("DELETE FROM orders WHERE product_id = $1")
+        .bind(id.get())
+        .execute(&mut *tx)
+        .await?;
+    // The old generation's counts per buyer (the new one's start empty).
+    sqlx::query("DELETE FROM buyer_counts WHERE product_id = $1")
         .bind(id.get())
         .execute(&mut *tx)
         .await?;

@@ -11,7 +11,7 @@ use sqlx::{PgConnection, PgExecutor, PgPool};
 use tokio::time::{Instant, sleep};
 use uuid::Uuid;
 
-use crate::domain::{BuyerName, Knobs, ProductId};
+use crate::domain::{BuyerName, DuplicateCheck, Knobs, ProductId};
 use crate::lock::{Guard, Lock, LockError, LockTiming, Strategy};
 use crate::metrics::Metrics;
 use crate::outcome::Refusal;
@@ -24,6 +24,8 @@ pub struct PurchaseRequest {
     pub strategy: Strategy,
     pub knobs: Knobs,
     pub buyer: Option<BuyerName>,
+    /// How the per-buyer limit is checked (the key, or the naive count).
+    pub duplicate_check: DuplicateCheck,
     /// Where to record this buyer's moments (traced crowds only).
     pub trace: Option<Lane>,
 }
@@ -62,6 +64,12 @@ pub enum PurchaseError {
     /// `pg-optimistic`: the row changed since it was read; try again.
     #[error("product {0} changed since it was read")]
     VersionConflict(ProductId),
+    /// The buyer already has the product's limit: nothing was sold.
+    #[error("this buyer already has the most product {0} allows per buyer; nothing was sold")]
+    LimitReached(ProductId),
+    /// The product has a limit per buyer, and the purchase named no buyer.
+    #[error("product {0} is limited per buyer: the purchase needs a `user`")]
+    UserRequired(ProductId),
     /// The service is shutting down and takes no new sale.
     #[error("the service is shutting down")]
     ShuttingDown,
@@ -81,6 +89,7 @@ impl PurchaseError {
         match self {
             PurchaseError::SoldOut(_) => Refusal::SoldOut,
             PurchaseError::Restocked(_) => Refusal::Restocked,
+            PurchaseError::LimitReached(_) => Refusal::LimitReached,
             PurchaseError::Lock { source, .. } => match source {
                 LockError::Busy { .. } => Refusal::Busy,
                 LockError::Lost => Refusal::LockLost,
@@ -94,6 +103,7 @@ impl PurchaseError {
                 Refusal::Unavailable
             }
             PurchaseError::ProductNotFound(_)
+            | PurchaseError::UserRequired(_)
             | PurchaseError::VersionConflict(_)
             | PurchaseError::Database(_)
             | PurchaseError::Aborted(_) => Refusal::Failed,
@@ -308,6 +318,11 @@ async fn generation_now(
 }
 
 /// `true` when the stock was written and the order recorded.
+///
+/// With a limit per buyer (and `duplicate_check=key`), the same statement
+/// counts the unit on the buyer's row of `buyer_counts`, only if the stock
+/// was written: past the limit its CHECK fails and the whole statement —
+/// decrement included — is undone (`limit::classify` names the error).
 async fn write_back(
     db: impl PgExecutor<'_>,
     request: &PurchaseRequest,
@@ -325,7 +340,14 @@ async fn write_back(
                AND generation = $6
                AND ($7::bigint IS NULL OR fence = $7)
                AND ($8::bigint IS NULL OR version = $8)
-             RETURNING id
+             RETURNING id, generation, per_buyer
+         ),
+         counted AS (
+             INSERT INTO buyer_counts (product_id, generation, user_name, cap, bought)
+             SELECT sold.id, sold.generation, $5, sold.per_buyer, 1 FROM sold
+             WHERE sold.per_buyer IS NOT NULL AND $9
+             ON CONFLICT (product_id, generation, user_name)
+             DO UPDATE SET bought = buyer_counts.bought + 1
          )
          INSERT INTO orders (id, product_id, lock_mode, user_name)
          SELECT $3, sold.id, $4, $5 FROM sold
@@ -339,6 +361,7 @@ async fn write_back(
     .bind(read.generation)
     .bind(fence)
     .bind(version)
+    .bind(request.duplicate_check == DuplicateCheck::Key)
     .fetch_optional(db)
     .await?;
     Ok(written.is_some())

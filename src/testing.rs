@@ -131,6 +131,19 @@ impl TestApp {
             .expect("count orders")
     }
 
+    /// (orders, distinct buyers, orders beyond one per buyer) of `product`,
+    /// counted from the orders table.
+    pub async fn orders_per_buyer(&self, product: i64) -> (i64, i64, i64) {
+        sqlx::query_as(
+            "SELECT COALESCE(sum(n), 0)::bigint, count(*), COALESCE(sum(n - 1), 0)::bigint
+             FROM (SELECT count(*) AS n FROM orders WHERE product_id = $1 GROUP BY user_name) b",
+        )
+        .bind(product)
+        .fetch_one(&self.db)
+        .await
+        .expect("orders per buyer")
+    }
+
     pub async fn stock(&self, product: i64) -> i64 {
         sqlx::query_scalar("SELECT stock FROM products WHERE id = $1")
             .bind(product)

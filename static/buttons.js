@@ -39,9 +39,20 @@ export function startButtons(form, cards, { show, remember }) {
     result.append(line);
   }
 
+  // The one-per-buyer lesson's fields, read as they are now.
+  function limits() {
+    const field = (name) => form.elements.namedItem(name);
+    return {
+      onePerBuyer: Boolean(field("one_per_buyer")?.checked),
+      clicks: Number(field("clicks_per_buyer")?.value || 1),
+      check: field("duplicate_check")?.value || "key",
+    };
+  }
+
   async function buy(id, card, s) {
     const query = new URLSearchParams({ user: "browser" });
     if (s.lock) query.set("lock", s.lock);
+    query.set("duplicate_check", limits().check);
     for (const [name, value] of Object.entries(s.knobs)) {
       if (value !== "") query.set(name, value);
     }
@@ -56,7 +67,9 @@ export function startButtons(form, cards, { show, remember }) {
   }
 
   async function restock(id, card, s) {
-    const answer = await call("POST", `/api/products/${id}/reset`, { stock: s.stock });
+    const body = { stock: s.stock };
+    if (limits().onePerBuyer) body.per_buyer = 1;
+    const answer = await call("POST", `/api/products/${id}/reset`, body);
     if (answer.ok) {
       show(answer.data);
       say(card, "info", `Restocked to ${answer.data.stock} · orders cleared`);
@@ -72,6 +85,10 @@ export function startButtons(form, cards, { show, remember }) {
       if (value !== "") body[name] = Number(value);
     }
     if (s.restockFirst) body.restock = s.stock;
+    const { onePerBuyer, clicks, check } = limits();
+    if (s.restockFirst && onePerBuyer) body.per_buyer = 1;
+    if (clicks > 1) body.clicks_per_buyer = clicks;
+    body.duplicate_check = check;
     const name = card.querySelector(".product-name").textContent;
     verdict("running", `${s.buyers} buyers rush “${name}” · lock ${s.lock}…`, "", null);
     say(card, "info", "Flash crowd running…");

@@ -6,6 +6,7 @@ export const REFUSALS = {
   lock_timeout: "Busy · the lock stayed taken, try again",
   lock_lost: "Lock lost · it expired before the write, nothing sold",
   restocked: "Restocked during the sale · nothing sold",
+  limit_reached: "Limit reached · one per buyer, nothing sold",
   service_unavailable: "Unavailable · nothing sold, try again",
 };
 
@@ -22,8 +23,13 @@ export function failure(answer) {
 
 // A crowd's headline: what it sold of the stock it had, and the oversell.
 export function verdictOf(r) {
-  return `sold ${r.sold} / ${r.stock_before} · ${oversell(r)}`;
+  const dups = r.duplicates > 0 ? ` · ${r.duplicates} duplicates` : "";
+  return `sold ${r.sold} / ${r.stock_before} · ${oversell(r)}${dups}`;
 }
+
+// Why a count(*) check lets duplicates through (as src/routes/pages/verdict.rs says it).
+export const DUPLICATES_WHY =
+  "count(*) then insert: clicks at once all counted zero before any order was written, so all bought";
 
 function oversell(r) {
   return r.oversold > 0 ? `oversold by ${r.oversold}` : "no oversell";
@@ -48,16 +54,18 @@ export function summary(r, name) {
   for (const [count, words] of [
     [r.lock_lost, "lost their lock"],
     [r.restocked, "stopped by a restock"],
+    [r.limit_reached, "refused at the limit per buyer"],
     [r.unavailable, "unavailable"],
     [r.failed, "failed"],
   ]) {
     if (count > 0) extra.push(`${count} ${words}`);
   }
   const seconds = `${(r.elapsed_ms / 1000).toFixed(1)} s`;
+  const why = r.duplicates > 0 ? [DUPLICATES_WHY] : [];
   return {
-    tone: r.oversold > 0 ? "bad" : "good",
+    tone: r.oversold > 0 || r.duplicates > 0 ? "bad" : "good",
     headline: verdictOf(r),
-    detail: [...parts, ...extra, seconds].join(" · "),
+    detail: [...parts, ...extra, seconds, ...why].join(" · "),
     lock: r.lock,
     sold: `sold ${r.sold} / ${r.stock_before}`,
     over,

@@ -90,6 +90,28 @@ pub struct Args {
     #[arg(long, value_name = "MS", value_parser = parse_pause)]
     pub pause_ms: Option<u64>,
 
+    /// Spread the purchases over N buyer names (request n buys as buyer
+    /// n mod N), so each buyer sends several at once: the bot case. Default:
+    /// one name per request.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub buyers: Option<u64>,
+
+    /// The limit per buyer set at each restock (the service's `per_buyer`,
+    /// 1 to 10000). Default: no limit.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=10_000))]
+    pub per_buyer: Option<u64>,
+
+    /// How the service checks the limit: `key` (its database key, the
+    /// default) or `count` (the tutorials' count(*), which bursts get past).
+    #[arg(long, value_name = "CHECK", value_parser = ["key", "count"])]
+    pub duplicate_check: Option<String>,
+
+    /// Send a request that timed out or lost its connection again, up to N
+    /// times, with the same Idempotency-Key (sent on every purchase when N >
+    /// 0), so a retry never buys twice. The report counts the retries.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub retry: u32,
+
     /// Open model: start this many requests per second on a fixed schedule
     /// instead of one after another per worker. Requests that start late
     /// (all workers busy) are counted, and their latency includes the delay.
@@ -148,6 +170,10 @@ pub struct Config {
     /// As asked: may hold `all` (see [`crate::catalogue::select_modes`]).
     pub modes: Vec<String>,
     pub knobs: Knobs,
+    pub buyers: Option<u64>,
+    pub per_buyer: Option<u64>,
+    pub duplicate_check: Option<String>,
+    pub retry: u32,
     pub rate: Option<f64>,
     pub timeout: Duration,
     pub format: Format,
@@ -184,6 +210,10 @@ impl Args {
                 deadline_ms: self.deadline_ms,
                 pause_ms: self.pause_ms,
             },
+            buyers: self.buyers,
+            per_buyer: self.per_buyer,
+            duplicate_check: self.duplicate_check,
+            retry: self.retry,
             rate: self.rate,
             timeout: self.timeout,
             format: self.format,

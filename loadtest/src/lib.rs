@@ -115,7 +115,7 @@ pub async fn prepare(config: &Config) -> anyhow::Result<Prepared> {
 
     // Stock 0 first: a probe purchase per mode then answers 409 (or the
     // service's 400 for a mode or a knob it does not accept) and sells nothing.
-    service::reset(first, config.product, 0).await?;
+    service::reset(first, config.product, 0, None).await?;
     for mode in &selection.modes {
         service::probe_mode(first, config.product, mode, &config.knobs, &run_id).await?;
     }
@@ -151,12 +151,15 @@ pub async fn execute(config: &Config, prepared: Prepared) -> anyhow::Result<Repo
     } else {
         let first = &config.targets[0];
         for mode in &prepared.modes {
-            service::reset(first, config.product, config.stock).await?;
+            service::reset(first, config.product, config.stock, config.per_buyer).await?;
             let work = Work::Purchase {
                 product: config.product,
                 mode: mode.clone(),
                 knobs: config.knobs,
                 run_id: prepared.run_id.clone(),
+                buyers: config.buyers,
+                duplicate_check: config.duplicate_check.clone(),
+                idempotent: config.retry > 0,
             };
             let before = match prepared.no_metrics {
                 None => scrape_all(&config.targets).await.ok(),
@@ -194,6 +197,10 @@ fn parameters(config: &Config, prepared: Prepared) -> Parameters {
         urls: config.targets.iter().map(|t| t.url.clone()).collect(),
         product: config.product,
         stock: config.stock,
+        buyers: config.buyers,
+        per_buyer: config.per_buyer,
+        duplicate_check: config.duplicate_check.clone(),
+        retry: config.retry,
         requests,
         duration_s,
         concurrency: config.concurrency,
@@ -242,6 +249,7 @@ async fn crowd(config: &Config, work: Work, title: &str) -> Stats {
         concurrency: config.concurrency,
         rate: config.rate,
         timeout: config.timeout,
+        retry: config.retry,
     });
     let shared = Shared::new();
     let progress = config

@@ -20,6 +20,14 @@ pub enum Work {
         mode: String,
         knobs: Knobs,
         run_id: String,
+        /// `--buyers N`: request n buys as buyer `n mod N` (the bot case);
+        /// `None`: one buyer per request.
+        buyers: Option<u64>,
+        /// `--duplicate-check`: sent as the service's `duplicate_check`.
+        duplicate_check: Option<String>,
+        /// Send an `Idempotency-Key` (one per request number), so that a
+        /// retry (`--retry`) can never buy twice.
+        idempotent: bool,
     },
     /// `GET {path}`: to measure the generator itself on a cheap endpoint.
     Get { path: String },
@@ -111,9 +119,14 @@ pub fn prefix(target: &Target, work: &Work) -> String {
             mode,
             knobs,
             run_id,
+            duplicate_check,
+            ..
         } => target.path(&format!(
-            "/api/products/{product}/purchase?lock={mode}&{}&user=lt-{run_id}-{mode}-",
-            knobs.query()
+            "/api/products/{product}/purchase?lock={mode}&{}{}&user=lt-{run_id}-{mode}-",
+            knobs.query(),
+            duplicate_check
+                .as_deref()
+                .map_or(String::new(), |check| format!("&duplicate_check={check}"))
         )),
         Work::Get { path } => target.path(path),
     }
@@ -129,6 +142,10 @@ pub struct RequestTemplate {
     path: String,
     /// Set for a fixed request target: cloned, not parsed, per request.
     fixed: Option<Uri>,
+    /// `--buyers`: the user id is the request number modulo this.
+    buyers: Option<u64>,
+    /// The `Idempotency-Key` before the request number, when one is sent.
+    key_prefix: Option<String>,
 }
 
 impl RequestTemplate {
@@ -142,11 +159,26 @@ impl RequestTemplate {
                 (Method::GET, Some(uri))
             }
         };
+        let (buyers, key_prefix) = match work {
+            Work::Purchase {
+                buyers,
+                idempotent,
+                run_id,
+                mode,
+                ..
+            } => (
+                buyers.filter(|&b| b > 0),
+                idempotent.then(|| format!("lt-{run_id}-{mode}-")),
+            ),
+            Work::Get { .. } => (None, None),
+        };
         RequestTemplate {
             method,
             host: target.host_header().clone(),
             path: prefix(target, work),
             fixed,
+            buyers,
+            key_prefix,
         }
     }
 
@@ -157,7 +189,7 @@ impl RequestTemplate {
             None => {
                 let mut path = String::with_capacity(self.path.len() + 20);
                 path.push_str(&self.path);
-                let _ = write!(path, "{n}");
+                let _ = write!(path, "{}", self.buyers.map_or(n, |b| n % b));
                 Uri::try_from(path).expect("a valid prefix and digits make a valid target")
             }
         };
@@ -165,6 +197,11 @@ impl RequestTemplate {
             .method(self.method.clone())
             .uri(uri)
             .header(HOST, self.host.clone());
+        if let Some(key) = &self.key_prefix {
+            let key = HeaderValue::try_from(format!("{key}{n}"))
+                .expect("a run id, a mode and digits make a valid header value");
+            builder = builder.header("idempotency-key", key);
+        }
         if self.method == Method::POST {
             // hyper sends no length for an empty body; some proxies want one
             // on a POST.
@@ -186,7 +223,33 @@ mod tests {
             mode: "redis".into(),
             knobs,
             run_id: "abc".into(),
+            buyers: None,
+            duplicate_check: None,
+            idempotent: false,
         }
+    }
+
+    #[test]
+    fn buyers_share_names_and_a_retryable_purchase_carries_its_key() {
+        let target = Target::parse("http://127.0.0.1:8080").unwrap();
+        let work = Work::Purchase {
+            product: 3,
+            mode: "redis".into(),
+            knobs: Knobs::default(),
+            run_id: "abc".into(),
+            buyers: Some(10),
+            duplicate_check: Some("count".into()),
+            idempotent: true,
+        };
+        let template = RequestTemplate::new(&target, &work);
+
+        let request = template.request(1207);
+
+        assert_eq!(
+            request.uri(),
+            "/api/products/3/purchase?lock=redis&work_ms=0&duplicate_check=count&user=lt-abc-redis-7"
+        );
+        assert_eq!(request.headers()["idempotency-key"], "lt-abc-redis-1207");
     }
 
     #[test]

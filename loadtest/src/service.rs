@@ -25,6 +25,9 @@ pub struct Product {
     pub orders: i64,
     pub oversold: i64,
     pub lost_updates: i64,
+    /// Orders beyond a buyer's limit (older services: absent, 0).
+    #[serde(default)]
+    pub duplicates: i64,
 }
 
 /// The service's error body: `{"error": "<code>", "message": "<text>"}`.
@@ -89,12 +92,21 @@ pub async fn check_reachable(targets: &[Target]) -> anyhow::Result<()> {
 
 /// `POST /api/products/{id}/reset` with `{"stock": N}`: stock and initial
 /// stock become N and the product's orders are deleted.
-pub async fn reset(target: &Target, product: u64, stock: u64) -> anyhow::Result<Product> {
+pub async fn reset(
+    target: &Target,
+    product: u64,
+    stock: u64,
+    per_buyer: Option<u64>,
+) -> anyhow::Result<Product> {
+    let body = match per_buyer {
+        Some(limit) => format!("{{\"stock\":{stock},\"per_buyer\":{limit}}}"),
+        None => format!("{{\"stock\":{stock}}}"),
+    };
     let (status, body) = http::call(
         target,
         Method::POST,
         &target.path(&format!("/api/products/{product}/reset")),
-        Some(format!("{{\"stock\":{stock}}}")),
+        Some(body),
         CALL_TIMEOUT,
     )
     .await

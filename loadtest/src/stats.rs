@@ -112,6 +112,8 @@ pub const BUCKET: Duration = Duration::from_millis(100);
 pub struct Stats {
     /// Requests claimed and attempted.
     pub sent: u64,
+    /// `--retry`: requests sent again after a timeout or a lost connection.
+    pub retries: u64,
     /// HTTP answers, indexed by [`Answer`].
     pub answers: [u64; Answer::COUNT],
     /// Transport errors, indexed by [`TransportError::index`].
@@ -142,6 +144,7 @@ impl Stats {
         // it saw, so a worker's unused outcomes cost a few bytes.
         Stats {
             sent: 0,
+            retries: 0,
             answers: [0; Answer::COUNT],
             transport: [0; 4],
             started_late: 0,
@@ -202,6 +205,7 @@ impl Stats {
     /// Adds another worker's numbers to these.
     pub fn merge(&mut self, other: &Stats) {
         self.sent += other.sent;
+        self.retries += other.retries;
         for (mine, theirs) in self.answers.iter_mut().zip(other.answers) {
             *mine += theirs;
         }

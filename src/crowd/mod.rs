@@ -27,7 +27,9 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
-use crate::domain::{BuyerName, InvalidInput, Knobs, ProductId, StockLevel};
+use crate::domain::{
+    BuyerName, DuplicateCheck, InvalidInput, Knobs, PerBuyer, ProductId, StockLevel,
+};
 use crate::lock::Strategy;
 use crate::outcome::Refusal;
 use crate::products::{self, ProductStats};
@@ -101,6 +103,13 @@ pub struct CrowdRequest {
     pub knobs: Knobs,
     pub buyers: CrowdSize,
     pub restock: Option<StockLevel>,
+    /// The limit per buyer the restock sets (only with `restock`).
+    pub per_buyer: Option<PerBuyer>,
+    /// How the limit is checked: the key, or the naive `count(*)`.
+    pub duplicate_check: DuplicateCheck,
+    /// Purchases sent under each buyer's name, at once (the bot case): 1
+    /// when every purchase is a buyer of its own.
+    pub clicks_per_buyer: u32,
     /// Record every buyer's timeline (at most [`MAX_TRACED_BUYERS`] buyers).
     pub trace: bool,
 }
@@ -127,6 +136,9 @@ pub struct CrowdReport {
     /// The crowd's id: `GET /api/crowds/{id}` answers this report again.
     pub crowd_id: Uuid,
     pub buyers: u32,
+    /// Purchases per buyer name (`buyers` counts every purchase).
+    #[serde(default = "one")]
+    pub clicks_per_buyer: u32,
     pub lock: Strategy,
     pub work_ms: u64,
     pub pause_ms: u64,
@@ -158,6 +170,13 @@ pub struct CrowdReport {
     /// Abandoned: the product was restocked during the sale (HTTP 409
     /// `restocked`).
     pub restocked: u32,
+    /// Turned away: the buyer already had the per-buyer limit (HTTP 409
+    /// `limit_reached`); nothing was decremented.
+    #[serde(default)]
+    pub limit_reached: u32,
+    /// Orders beyond a buyer's limit, counted from the orders table after.
+    #[serde(default)]
+    pub duplicates: i64,
     /// Turned away: Postgres or Redis did not answer in time (HTTP 503).
     pub unavailable: u32,
     /// Anything else (HTTP 500); logged.
@@ -232,7 +251,7 @@ async fn run_crowd(
 ) -> Result<CrowdReport, CrowdError> {
     let product = request.product;
     let before = match request.restock {
-        Some(level) => products::restock(&shop.db, product, level).await?,
+        Some(level) => products::restock(&shop.db, product, level, request.per_buyer).await?,
         None => products::find(&shop.db, product).await?,
     }
     .ok_or(CrowdError::ProductNotFound(product))?;
@@ -248,7 +267,12 @@ async fn run_crowd(
             product,
             strategy: request.strategy,
             knobs: request.knobs,
-            buyer: BuyerName::parse(&format!("crowd-{n}")).ok(),
+            buyer: BuyerName::parse(&format!(
+                "crowd-{}",
+                (n - 1) / request.clicks_per_buyer.max(1) + 1
+            ))
+            .ok(),
+            duplicate_check: request.duplicate_check,
             trace: lane.clone(),
         };
         crowd.spawn(async move {
@@ -309,6 +333,7 @@ async fn run_crowd(
     Ok(CrowdReport {
         crowd_id: Uuid::new_v4(),
         buyers: request.buyers.get(),
+        clicks_per_buyer: request.clicks_per_buyer,
         lock: request.strategy,
         work_ms: request.knobs.work.millis(),
         pause_ms: request.knobs.pause.millis(),
@@ -323,6 +348,8 @@ async fn run_crowd(
         busy: tally.busy,
         lock_lost: tally.lock_lost,
         restocked: tally.restocked,
+        limit_reached: tally.limit_reached,
+        duplicates: after.duplicates,
         unavailable: tally.unavailable,
         failed: tally.failed,
         not_started: tally.not_started,
@@ -330,6 +357,10 @@ async fn run_crowd(
         product: after,
         timeline: request.trace.then_some(timeline),
     })
+}
+
+fn one() -> u32 {
+    1
 }
 
 /// Outcomes counted as the HTTP API would answer them.
@@ -341,6 +372,7 @@ struct Tally {
     busy: u32,
     lock_lost: u32,
     restocked: u32,
+    limit_reached: u32,
     unavailable: u32,
     failed: u32,
     not_started: u32,
@@ -353,6 +385,7 @@ impl Tally {
             Refusal::Busy => self.busy += 1,
             Refusal::LockLost => self.lock_lost += 1,
             Refusal::Restocked => self.restocked += 1,
+            Refusal::LimitReached => self.limit_reached += 1,
             Refusal::Unavailable => self.unavailable += 1,
             Refusal::Failed => {
                 // Log the first few only: a broken crowd must not flood the log.

@@ -17,7 +17,7 @@ pub mod postgres;
 use bulkhead::Bulkhead;
 
 use crate::db::{self, DbHealth};
-use crate::domain::{Knobs, ProductId};
+use crate::domain::{DuplicateCheck, Knobs, ProductId};
 use crate::lock::broken::{get_del, ignore_setnx, lua_nil, plain_del};
 use crate::lock::{
     Family, Ledger, LockError, LockTiming, Needs, RedisBase, RedisNode, Strategy, Unguarded,
@@ -213,10 +213,16 @@ impl Lab {
             None
         };
         let started = tokio::time::Instant::now();
-        let outcome = self
-            .sell_with(db, request, &timing)
-            .await
-            .map_err(|error| held_row_is_busy(error, request.product, arrived));
+        let outcome = match request.duplicate_check {
+            // The tutorials' check, outside any strategy's critical section.
+            DuplicateCheck::Count => match crate::limit::count_check(db, request).await {
+                Ok(()) => self.sell_with(db, request, &timing).await,
+                Err(refused) => Err(refused),
+            },
+            DuplicateCheck::Key => self.sell_with(db, request, &timing).await,
+        }
+        .map_err(|error| crate::limit::classify(error, request.product))
+        .map_err(|error| held_row_is_busy(error, request.product, arrived));
         if request.strategy.info().family == Family::Postgres {
             // The database does the waiting; the whole sale is the hold.
             self.metrics.lock_held(request.strategy, started.elapsed());

@@ -3,7 +3,7 @@ use serde::Deserialize;
 use uuid::Uuid;
 
 use crate::crowd::{self, CrowdRequest, CrowdSize};
-use crate::domain::{InvalidInput, ProductId, RawKnobs, StockLevel};
+use crate::domain::{InvalidInput, PerBuyer, ProductId, RawKnobs, StockLevel};
 use crate::error::ApiError;
 use crate::lock::Strategy;
 use crate::routes::PurchaseQuery;
@@ -13,7 +13,9 @@ use crate::state::AppState;
 
 /// `{"buyers": 500, "lock": "none", "work_ms": 20, "restock": 100}`; only
 /// `buyers` is required. The lab's knobs (`ttl_ms`, `deadline_ms`,
-/// `pause_ms`) apply to every buyer.
+/// `pause_ms`, `duplicate_check`) apply to every buyer. With
+/// `clicks_per_buyer: N` each buyer sends N purchases at once (`buyers × N`
+/// in all); `per_buyer` is the limit the restock sets.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CrowdBody {
@@ -25,6 +27,10 @@ pub struct CrowdBody {
     pub deadline_ms: Option<i64>,
     /// Restock the product to this level before the crowd arrives.
     pub restock: Option<i64>,
+    /// The limit per buyer, set with `restock`.
+    pub per_buyer: Option<i64>,
+    pub duplicate_check: Option<String>,
+    pub clicks_per_buyer: Option<i64>,
     /// Answer every buyer's timeline too (at most 50 buyers).
     #[serde(default)]
     pub trace: bool,
@@ -41,6 +47,7 @@ impl CrowdBody {
         let purchase = PurchaseQuery {
             lock: self.lock,
             user: None,
+            duplicate_check: self.duplicate_check,
             knobs: RawKnobs {
                 work_ms: number(self.work_ms),
                 pause_ms: number(self.pause_ms),
@@ -49,12 +56,31 @@ impl CrowdBody {
             },
         }
         .into_request(product, default_mode)?;
+        let clicks = match self.clicks_per_buyer {
+            None => 1,
+            Some(n @ 1..=1000) => n,
+            Some(n) => {
+                return Err(InvalidInput::new(
+                    "invalid_clicks_per_buyer",
+                    format!("clicks_per_buyer must be a whole number from 1 to 1000, got {n}"),
+                ));
+            }
+        };
+        if self.per_buyer.is_some() && self.restock.is_none() {
+            return Err(InvalidInput::new(
+                "invalid_per_buyer",
+                "per_buyer is set with the stock: give `restock` too",
+            ));
+        }
         let crowd = CrowdRequest {
             product,
             strategy: purchase.strategy,
             knobs: purchase.knobs,
-            buyers: CrowdSize::new(self.buyers)?,
+            buyers: CrowdSize::new(self.buyers.saturating_mul(clicks))?,
             restock: self.restock.map(StockLevel::new).transpose()?,
+            per_buyer: self.per_buyer.map(PerBuyer::new).transpose()?,
+            duplicate_check: purchase.duplicate_check,
+            clicks_per_buyer: u32::try_from(clicks).unwrap_or(1),
             trace: self.trace,
         };
         crowd.check_trace()?;

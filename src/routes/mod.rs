@@ -9,6 +9,7 @@ mod crowd;
 mod endpoint;
 pub mod gate;
 mod health;
+mod idempotent;
 pub mod limits;
 pub mod metrics;
 mod pages;

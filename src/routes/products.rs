@@ -1,7 +1,7 @@
 use actix_web::{HttpResponse, web};
 use serde::Deserialize;
 
-use crate::domain::{ProductId, StockLevel};
+use crate::domain::{PerBuyer, ProductId, StockLevel};
 use crate::error::ApiError;
 use crate::products;
 use crate::routes::gate::AdminOnly;
@@ -28,6 +28,9 @@ pub async fn get(
 #[serde(deny_unknown_fields)]
 pub struct RestockBody {
     stock: i64,
+    /// Units one buyer may get; absent or null: no limit.
+    #[serde(default)]
+    per_buyer: Option<i64>,
 }
 
 /// Restock: stock and initial stock become N, the product's orders are deleted.
@@ -38,8 +41,10 @@ pub async fn reset(
     body: web::Json<JsonObject<RestockBody>>,
 ) -> Result<HttpResponse, ApiError> {
     let id = ProductId::parse(&id)?;
-    let level = StockLevel::new(body.into_inner().0.stock)?;
-    let product = products::restock(&state.shop.db, id, level)
+    let body = body.into_inner().0;
+    let level = StockLevel::new(body.stock)?;
+    let per_buyer = body.per_buyer.map(PerBuyer::new).transpose()?;
+    let product = products::restock(&state.shop.db, id, level, per_buyer)
         .await
         .map_err(|error| ApiError::from_restock(id, error))?
         .ok_or(ApiError::ProductNotFound(id))?;

@@ -1,7 +1,7 @@
-use actix_web::{HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
 
-use crate::domain::{BuyerName, InvalidInput, Knobs, ProductId, RawKnobs};
+use crate::domain::{BuyerName, DuplicateCheck, InvalidInput, Knobs, ProductId, RawKnobs};
 use crate::error::ApiError;
 use crate::lock::Strategy;
 use crate::purchase::purchase;
@@ -15,6 +15,8 @@ use crate::state::AppState;
 pub struct PurchaseQuery {
     pub lock: Option<String>,
     pub user: Option<String>,
+    /// `key` (default) or `count`: how the limit per buyer is checked.
+    pub duplicate_check: Option<String>,
     #[serde(flatten)]
     pub knobs: RawKnobs,
 }
@@ -38,6 +40,12 @@ impl PurchaseQuery {
             strategy,
             knobs: Knobs::parse(&self.knobs)?,
             buyer,
+            duplicate_check: self
+                .duplicate_check
+                .as_deref()
+                .map(DuplicateCheck::parse)
+                .transpose()?
+                .unwrap_or_default(),
             trace: None,
         })
     }
@@ -49,12 +57,16 @@ pub async fn buy(
     state: web::Data<AppState>,
     id: web::Path<String>,
     query: web::Query<PurchaseQuery>,
+    http: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
     let product = ProductId::parse(&id)?;
     let request = query
         .into_inner()
         .into_request(product, state.default_lock_mode)?;
     admin.allows_knobs(&request.knobs)?;
+    if let Some(key) = super::idempotent::IdempotencyKey::of(&http)? {
+        return super::idempotent::purchase_once(&state.shop, key, request).await;
+    }
     let order = purchase(&state.shop, request).await?;
     Ok(HttpResponse::Created().json(order))
 }

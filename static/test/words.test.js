@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 
-import { REFUSALS, failure, knobsOf, restockedSentence, summary, verdictOf } from "../words.js";
+import { DUPLICATES_WHY, REFUSALS, failure, knobsOf, restockedSentence, summary, verdictOf } from "../words.js";
 
 describe("failure", () => {
   test("says a refusal the service names in the page's words", () => {
@@ -107,3 +107,16 @@ describe("restockedSentence", () => {
   });
 });
 
+describe("duplicates", () => {
+  test("make a crowd bad, are named in the headline and explained", () => {
+    const run = summary(report({ sold: 30, oversold: 0, limit_reached: 20, duplicates: 20 }), "Phone");
+    assert.equal(run.tone, "bad");
+    assert.equal(run.headline, "sold 30 / 100 · no oversell · 20 duplicates");
+    assert.ok(run.detail.includes("20 refused at the limit per buyer"), run.detail);
+    assert.ok(run.detail.endsWith(DUPLICATES_WHY), run.detail);
+  });
+
+  test("are not mentioned when there are none", () => {
+    assert.equal(verdictOf(report({ duplicates: 0 })), "sold 500 / 100 · oversold by 400");
+  });
+});

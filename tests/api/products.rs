@@ -54,7 +54,8 @@ async fn the_numbers_follow_the_sales() {
         stats,
         json!({
             "id": 1, "name": "Flash-sale phone", "initial_stock": 3, "stock": 1,
-            "orders": 2, "oversold": 0, "lost_updates": 0
+            "orders": 2, "oversold": 0, "lost_updates": 0,
+            "per_buyer": null, "duplicates": 0
         })
     );
 }

@@ -48,6 +48,9 @@ pub struct Plan {
     /// Open model: requests per second. `None`: closed model.
     pub rate: Option<f64>,
     pub timeout: Duration,
+    /// `--retry`: how many times a request that timed out or lost its
+    /// connection is sent again (with its idempotency key).
+    pub retry: u32,
 }
 
 /// Shared by the workers of one crowd: the request counter, and a count of
@@ -144,6 +147,7 @@ mod tests {
             concurrency: 1,
             rate: Some(50.0),
             timeout: Duration::from_secs(1),
+            retry: 0,
         };
         assert_eq!(total_requests(&plan), Some(100));
     }

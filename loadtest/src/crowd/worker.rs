@@ -65,11 +65,30 @@ pub(super) async fn worker(plan: Arc<Plan>, shared: Arc<Shared>, start: Instant)
         };
 
         let t = (n % plan.targets.len() as u64) as usize;
-        let request = templates[t].request(n);
         stats.sent += 1;
-        let result =
-            tokio::time::timeout(plan.timeout, send(&mut conns[t], &plan.targets[t], request))
-                .await;
+        let mut attempts = 0;
+        let result = loop {
+            let request = templates[t].request(n);
+            let result =
+                tokio::time::timeout(plan.timeout, send(&mut conns[t], &plan.targets[t], request))
+                    .await;
+            // Timed out or lost its connection: the outcome is unknown. The
+            // same idempotency key makes sending it again safe.
+            let unknown = matches!(
+                result,
+                Err(_)
+                    | Ok(Err(TransportError::Timeout
+                        | TransportError::Reset
+                        | TransportError::Connect))
+            );
+            if unknown && attempts < plan.retry {
+                attempts += 1;
+                stats.retries += 1;
+                conns[t] = None;
+                continue;
+            }
+            break result;
+        };
         match result {
             Ok(Ok(answer)) => {
                 let now = Instant::now();
@@ -169,11 +188,15 @@ mod tests {
                 mode: "none".into(),
                 knobs: Knobs::default(),
                 run_id: "t".into(),
+                buyers: None,
+                duplicate_check: None,
+                idempotent: false,
             },
             stop: Stop::Requests(requests),
             concurrency,
             rate: None,
             timeout: Duration::from_secs(5),
+            retry: 0,
         }
     }
 

@@ -44,6 +44,9 @@ fn rows(report: &Report) -> Vec<Row> {
             ));
         }
         rows.push(line("429 busy", each(&|m| m.requests.busy_429.to_string())));
+        if any(&|m| m.requests.retries > 0) {
+            rows.push(line("retries", each(&|m| m.requests.retries.to_string())));
+        }
         rows.push(line(
             "other 4xx",
             each(&|m| m.requests.other_4xx.to_string()),
@@ -119,6 +122,7 @@ fn rows(report: &Report) -> Vec<Row> {
         rows.push(line("orders", each(&server(|s| s.orders))));
         rows.push(line("final stock", each(&server(|s| s.stock))));
         rows.push(line("oversold", each(&server(|s| s.oversold))));
+        rows.push(line("duplicates", each(&server(|s| s.duplicates))));
         rows.push(line("lost updates", each(&server(|s| s.lost_updates))));
         rows.push(line("unsold", each(&server(|s| s.unsold))));
     }

@@ -57,6 +57,8 @@ pub fn csv_header() -> Vec<String> {
         "oversold",
         "lost_updates",
         "unsold",
+        "duplicates",
+        "retries",
         "elapsed_s",
         "requests_per_s",
         "purchases_per_s",
@@ -127,11 +129,13 @@ fn csv_row(mode: &ModeReport) -> Vec<String> {
                 s.oversold,
                 s.lost_updates,
                 s.unsold,
+                s.duplicates,
             ]
             .map(|n| n.to_string()),
         ),
-        None => row.extend(std::iter::repeat_n(String::new(), 6)),
+        None => row.extend(std::iter::repeat_n(String::new(), 7)),
     }
+    row.push(mode.requests.retries.to_string());
     row.push(mode.elapsed_s.to_string());
     row.push(mode.throughput.requests_per_s.to_string());
     row.push(mode.throughput.purchases_per_s.to_string());

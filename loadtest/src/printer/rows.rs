@@ -193,6 +193,7 @@ pub fn verdict_word(mode: &ModeReport) -> String {
         None => "-",
         Some(v) if v.oversold => "OVERSOLD",
         Some(v) if v.lost_updates => "LOST UPDATES",
+        Some(v) if v.duplicates => "DUPLICATES",
         Some(v) if v.unsold => "UNDERSOLD",
         Some(_) => "safe",
     }

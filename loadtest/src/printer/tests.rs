@@ -28,6 +28,7 @@ fn product(initial: i64, orders: i64, stock: i64, lost: i64) -> Product {
         orders,
         oversold: (orders - initial).max(0),
         lost_updates: lost,
+        duplicates: 0,
     }
 }
 
@@ -47,6 +48,10 @@ pub(crate) fn sample() -> Report {
             urls: vec!["http://127.0.0.1:8080".into()],
             product: 1,
             stock: 100,
+            buyers: None,
+            per_buyer: None,
+            duplicate_check: None,
+            retry: 0,
             requests: Some(1000),
             duration_s: None,
             concurrency: 200,

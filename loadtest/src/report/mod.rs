@@ -45,6 +45,15 @@ pub struct Parameters {
     pub urls: Vec<String>,
     pub product: u64,
     pub stock: u64,
+    /// `--buyers`, `--per-buyer`, `--duplicate-check`, `--retry`.
+    #[serde(default)]
+    pub buyers: Option<u64>,
+    #[serde(default)]
+    pub per_buyer: Option<u64>,
+    #[serde(default)]
+    pub duplicate_check: Option<String>,
+    #[serde(default)]
+    pub retry: u32,
     /// Request budget per mode (`null` when bounded by `duration_s`).
     pub requests: Option<u64>,
     /// Time budget per mode in seconds (`null` when bounded by `requests`).
@@ -111,6 +120,9 @@ pub struct ModeReport {
 pub struct Requests {
     /// Requests the crowd attempted.
     pub sent: u64,
+    /// `--retry`: requests sent again after a timeout or a lost connection.
+    #[serde(default)]
+    pub retries: u64,
     /// Requests that got an HTTP answer (any status).
     pub completed: u64,
     pub sold_201: u64,
@@ -151,6 +163,9 @@ pub struct ServerOutcome {
     pub stock: i64,
     pub oversold: i64,
     pub lost_updates: i64,
+    /// Orders beyond a buyer's limit (`--per-buyer`), from the orders table.
+    #[serde(default)]
+    pub duplicates: i64,
     /// Stock left over while buyers were turned away busy (429) or lost their
     /// lock (409 `lock_lost`): the undersell of a lock that fails fast or
     /// expires. 0 when nobody got either.
@@ -319,10 +334,12 @@ impl ModeReport {
             stock: p.stock,
             oversold: p.oversold,
             lost_updates: p.lost_updates,
+            duplicates: p.duplicates,
             unsold: if turned_away > 0 { p.stock.max(0) } else { 0 },
         });
         let requests = Requests {
             sent: stats.sent,
+            retries: stats.retries,
             completed: stats.completed(),
             sold_201: stats.count(Answer::Sold),
             sold_out_409: stats.count(Answer::SoldOut),

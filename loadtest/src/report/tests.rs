@@ -7,6 +7,7 @@ fn server(initial: i64, orders: i64, stock: i64, lost: i64, unsold: i64) -> Serv
         stock,
         oversold: (orders - initial).max(0),
         lost_updates: lost,
+        duplicates: 0,
         unsold,
     }
 }
@@ -14,6 +15,7 @@ fn server(initial: i64, orders: i64, stock: i64, lost: i64, unsold: i64) -> Serv
 fn requests(busy: u64) -> Requests {
     Requests {
         sent: 1000,
+        retries: 0,
         completed: 1000,
         sold_201: 0,
         sold_out_409: 0,
@@ -129,6 +131,7 @@ fn unsold_is_the_stock_left_only_when_someone_got_a_429() {
         orders: 87,
         oversold: 0,
         lost_updates: 0,
+        duplicates: 0,
     };
     let mut stats = Stats::new();
     stats.record(Answer::Sold, 10);
@@ -150,6 +153,7 @@ fn endless_stock() -> Product {
         orders: 1000,
         oversold: 0,
         lost_updates: 0,
+        duplicates: 0,
     }
 }
 
@@ -236,6 +240,7 @@ fn a_lost_lock_counts_apart_and_makes_the_leftover_stock_unsold() {
         orders: 1,
         oversold: 0,
         lost_updates: 0,
+        duplicates: 0,
     };
     let mut stats = Stats::new();
     stats.record(Answer::Sold, 900_000);

@@ -11,6 +11,9 @@ pub struct Verdict {
     pub safe: bool,
     pub oversold: bool,
     pub lost_updates: bool,
+    /// Orders past a buyer's limit: as unsafe as an oversell.
+    #[serde(default)]
+    pub duplicates: bool,
     pub unsold: bool,
     /// The sentence, e.g. `sold 137 of 100: OVERSOLD by 37, 37 lost updates`.
     pub summary: String,
@@ -21,6 +24,7 @@ pub fn verdict(server: &ServerOutcome, requests: &Requests, errors: &TransportEr
     let oversold = server.oversold > 0;
     let lost = server.lost_updates > 0;
     let unsold = server.unsold > 0;
+    let duplicates = server.duplicates > 0;
     let (orders, initial) = (server.orders, server.initial_stock);
     let mut summary = if oversold {
         let mut s = format!(
@@ -52,6 +56,13 @@ pub fn verdict(server: &ServerOutcome, requests: &Requests, errors: &TransportEr
         )
     };
     let mut troubles = Vec::new();
+    if duplicates {
+        // A count(*) then an insert: two clicks at once both count zero.
+        summary.push_str(&format!(
+            "; {} DUPLICATES past the per-buyer limit",
+            server.duplicates
+        ));
+    }
     if requests.lock_lost_409 > 0 && !unsold {
         troubles.push(format!(
             "{} lost their lock and wrote nothing",
@@ -67,6 +78,9 @@ pub fn verdict(server: &ServerOutcome, requests: &Requests, errors: &TransportEr
     if requests.other_4xx > 0 {
         troubles.push(format!("{} answered another 4xx", requests.other_4xx));
     }
+    if requests.retries > 0 {
+        troubles.push(format!("{} retries", requests.retries));
+    }
     if errors.total > 0 {
         troubles.push(format!("{} transport errors", errors.total));
     }
@@ -74,9 +88,10 @@ pub fn verdict(server: &ServerOutcome, requests: &Requests, errors: &TransportEr
         summary.push_str(&format!(" ({})", troubles.join(", ")));
     }
     Verdict {
-        safe: !oversold && !lost,
+        safe: !oversold && !lost && !duplicates,
         oversold,
         lost_updates: lost,
+        duplicates,
         unsold,
         summary,
     }

@@ -6,5 +6,6 @@ mod helpers;
 mod errors;
 mod lab;
 mod metrics;
+mod per_buyer;
 mod report;
 mod sale;

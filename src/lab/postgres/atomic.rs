@@ -13,7 +13,7 @@ use tokio::time::sleep;
 use uuid::Uuid;
 
 use super::{Isolation, begin};
-use crate::domain::BuyerName;
+use crate::domain::{BuyerName, DuplicateCheck};
 use crate::lock::LockTiming;
 use crate::lock::info::{Family, Needs, StrategyInfo};
 use crate::sale::{Order, PurchaseError, PurchaseRequest};
@@ -43,12 +43,26 @@ pub async fn sell(
             statement_timeout,
         )
         .await?;
+        // The buyer's count moves in the same statement as the stock: past the
+        // limit its CHECK undoes both (see `crate::limit`).
         let sold: Option<(i64, i64)> = sqlx::query_as(
-            "UPDATE products SET stock = stock - 1, version = version + 1, updated_at = now()
-             WHERE id = $1 AND stock > 0
-             RETURNING stock, generation",
+            "WITH sold AS (
+                 UPDATE products SET stock = stock - 1, version = version + 1, updated_at = now()
+                 WHERE id = $1 AND stock > 0
+                 RETURNING id, stock, generation, per_buyer
+             ),
+             counted AS (
+                 INSERT INTO buyer_counts (product_id, generation, user_name, cap, bought)
+                 SELECT sold.id, sold.generation, $2, sold.per_buyer, 1 FROM sold
+                 WHERE sold.per_buyer IS NOT NULL AND $3
+                 ON CONFLICT (product_id, generation, user_name)
+                 DO UPDATE SET bought = buyer_counts.bought + 1
+             )
+             SELECT stock, generation FROM sold",
         )
         .bind(product.get())
+        .bind(request.buyer.as_ref().map(BuyerName::as_str))
+        .bind(request.duplicate_check == DuplicateCheck::Key)
         .fetch_optional(&mut *tx)
         .await?;
         let Some((remaining, generation)) = sold else {

@@ -14,7 +14,7 @@ use super::outcome::{FormOutcome, NOTICE_COOKIE, NOTICE_MAX_AGE, Outcome};
 use super::settings::{PageQuery, PageSettings};
 use super::{PageResponse, html, load_page};
 use crate::crowd::{self, CrowdRequest, CrowdSize};
-use crate::domain::{InvalidInput, ProductId, RawKnobs, StockLevel};
+use crate::domain::{InvalidInput, PerBuyer, ProductId, RawKnobs, StockLevel};
 use crate::error::ApiError;
 use crate::lock::Strategy;
 use crate::products;
@@ -40,6 +40,12 @@ pub struct PageForm {
     pub stock: Option<String>,
     /// A checkbox: present when ticked.
     pub restock_first: Option<String>,
+    /// A checkbox: the restock sets a limit of one per buyer.
+    pub one_per_buyer: Option<String>,
+    /// Purchases each crowd buyer sends at once (the bots' case).
+    pub clicks_per_buyer: Option<String>,
+    /// `key` or `count`.
+    pub duplicate_check: Option<String>,
 }
 
 /// A form's empty field is a knob left unset (the API, which has no empty
@@ -89,7 +95,28 @@ impl PageForm {
         PurchaseQuery {
             lock: filled(&self.lock),
             user: user.map(str::to_owned),
+            duplicate_check: filled(&self.duplicate_check),
             knobs: self.knobs(),
+        }
+    }
+
+    /// One per buyer when ticked, else no limit.
+    fn per_buyer(&self) -> Option<PerBuyer> {
+        self.one_per_buyer
+            .as_ref()
+            .and_then(|_| PerBuyer::new(1).ok())
+    }
+
+    fn clicks_per_buyer(&self) -> Result<u32, InvalidInput> {
+        match filled(&self.clicks_per_buyer) {
+            None => Ok(1),
+            Some(raw) => match raw.parse::<u32>() {
+                Ok(n @ 1..=1000) => Ok(n),
+                _ => Err(InvalidInput::new(
+                    "invalid_clicks_per_buyer",
+                    format!("clicks_per_buyer must be a whole number from 1 to 1000, got `{raw}`"),
+                )),
+            },
         }
     }
 
@@ -119,11 +146,18 @@ impl PageForm {
             product,
             strategy: guard.strategy,
             knobs: guard.knobs,
-            buyers: CrowdSize::parse(self.buyers.as_deref().unwrap_or(""))?,
+            // Buyers × clicks purchases in all, as the API's crowd counts them.
+            buyers: CrowdSize::new(
+                i64::from(CrowdSize::parse(self.buyers.as_deref().unwrap_or(""))?.get())
+                    * i64::from(self.clicks_per_buyer()?),
+            )?,
             restock: match self.restock_first {
                 Some(_) => Some(self.stock_level()?),
                 None => None,
             },
+            per_buyer: self.per_buyer().filter(|_| self.restock_first.is_some()),
+            duplicate_check: guard.duplicate_check,
+            clicks_per_buyer: self.clicks_per_buyer()?,
             trace: false,
         })
     }
@@ -247,7 +281,7 @@ pub async fn restock_form(
         Ok(level) => level,
         Err(invalid) => return refused(&state, settings, admin, invalid.into()).await,
     };
-    let restocked = products::restock(&state.shop.db, product, level)
+    let restocked = products::restock(&state.shop.db, product, level, form.per_buyer())
         .await
         .map_err(|error| ApiError::from_restock(product, error));
     let stats = match restocked {

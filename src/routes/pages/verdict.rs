@@ -20,10 +20,14 @@ pub fn refusal_text(code: &str) -> Option<&'static str> {
         "lock_timeout" => "Busy · the lock stayed taken, try again",
         "lock_lost" => "Lock lost · it expired before the write, nothing sold",
         "restocked" => "Restocked during the sale · nothing sold",
+        "limit_reached" => "Limit reached · one per buyer, nothing sold",
         "service_unavailable" => "Unavailable · nothing sold, try again",
         _ => return None,
     })
 }
+
+/// Why a `count(*)` check lets duplicates through, said under a crowd that got some.
+pub const DUPLICATES_WHY: &str = "count(*) then insert: clicks at once all counted zero before any order was written, so all bought";
 
 /// The result of a flash crowd as one big line and a line of detail.
 pub struct CrowdVerdict {
@@ -56,6 +60,10 @@ pub struct CrowdNumbers {
     pub restocked: u32,
     pub unavailable: u32,
     pub failed: u32,
+    /// Refused at the per-buyer limit (409 `limit_reached`).
+    pub limit_reached: u32,
+    /// Orders beyond a buyer's limit, from the orders table.
+    pub duplicates: i64,
     pub elapsed_ms: u64,
 }
 
@@ -78,6 +86,8 @@ impl From<&CrowdReport> for CrowdNumbers {
             restocked: report.restocked,
             unavailable: report.unavailable,
             failed: report.failed,
+            limit_reached: report.limit_reached,
+            duplicates: report.duplicates,
             elapsed_ms: report.elapsed_ms,
         }
     }
@@ -89,7 +99,7 @@ impl From<CrowdNumbers> for CrowdVerdict {
         // came from the new stock (as in `CrowdReport::oversold`).
         let ran_on = n.sold.saturating_sub(n.sold_after_restock);
         let oversold = i64::from(ran_on).saturating_sub(n.stock_before).max(0);
-        let headline = if oversold > 0 {
+        let mut headline = if oversold > 0 {
             format!(
                 "sold {} / {} · oversold by {oversold}",
                 n.sold, n.stock_before
@@ -97,6 +107,9 @@ impl From<CrowdNumbers> for CrowdVerdict {
         } else {
             format!("sold {} / {} · no oversell", n.sold, n.stock_before)
         };
+        if n.duplicates > 0 {
+            headline.push_str(&format!(" · {} duplicates", n.duplicates));
+        }
         // The knobs that differ from a plain purchase, then every outcome
         // that happened at all.
         let mut parts = vec![
@@ -118,6 +131,7 @@ impl From<CrowdNumbers> for CrowdVerdict {
         for (count, words) in [
             (n.lock_lost, "lost their lock"),
             (n.restocked, "stopped by a restock"),
+            (n.limit_reached, "refused at the limit per buyer"),
             (n.unavailable, "unavailable"),
             (n.failed, "failed"),
         ] {
@@ -126,8 +140,15 @@ impl From<CrowdNumbers> for CrowdVerdict {
             }
         }
         parts.push(format!("{:.1} s", n.elapsed_ms as f64 / 1000.0));
+        if n.duplicates > 0 {
+            parts.push(DUPLICATES_WHY.to_owned());
+        }
         Self {
-            tone: if oversold > 0 { Tone::Bad } else { Tone::Good },
+            tone: if oversold > 0 || n.duplicates > 0 {
+                Tone::Bad
+            } else {
+                Tone::Good
+            },
             oversold,
             headline,
             detail: parts.join(" · "),
@@ -163,8 +184,37 @@ mod tests {
         restocked: 0,
         unavailable: 0,
         failed: 0,
+        limit_reached: 0,
+        duplicates: 0,
         elapsed_ms: 1234,
     };
+
+    #[test]
+    fn duplicates_make_a_crowd_bad_and_say_why() {
+        let verdict = CrowdVerdict::from(CrowdNumbers {
+            sold: 30,
+            stock_before: 100,
+            limit_reached: 20,
+            duplicates: 20,
+            ..NUMBERS
+        });
+        assert_eq!(verdict.tone, Tone::Bad);
+        assert!(
+            verdict.headline.ends_with("no oversell · 20 duplicates"),
+            "{}",
+            verdict.headline
+        );
+        assert!(
+            verdict.detail.contains("20 refused at the limit per buyer"),
+            "{}",
+            verdict.detail
+        );
+        assert!(
+            verdict.detail.ends_with(DUPLICATES_WHY),
+            "{}",
+            verdict.detail
+        );
+    }
 
     #[test]
     fn a_crowd_verdict_says_how_much_was_oversold() {

@@ -133,6 +133,8 @@ mod tests {
             oversold: (orders - 100).max(0),
             lost_updates: orders - (100 - stock),
             generation: 0,
+            per_buyer: None,
+            duplicates: 0,
         }
     }
 

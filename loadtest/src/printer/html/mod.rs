@@ -305,7 +305,16 @@ mod tests {
                 .unwrap()
                 .text()
                 .collect();
-            assert!(["OVERSOLD", "LOST UPDATES", "UNDERSOLD", "safe"].contains(&word.as_str()));
+            assert!(
+                [
+                    "OVERSOLD",
+                    "LOST UPDATES",
+                    "DUPLICATES",
+                    "UNDERSOLD",
+                    "safe"
+                ]
+                .contains(&word.as_str())
+            );
             let selector = format!(
                 "ul.verdicts li[data-mode=\"{}\"] .summary",
                 mode["mode"].as_str().unwrap()
@@ -313,8 +322,8 @@ mod tests {
             let summary: String = select(&page, &selector)[0].text().collect();
             assert_eq!(summary, mode["verdict"]["summary"].as_str().unwrap());
         }
-        // 11 numbers, 5 of the lock and the fairness ratio per mode.
-        assert_eq!(checked, report.modes.len() * 17);
+        // 13 numbers, 5 of the lock and the fairness ratio per mode.
+        assert_eq!(checked, report.modes.len() * 19);
     }
 
     #[test]

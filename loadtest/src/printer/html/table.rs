@@ -16,7 +16,7 @@ struct Column {
     value: fn(&ModeReport) -> Option<f64>,
 }
 
-const PURCHASE_COLUMNS: [Column; 11] = [
+const PURCHASE_COLUMNS: [Column; 13] = [
     Column {
         title: "sold",
         note: "201",
@@ -58,6 +58,20 @@ const PURCHASE_COLUMNS: [Column; 11] = [
         field: "/server/oversold",
         decimals: 0,
         value: |m| m.server.as_ref().map(|s| s.oversold as f64),
+    },
+    Column {
+        title: "duplicates",
+        note: "orders past the per-buyer limit",
+        field: "/server/duplicates",
+        decimals: 0,
+        value: |m| m.server.as_ref().map(|s| s.duplicates as f64),
+    },
+    Column {
+        title: "retries",
+        note: "",
+        field: "/requests/retries",
+        decimals: 0,
+        value: |m| Some(m.requests.retries as f64),
     },
     Column {
         title: "lost updates",
