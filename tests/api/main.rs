@@ -18,6 +18,7 @@ mod pages;
 mod products;
 mod purchase;
 mod redlock;
+mod redlock_frozen;
 mod restock;
 mod timeline;
 mod validation;
