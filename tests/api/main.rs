@@ -13,6 +13,7 @@ mod health;
 mod helpers;
 mod lab;
 mod lock;
+mod lost_lock;
 mod metrics;
 mod pages;
 mod products;
