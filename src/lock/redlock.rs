@@ -4,8 +4,10 @@
 //! 1. Take the time, then `SET key token NX PX ttl` on every node at once,
 //!    each on a task of its own with a short timeout (5 % of the TTL, at
 //!    least 50 ms). The attempt is decided as soon as a majority (N/2+1) said
-//!    yes, or as soon as a majority can no longer say yes: a frozen or dead
-//!    node costs at most that timeout, and nothing once the others decided.
+//!    yes, or as soon as a majority answered and can no longer say yes (a
+//!    node whose last call failed counting as a no until it answers): a
+//!    frozen or dead node costs at most that timeout, and nothing once it is
+//!    known to be silent — not even a split vote waits for it.
 //! 2. The lock is ours only if a majority said yes while time is left: it is
 //!    valid until start + TTL − drift, drift = 0.01 × TTL + 2 ms.
 //! 3. Otherwise release it in the background wherever it may have been set
@@ -119,17 +121,20 @@ type Reply = BoxFuture<'static, (usize, Result<bool, LockError>)>;
 /// decided.
 struct Calls {
     pending: FuturesUnordered<Reply>,
-    nodes: usize,
+    /// Per node: its last call had failed, and it has not answered this one
+    /// yet. Once a majority of the others answered, such a node is not
+    /// waited for (a frozen node would cost every split vote its timeout).
+    silent: Vec<bool>,
     quorum: usize,
 }
 
 impl Calls {
     /// `call(index)` for every node.
-    fn start<Fut>(nodes: usize, quorum: usize, mut call: impl FnMut(usize) -> Fut) -> Self
+    fn start<Fut>(nodes: &[LazyNode], mut call: impl FnMut(usize) -> Fut) -> Self
     where
         Fut: Future<Output = Result<bool, LockError>> + Send + 'static,
     {
-        let pending = (0..nodes)
+        let pending = (0..nodes.len())
             .map(|index| {
                 let reply = call(index);
                 Box::pin(async move { (index, reply.await) }) as Reply
@@ -137,32 +142,39 @@ impl Calls {
             .collect();
         Self {
             pending,
-            nodes,
-            quorum,
+            silent: nodes
+                .iter()
+                .map(|node| !node.answering.load(Ordering::Relaxed))
+                .collect(),
+            quorum: nodes.len() / 2 + 1,
         }
     }
 
     /// The replies until the outcome is known: a majority said yes, a
-    /// majority failed, or a majority answered and cannot say yes any more.
-    /// The calls still out stay here: dropping `Calls` cancels them (a SET
-    /// not yet sent is then never sent; one sent runs when its node wakes up
-    /// and expires with its TTL — a minority, nobody's majority), or
-    /// [`Calls::finish_in_background`] lets them run.
+    /// majority failed, or a majority answered and cannot say yes any more
+    /// (counting a silent node as failed). The calls still out stay here:
+    /// dropping `Calls` cancels them (a SET not yet sent is then never sent;
+    /// one sent runs when its node wakes up and expires with its TTL — a
+    /// minority, nobody's majority), or [`Calls::finish_in_background`] lets
+    /// them run.
     async fn decided(&mut self) -> Tally {
+        let nodes = self.silent.len();
         let mut tally = Tally::default();
         while let Some((index, reply)) = self.pending.next().await {
+            self.silent[index] = false;
             match reply {
                 Ok(true) => tally.yes.push(index),
                 Ok(false) => tally.no.push(index),
                 Err(_) => tally.failed += 1,
             }
             let (yes, no, failed) = (tally.yes.len(), tally.no.len(), tally.failed);
+            let silent = self.silent.iter().filter(|silent| **silent).count();
             let won = yes >= self.quorum;
-            let down = failed + self.quorum > self.nodes;
-            // A majority answered and can no longer say yes. Short of a
-            // majority of answers, hear the others out (each within its
-            // timeout): whether a majority answers tells "busy" from "down".
-            let busy = yes + no >= self.quorum && no + failed + self.quorum > self.nodes;
+            let down = failed + self.quorum > nodes;
+            // Short of a majority of answers, hear the others out (each
+            // within its timeout): whether a majority answers at all tells
+            // "busy" from "down".
+            let busy = yes + no >= self.quorum && no + failed + silent + self.quorum > nodes;
             if won || down || busy {
                 break;
             }
@@ -292,7 +304,7 @@ impl Redlock {
 
     /// `SET key token NX PX ttl` on every node at once.
     fn set_everywhere(&self, key: &str, token: &str, ttl: Duration, limit: Duration) -> Calls {
-        Calls::start(self.nodes.len(), self.quorum(), |index| {
+        Calls::start(&self.nodes, |index| {
             let (nodes, key, token) = (self.nodes.clone(), key.to_owned(), token.to_owned());
             async move {
                 nodes[index]
@@ -321,7 +333,7 @@ fn release_everywhere(
     entries: &[(usize, u64)],
     skip: &[usize],
 ) -> Calls {
-    Calls::start(nodes.len(), nodes.len() / 2 + 1, |index| {
+    Calls::start(nodes, |index| {
         let skipped = skip.contains(&index);
         let (nodes, key, token) = (nodes.clone(), key.to_owned(), token.to_owned());
         let ledger = ledger.clone();

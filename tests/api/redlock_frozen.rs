@@ -154,3 +154,40 @@ async fn the_page_never_waits_for_a_frozen_node() {
         "{seen}"
     );
 }
+
+/// The same over two instances, with 300 HTTP buyers at once: contenders on
+/// two instances split the vote more often, and a split vote must not wait
+/// for the frozen node.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_frozen_node_costs_a_crowd_over_two_instances_at_most_three_times() {
+    let nodes = redlock_nodes();
+    let app = spawn_app_with(|settings| settings.redlock_urls = redlock_urls(&nodes)).await;
+    let peer = app.spawn_peer().await;
+    let bases = [app.address.as_str(), peer.as_str()];
+    for base in bases {
+        let warm_up = purchase(&client(), base, 2, "lock=redlock").await;
+        assert_eq!(warm_up.status(), StatusCode::CREATED);
+    }
+    let query = "lock=redlock&deadline_ms=30000";
+    let timed_crowd = || async {
+        app.restock(1, 100).await;
+        let started = Instant::now();
+        let crowd = flash_crowd(&bases, 1, 300, query).await;
+        let took = started.elapsed();
+        assert_eq!((crowd.sold, crowd.sold_out), (100, 200), "{crowd:?}");
+        assert_eq!(assert_no_damage(&app, 1, 100).await, 100);
+        took
+    };
+
+    let all_up = timed_crowd().await;
+    let _frozen = nodes[0].freeze();
+    let one_frozen = timed_crowd().await;
+
+    println!(
+        "300 buyers over two instances: all nodes up {all_up:?}, one node frozen {one_frozen:?}"
+    );
+    assert!(
+        one_frozen <= 3 * all_up,
+        "one frozen node: {one_frozen:?}, all up: {all_up:?}"
+    );
+}
