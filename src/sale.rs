@@ -7,7 +7,8 @@
 //! shape every lock strategy shares: acquire, sell, release.
 
 use serde::Serialize;
-use sqlx::{PgConnection, PgExecutor, PgPool};
+use sqlx::pool::PoolConnection;
+use sqlx::{PgConnection, PgExecutor, PgPool, Postgres, Transaction};
 use tokio::time::{Instant, sleep};
 use uuid::Uuid;
 
@@ -184,7 +185,9 @@ struct StockRead {
 ///
 /// The write is conditional on what no buyer changes but a restock (the
 /// row's generation), on the guard's fencing token if it has one, and on the
-/// version read if asked: a condition that fails writes nothing.
+/// version read if asked: a condition that fails writes nothing. A guard
+/// that knows how long its lock lasts (Redlock, the watchdog) is asked after
+/// the write has its connection, and bounds the write by it.
 pub async fn sell_one(
     store: &mut Store<'_>,
     request: &PurchaseRequest,
@@ -221,42 +224,26 @@ pub async fn sell_one(
         sleep(work).await;
     }
 
-    // A lock known to be lost (watchdog, Redlock validity): write nothing.
-    if guard.is_lost() {
-        return Err(PurchaseError::lock(product, LockError::Lost));
-    }
-
     // 4. Write back what we read, minus one, and record the order. One
-    //    statement, so a sale is never half written.
+    //    statement, so a sale is never half written. The connection comes
+    //    first, then "is the lock still mine?", so that no wait falls between
+    //    the check and the write.
     let remaining = read.stock - 1;
     let order_id = Uuid::new_v4();
     let version = checks.compare_version.then_some(read.version);
-    let written = match store {
-        Store::Pool(db) => {
-            write_back(
-                *db,
-                request,
-                order_id,
-                remaining,
-                read,
-                guard.fence(),
-                version,
-            )
-            .await?
-        }
-        Store::Tx(tx) => {
-            write_back(
-                &mut **tx,
-                request,
-                order_id,
-                remaining,
-                read,
-                guard.fence(),
-                version,
-            )
-            .await?
-        }
-    };
+    let mut writer = Writer::take(store, guard, product).await?;
+    let written = write_back(
+        writer.connection(),
+        request,
+        order_id,
+        remaining,
+        read,
+        guard.fence(),
+        version,
+    )
+    .await
+    .map_err(|error| writer.explain(error, product))?;
+    writer.finish().await?;
     if !written {
         // With a fence, a failed write is a newer token's claim or a restock:
         // ask the row which (a restock never moves the fence).
@@ -288,6 +275,84 @@ pub async fn sell_one(
         lock: request.strategy,
         generation: read.generation,
     })
+}
+
+/// Where the write goes, taken before the lock is asked whether it still
+/// holds: a lock lost while the write waited for its connection writes
+/// nothing.
+enum Writer<'s> {
+    /// The strategy's own transaction.
+    Tx(&'s mut PgConnection),
+    /// A connection of the pool's, for a guard with no validity.
+    Pooled(PoolConnection<Postgres>),
+    /// A transaction whose statement timeout is the lock's validity left
+    /// (Redlock, the watchdog): a write still waiting (for a row lock) when
+    /// the lock runs out is cancelled, and nothing is written. The commit
+    /// that follows is one round trip nobody bounds: fencing closes that.
+    Bounded(Transaction<'static, Postgres>),
+}
+
+impl<'s> Writer<'s> {
+    /// A connection for the write, then the lock's word on whether to write.
+    async fn take(
+        store: &'s mut Store<'_>,
+        guard: &dyn Guard,
+        product: ProductId,
+    ) -> Result<Self, PurchaseError> {
+        let mut writer = match store {
+            Store::Tx(tx) => Writer::Tx(tx),
+            Store::Pool(db) if guard.valid_for().is_some() => Writer::Bounded(db.begin().await?),
+            Store::Pool(db) => Writer::Pooled(db.acquire().await?),
+        };
+        // A lock known to be lost (watchdog, Redlock validity): write nothing.
+        let lost = || PurchaseError::lock(product, LockError::Lost);
+        if guard.is_lost() {
+            return Err(lost());
+        }
+        if let Writer::Bounded(tx) = &mut writer {
+            let left = guard.valid_for().unwrap_or_default();
+            // 0 would mean "no timeout": under a millisecond left is lost.
+            let left_ms = u64::try_from(left.as_millis()).unwrap_or(u64::MAX);
+            if left_ms == 0 {
+                return Err(lost());
+            }
+            sqlx::query("SELECT set_config('statement_timeout', $1, true)")
+                .bind(format!("{left_ms}ms"))
+                .execute(&mut **tx)
+                .await?;
+        }
+        Ok(writer)
+    }
+
+    fn connection(&mut self) -> &mut PgConnection {
+        match self {
+            Writer::Tx(tx) => tx,
+            Writer::Pooled(connection) => connection,
+            Writer::Bounded(tx) => tx,
+        }
+    }
+
+    /// A bounded write cancelled by its statement timeout ran past the
+    /// lock's validity: the lock is lost, and nothing was written.
+    fn explain(&self, error: sqlx::Error, product: ProductId) -> PurchaseError {
+        const QUERY_CANCELED: &str = "57014";
+        match (self, &error) {
+            (Writer::Bounded(_), sqlx::Error::Database(db))
+                if db.code().as_deref() == Some(QUERY_CANCELED) =>
+            {
+                PurchaseError::lock(product, LockError::Lost)
+            }
+            _ => PurchaseError::Database(error),
+        }
+    }
+
+    /// Commit the bounded write's transaction; the others are done already.
+    async fn finish(self) -> Result<(), sqlx::Error> {
+        match self {
+            Writer::Bounded(tx) => tx.commit().await,
+            Writer::Tx(_) | Writer::Pooled(_) => Ok(()),
+        }
+    }
 }
 
 async fn read_stock(

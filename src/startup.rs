@@ -51,6 +51,9 @@ impl Application {
         let redis = connect_redis(settings).await?;
         let db = prepare_database(settings).await?;
         let state = app_state(settings, db, redis);
+        // Stopped with the service (and with the lab, when a test drops it).
+        let shop = &state.shop;
+        shop.lab.watch_availability(shop.shutdown.clone()).await;
 
         let address = settings.address();
         let listener =

@@ -216,6 +216,15 @@ impl RedisServer {
         }
     }
 
+    /// Freeze it (SIGSTOP, as a stalled host would be): it keeps its
+    /// connections open and answers nothing until the returned guard is
+    /// dropped (SIGCONT) — also when the test fails.
+    pub fn freeze(&self) -> Frozen {
+        let pid = self.child.as_ref().expect("the server runs").id();
+        assert!(signal(pid, "-STOP"), "could not freeze redis-server {pid}");
+        Frozen { pid }
+    }
+
     /// Start it again, empty, on the same port, and wait until it answers.
     pub fn restart(&mut self) {
         self.kill();
@@ -244,6 +253,29 @@ impl Drop for RedisServer {
     fn drop(&mut self) {
         self.kill();
     }
+}
+
+/// A [`RedisServer`] frozen by [`RedisServer::freeze`]; thawed when dropped.
+#[must_use = "the server thaws when this is dropped"]
+pub struct Frozen {
+    pid: u32,
+}
+
+impl Drop for Frozen {
+    fn drop(&mut self) {
+        // Never panic in a drop (it may run while a failed test unwinds).
+        if !signal(self.pid, "-CONT") {
+            eprintln!("warning: could not thaw redis-server {}", self.pid);
+        }
+    }
+}
+
+/// `kill <signal> <pid>` to a process this test started; `true` if sent.
+fn signal(pid: u32, signal: &str) -> bool {
+    std::process::Command::new("kill")
+        .args([signal, &pid.to_string()])
+        .status()
+        .is_ok_and(|status| status.success())
 }
 
 /// A port nobody listens on right now.

@@ -7,21 +7,23 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use serde::Serialize;
 use sqlx::PgPool;
+use tokio_util::sync::CancellationToken;
 
+pub mod availability;
 pub mod bulkhead;
 pub mod catalogue;
 pub mod postgres;
 
+pub use availability::Availability;
 use bulkhead::Bulkhead;
 
 use crate::db::{self, DbHealth};
 use crate::domain::{DuplicateCheck, Knobs, ProductId};
 use crate::lock::broken::{get_del, ignore_setnx, lua_nil, plain_del};
 use crate::lock::{
-    Family, Ledger, LockError, LockTiming, Needs, RedisBase, RedisNode, Strategy, Unguarded,
-    failfast, fair, fenced, local, redlock, spin, watchdog,
+    Family, Ledger, LockError, LockTiming, RedisBase, RedisNode, Strategy, Unguarded, failfast,
+    fair, fenced, local, redlock, spin, watchdog,
 };
 use crate::metrics::Metrics;
 use crate::sale::{
@@ -49,29 +51,6 @@ fn held_row_is_busy(
             },
         ),
         _ => error,
-    }
-}
-
-/// Whether a strategy can be used right now.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Availability {
-    pub available: bool,
-    pub unavailable_reason: Option<String>,
-}
-
-impl Availability {
-    fn up() -> Self {
-        Self {
-            available: true,
-            unavailable_reason: None,
-        }
-    }
-
-    fn down(reason: impl Into<String>) -> Self {
-        Self {
-            available: false,
-            unavailable_reason: Some(reason.into()),
-        }
     }
 }
 
@@ -106,7 +85,8 @@ pub struct Lab {
     get_del: get_del::GetDel,
     /// Every Redis lock held right now, for a clean shutdown.
     ledger: Ledger,
-    redis: RedisNode,
+    /// What the lock services looked like lately, for the page.
+    probe: availability::Probe,
     db_health: Arc<DbHealth>,
     metrics: Arc<Metrics>,
     default_timing: LockTiming,
@@ -135,13 +115,18 @@ impl Lab {
             ledger: ledger.clone(),
             prefix: prefix.clone(),
         };
+        let redlock = redlock::Redlock::new(&redlock_nodes, &prefix, redis_timeout, &ledger);
+        let probe = availability::Probe::new(
+            redis.clone(),
+            redlock.as_ref().map(redlock::Redlock::health),
+        );
         Self {
             spin: spin::SpinLock(base()),
             failfast: failfast::FailFastLock(base()),
             watchdog: watchdog::WatchdogLock(base()),
             fenced: fenced::FencedLock::new(base(), db),
             fair: fair::FairLock::new(base(), redis_info),
-            redlock: redlock::Redlock::new(&redlock_nodes, &prefix, redis_timeout, &ledger),
+            redlock,
             local: local::LocalLock::default(),
             ignore_setnx: ignore_setnx::IgnoreSetNx(base()),
             lua_nil: lua_nil::LuaNil(base()),
@@ -150,7 +135,7 @@ impl Lab {
             ledger,
             db_health: Arc::new(DbHealth::new(db_for_health, db_timeout)),
             metrics: Arc::default(),
-            redis,
+            probe,
             default_timing,
             db_timeout,
             key_prefix: prefix,
@@ -312,46 +297,14 @@ impl Lab {
         }
     }
 
-    /// Which strategies can be used now, checking what each needs. Postgres
-    /// (which every strategy needs for the stock) is checked by `/readyz`.
-    pub async fn availability(&self) -> Vec<(Strategy, Availability)> {
-        let redis_up = self.redis.ping();
-        let redlock = async {
-            match &self.redlock {
-                None => Availability::down("no Redlock nodes are configured (REDLOCK_URLS)"),
-                Some(redlock) => {
-                    let nodes = redlock.reachable().await;
-                    let up = nodes.iter().filter(|(_, up)| *up).count();
-                    if up >= redlock.quorum() {
-                        Availability::up()
-                    } else {
-                        let down: Vec<_> = nodes
-                            .iter()
-                            .filter(|(_, up)| !*up)
-                            .map(|(address, _)| address.as_str())
-                            .collect();
-                        Availability::down(format!(
-                            "{up} of {} Redlock nodes answer, {} needed for a majority (down: {})",
-                            nodes.len(),
-                            redlock.quorum(),
-                            down.join(", ")
-                        ))
-                    }
-                }
-            }
-        };
-        let (redis_up, redlock) = tokio::join!(redis_up, redlock);
-        Strategy::ALL
-            .into_iter()
-            .map(|strategy| {
-                let availability = match strategy.info().needs {
-                    Needs::Nothing => Availability::up(),
-                    Needs::Redis if redis_up => Availability::up(),
-                    Needs::Redis => Availability::down("Redis does not answer"),
-                    Needs::RedlockNodes => redlock.clone(),
-                };
-                (strategy, availability)
-            })
-            .collect()
+    /// Which strategies can be used now, as last probed: never waits.
+    pub fn availability(&self) -> Vec<(Strategy, Availability)> {
+        self.probe.now()
+    }
+
+    /// Probe the lock services once, then keep probing in the background
+    /// until `stop` (the service's shutdown) is cancelled.
+    pub async fn watch_availability(&self, stop: CancellationToken) {
+        self.probe.start(stop).await;
     }
 }

@@ -161,6 +161,13 @@ pub trait Guard: Send + Sync {
         false
     }
 
+    /// How long the lock is still known to be ours, for a guard that knows
+    /// (a validity, a renewal's TTL); `None` when nothing bounds it. The
+    /// write must be done by then, or write nothing.
+    fn valid_for(&self) -> Option<Duration> {
+        None
+    }
+
     /// Where the purchase's `pause_ms` falls: right after the read (true, every
     /// strategy but one), or inside the release (`broken-get-del`).
     fn pauses_after_read(&self) -> bool {

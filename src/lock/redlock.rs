@@ -2,25 +2,40 @@
 //! (`REDLOCK_URLS`), as the Redis docs' Redlock algorithm describes it.
 //!
 //! 1. Take the time, then `SET key token NX PX ttl` on every node at once,
-//!    each with a short timeout of its own (a dead node must not stall us).
-//! 2. The lock is ours only if a majority (N/2+1) said yes *and* time is left:
-//!    validity = TTL − elapsed − drift, drift = 0.01 × TTL + 2 ms.
-//! 3. Otherwise release it on every node (also where the SET seemed to fail:
-//!    its outcome is unknown) and retry after a random delay, until the
-//!    deadline (429). Fewer than a majority of nodes answering at all is not
-//!    "busy" but "cannot lock": 503 `strategy_unavailable`, nothing sold.
-//! 4. The holder trusts the lock only until its validity runs out: a sale
-//!    still running then is abandoned before it writes (409 `lock_lost`).
-//! 5. Release: compare-and-delete on every node.
+//!    each on a task of its own with a short timeout (5 % of the TTL, at
+//!    least 50 ms). The attempt is decided as soon as a majority (N/2+1) said
+//!    yes, or as soon as a majority answered and can no longer say yes (a
+//!    node whose last call failed counting as a no until it answers): a
+//!    frozen or dead node costs at most that timeout, and nothing once it is
+//!    known to be silent — not even a split vote waits for it.
+//! 2. The lock is ours only if a majority said yes while time is left: it is
+//!    valid until start + TTL − drift, drift = 0.01 × TTL + 2 ms.
+//! 3. Otherwise release it in the background wherever it may have been set
+//!    (a timed-out SET's outcome is unknown) and retry under a fresh token
+//!    after a random delay, until the deadline (429). A majority of nodes
+//!    failing to answer three attempts in a row (or the last one before the
+//!    deadline) is not "busy" but "cannot lock": 503 `strategy_unavailable`,
+//!    nothing sold.
+//! 4. The holder trusts the lock only until its validity runs out: the write
+//!    runs under a statement timeout of the validity left, and a sale still
+//!    running then writes nothing (409 `lock_lost`).
+//! 5. Release: compare-and-delete on every node at once, answered once a
+//!    majority has; the rest finish in the background, within the same
+//!    per-node timeout.
 //!
 //! Nodes are connected lazily, so the service starts with some of them down
-//! and picks them up when they come back. Like the single-node lock it has no
-//! fencing: a holder that pauses past its validity still writes.
+//! and picks them up when they come back. Every call notes whether its node
+//! answered, which the lab's availability reads ([`NodeHealth`]). Like the
+//! single-node lock it has no fencing: a holder that pauses past its
+//! validity after its last check still writes.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use futures::future::join_all;
+use futures::StreamExt;
+use futures::future::{BoxFuture, join_all};
+use futures::stream::FuturesUnordered;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use tokio::sync::OnceCell;
 use tokio::time::{Instant, sleep, timeout};
@@ -45,6 +60,8 @@ struct LazyNode {
     address: String,
     connection: OnceCell<ConnectionManager>,
     call_timeout: Duration,
+    /// Whether the node answered its last call (a sale's or the probe's).
+    answering: AtomicBool,
 }
 
 impl LazyNode {
@@ -63,6 +80,12 @@ impl LazyNode {
         }
     }
 
+    /// The node, if it was ever connected.
+    fn connected(&self) -> Option<RedisNode> {
+        let connection = self.connection.get()?;
+        Some(RedisNode::new(connection.clone(), self.call_timeout))
+    }
+
     /// One call on this node within `limit`, connecting first if need be.
     async fn within<T, F, Fut>(&self, limit: Duration, call: F) -> Result<T, LockError>
     where
@@ -70,10 +93,133 @@ impl LazyNode {
         Fut: Future<Output = Result<T, LockError>>,
     {
         let attempt = async { call(self.node().await?).await };
-        match timeout(limit, attempt).await {
+        let reply = match timeout(limit, attempt).await {
             Ok(reply) => reply,
             Err(_) => Err(LockError::TimedOut(limit)),
+        };
+        self.answering.store(reply.is_ok(), Ordering::Relaxed);
+        reply
+    }
+}
+
+/// What the nodes said to one call made on all of them, as far as it was
+/// waited for.
+#[derive(Debug, Default)]
+struct Tally {
+    /// The nodes that said yes (a SET: the lock is ours there; a release:
+    /// our lock is deleted there).
+    yes: Vec<usize>,
+    /// The nodes that said no (a SET: someone else holds the key there).
+    no: Vec<usize>,
+    failed: usize,
+}
+
+type Reply = BoxFuture<'static, (usize, Result<bool, LockError>)>;
+
+/// One call on every node at once: the replies are counted as they come in,
+/// and a node that does not answer holds up nobody once the others have
+/// decided.
+struct Calls {
+    pending: FuturesUnordered<Reply>,
+    /// Per node: its last call had failed, and it has not answered this one
+    /// yet. Once a majority of the others answered, such a node is not
+    /// waited for (a frozen node would cost every split vote its timeout).
+    silent: Vec<bool>,
+    quorum: usize,
+}
+
+impl Calls {
+    /// `call(index)` for every node.
+    fn start<Fut>(nodes: &[LazyNode], mut call: impl FnMut(usize) -> Fut) -> Self
+    where
+        Fut: Future<Output = Result<bool, LockError>> + Send + 'static,
+    {
+        let pending = (0..nodes.len())
+            .map(|index| {
+                let reply = call(index);
+                Box::pin(async move { (index, reply.await) }) as Reply
+            })
+            .collect();
+        Self {
+            pending,
+            silent: nodes
+                .iter()
+                .map(|node| !node.answering.load(Ordering::Relaxed))
+                .collect(),
+            quorum: nodes.len() / 2 + 1,
         }
+    }
+
+    /// The replies until the outcome is known: a majority said yes, a
+    /// majority failed, or a majority answered and cannot say yes any more
+    /// (counting a silent node as failed). The calls still out stay here:
+    /// dropping `Calls` cancels them (a SET not yet sent is then never sent;
+    /// one sent runs when its node wakes up and expires with its TTL — a
+    /// minority, nobody's majority), or [`Calls::finish_in_background`] lets
+    /// them run.
+    async fn decided(&mut self) -> Tally {
+        let nodes = self.silent.len();
+        let mut tally = Tally::default();
+        while let Some((index, reply)) = self.pending.next().await {
+            self.silent[index] = false;
+            match reply {
+                Ok(true) => tally.yes.push(index),
+                Ok(false) => tally.no.push(index),
+                Err(_) => tally.failed += 1,
+            }
+            let (yes, no, failed) = (tally.yes.len(), tally.no.len(), tally.failed);
+            let silent = self.silent.iter().filter(|silent| **silent).count();
+            let won = yes >= self.quorum;
+            let down = failed + self.quorum > nodes;
+            // Short of a majority of answers, hear the others out (each
+            // within its timeout): whether a majority answers at all tells
+            // "busy" from "down".
+            let busy = yes + no >= self.quorum && no + failed + silent + self.quorum > nodes;
+            if won || down || busy {
+                break;
+            }
+        }
+        tally
+    }
+
+    /// Let the calls still out finish in the background (each within its
+    /// per-node timeout).
+    fn finish_in_background(self) {
+        if !self.pending.is_empty() {
+            let mut pending = self.pending;
+            tokio::spawn(async move { while pending.next().await.is_some() {} });
+        }
+    }
+}
+
+/// The nodes' health as the lab's availability sees it: what each node's
+/// last call said, kept fresh by a probe. Cheap to clone.
+#[derive(Clone)]
+pub struct NodeHealth(Arc<Vec<LazyNode>>);
+
+impl NodeHealth {
+    pub fn quorum(&self) -> usize {
+        self.0.len() / 2 + 1
+    }
+
+    /// Each node, and whether it answered its last call. Never waits.
+    pub fn last_seen(&self) -> Vec<(String, bool)> {
+        self.0
+            .iter()
+            .map(|node| (node.address.clone(), node.answering.load(Ordering::Relaxed)))
+            .collect()
+    }
+
+    /// PING every node at once, each within the Redis timeout.
+    pub async fn probe(&self) {
+        join_all(self.0.iter().map(|node| async {
+            let up = node
+                .within(node.call_timeout, |n| async move { Ok(n.ping().await) })
+                .await
+                .unwrap_or(false);
+            node.answering.store(up, Ordering::Relaxed);
+        }))
+        .await;
     }
 }
 
@@ -102,6 +248,7 @@ impl Redlock {
                     .expect("a parsed connection info opens"),
                 connection: OnceCell::new(),
                 call_timeout,
+                answering: AtomicBool::new(false),
             })
             .collect();
         Some(Self {
@@ -111,20 +258,13 @@ impl Redlock {
         })
     }
 
-    pub fn quorum(&self) -> usize {
+    fn quorum(&self) -> usize {
         self.nodes.len() / 2 + 1
     }
 
-    /// The nodes, and which of them answer a PING now.
-    pub async fn reachable(&self) -> Vec<(String, bool)> {
-        let pings = self.nodes.iter().map(|node| async {
-            let up = node
-                .within(node.call_timeout, |n| async move { Ok(n.ping().await) })
-                .await
-                .unwrap_or(false);
-            (node.address.clone(), up)
-        });
-        join_all(pings).await
+    /// The nodes' health, for the lab's availability.
+    pub fn health(&self) -> NodeHealth {
+        NodeHealth(self.nodes.clone())
     }
 
     /// How long one node may take to answer: redsync's 5 % of the TTL, at
@@ -133,37 +273,88 @@ impl Redlock {
         let call_timeout = self.nodes[0].call_timeout;
         (ttl / 20).clamp(Duration::from_millis(50).min(call_timeout), call_timeout)
     }
-}
 
-/// Every node, in the background: the guard dropped unreleased.
-fn release_everywhere_in_background(guard: &mut RedlockGuard) {
-    if tokio::runtime::Handle::try_current().is_err() {
-        return;
+    /// The lock, won on the nodes in `won`: entered in the ledger there.
+    fn hold(
+        &self,
+        key: String,
+        token: String,
+        valid_until: Instant,
+        node_timeout: Duration,
+        won: &[usize],
+    ) -> RedlockGuard {
+        let entries = won
+            .iter()
+            .filter_map(|&index| {
+                let node = self.nodes[index].connected()?;
+                Some((index, self.ledger.enter(&node, &key, &token)))
+            })
+            .collect();
+        RedlockGuard {
+            nodes: self.nodes.clone(),
+            key,
+            token,
+            valid_until,
+            node_timeout,
+            ledger: self.ledger.clone(),
+            entries,
+            released: false,
+        }
     }
-    let (nodes, ledger) = (guard.nodes.clone(), guard.ledger.clone());
-    let (key, token) = (
-        std::mem::take(&mut guard.key),
-        std::mem::take(&mut guard.token),
-    );
-    let entries = std::mem::take(&mut guard.entries);
-    tokio::spawn(async move {
-        release_everywhere(&nodes, &key, &token).await;
-        entries.into_iter().for_each(|entry| ledger.leave(entry));
-    });
+
+    /// `SET key token NX PX ttl` on every node at once.
+    fn set_everywhere(&self, key: &str, token: &str, ttl: Duration, limit: Duration) -> Calls {
+        Calls::start(&self.nodes, |index| {
+            let (nodes, key, token) = (self.nodes.clone(), key.to_owned(), token.to_owned());
+            async move {
+                nodes[index]
+                    .within(limit, |node| async move {
+                        node.set_nx_px(&key, &token, ttl).await
+                    })
+                    .await
+            }
+        })
+    }
 }
 
-/// Compare-and-delete on every node at once; how many deleted our lock.
-async fn release_everywhere(nodes: &[LazyNode], key: &str, token: &str) -> usize {
-    let releases = nodes.iter().map(|node| {
-        node.within(node.call_timeout, |n| async move {
-            n.release_if_ours(key, token).await
-        })
-    });
-    join_all(releases)
-        .await
-        .into_iter()
-        .filter(|released| matches!(released, Ok(true)))
-        .count()
+/// Attempts in a row in which a majority of nodes did not answer before
+/// Redlock answers "cannot lock" (503) rather than trying on.
+const NO_MAJORITY_ATTEMPTS: u32 = 3;
+
+/// Compare-and-delete on every node at once but those in `skip`, each
+/// within `limit`; a node's entries leave the ledger once its own release is
+/// done.
+fn release_everywhere(
+    nodes: &Arc<Vec<LazyNode>>,
+    key: &str,
+    token: &str,
+    limit: Duration,
+    ledger: &Ledger,
+    entries: &[(usize, u64)],
+    skip: &[usize],
+) -> Calls {
+    Calls::start(nodes, |index| {
+        let skipped = skip.contains(&index);
+        let (nodes, key, token) = (nodes.clone(), key.to_owned(), token.to_owned());
+        let ledger = ledger.clone();
+        let entries: Vec<u64> = entries
+            .iter()
+            .filter(|(node, _)| *node == index)
+            .map(|(_, entry)| *entry)
+            .collect();
+        async move {
+            if skipped {
+                return Ok(false);
+            }
+            let released = nodes[index]
+                .within(limit, |node| async move {
+                    node.release_if_ours(&key, &token).await
+                })
+                .await;
+            entries.into_iter().for_each(|entry| ledger.leave(entry));
+            released
+        }
+    })
 }
 
 #[must_use = "a lock guard should be released"]
@@ -172,22 +363,44 @@ pub struct RedlockGuard {
     key: String,
     token: String,
     valid_until: Instant,
+    node_timeout: Duration,
     /// The nodes that said yes, in the ledger of held locks.
     ledger: Ledger,
-    entries: Vec<u64>,
+    entries: Vec<(usize, u64)>,
     released: bool,
+}
+
+impl RedlockGuard {
+    fn release(&mut self) -> Calls {
+        self.released = true;
+        let entries = std::mem::take(&mut self.entries);
+        release_everywhere(
+            &self.nodes,
+            &self.key,
+            &self.token,
+            self.node_timeout,
+            &self.ledger,
+            &entries,
+            &[],
+        )
+    }
 }
 
 impl Guard for RedlockGuard {
     fn is_lost(&self) -> bool {
         Instant::now() >= self.valid_until
     }
+
+    fn valid_for(&self) -> Option<Duration> {
+        Some(self.valid_until.saturating_duration_since(Instant::now()))
+    }
 }
 
 impl Drop for RedlockGuard {
     fn drop(&mut self) {
-        if !self.released {
-            release_everywhere_in_background(self);
+        // Unreleased (a panic, a cancelled task): release in the background.
+        if !self.released && tokio::runtime::Handle::try_current().is_ok() {
+            self.release().finish_in_background();
         }
     }
 }
@@ -201,62 +414,63 @@ impl Lock for Redlock {
         timing: &LockTiming,
     ) -> Result<RedlockGuard, LockError> {
         let key = lock_key(&self.prefix, product);
-        let token = new_token();
         let quorum = self.quorum();
         let node_timeout = self.node_timeout(timing.ttl);
         let drift = timing.ttl / 100 + Duration::from_millis(2);
         let started = Instant::now();
         let give_up_at = started + timing.deadline;
+        let mut without_majority = 0;
 
         loop {
             timing.check_give_up()?;
+            // A fresh token per attempt: the background release of a failed
+            // attempt can never delete a later attempt's lock.
+            let token = new_token();
             let attempt_started = Instant::now();
-            let replies = join_all(self.nodes.iter().map(|node| {
-                node.within(node_timeout, |n| {
-                    let (key, token) = (&key, &token);
-                    async move { Ok((n.set_nx_px(key, token, timing.ttl).await?, n)) }
-                })
-            }))
-            .await;
-            let answered = replies.iter().filter(|reply| reply.is_ok()).count();
-            let won: Vec<&RedisNode> = replies
-                .iter()
-                .filter_map(|reply| match reply {
-                    Ok((true, node)) => Some(node),
-                    _ => None,
-                })
-                .collect();
-            let validity = timing
-                .ttl
-                .checked_sub(attempt_started.elapsed() + drift)
-                .filter(|left| !left.is_zero());
+            let valid_until = attempt_started + timing.ttl.saturating_sub(drift);
+            let said = self
+                .set_everywhere(&key, &token, timing.ttl, node_timeout)
+                .decided()
+                .await;
 
-            if let (true, Some(validity)) = (won.len() >= quorum, validity) {
-                let entries = won
-                    .iter()
-                    .map(|node| self.ledger.enter(node, &key, &token))
-                    .collect();
-                return Ok(RedlockGuard {
-                    nodes: self.nodes.clone(),
-                    key,
-                    token,
-                    valid_until: attempt_started + validity,
-                    ledger: self.ledger.clone(),
-                    entries,
-                    released: false,
-                });
+            if said.yes.len() >= quorum && Instant::now() < valid_until {
+                return Ok(self.hold(key, token, valid_until, node_timeout, &said.yes));
             }
-            release_everywhere(&self.nodes, &key, &token).await;
-            if answered < quorum {
-                return Err(LockError::NoQuorum {
-                    reached: answered,
-                    needed: quorum,
-                });
+            // Not waited for: the next attempt goes under another token. A
+            // node that said no holds someone else's lock: nothing of ours.
+            release_everywhere(
+                &self.nodes,
+                &key,
+                &token,
+                node_timeout,
+                &self.ledger,
+                &[],
+                &said.no,
+            )
+            .finish_in_background();
+            // One attempt without a majority answering may be a machine too
+            // busy to read the replies in time; several in a row are an outage.
+            let majority_failed = said.failed > self.nodes.len() - quorum;
+            without_majority = if majority_failed {
+                without_majority + 1
+            } else {
+                0
+            };
+            let no_quorum = || LockError::NoQuorum {
+                reached: said.yes.len() + said.no.len(),
+                needed: quorum,
+            };
+            if without_majority >= NO_MAJORITY_ATTEMPTS {
+                return Err(no_quorum());
             }
             let pause = timing.retry + random_up_to(timing.retry);
             if Instant::now() + pause > give_up_at {
-                return Err(LockError::Busy {
-                    waited: started.elapsed(),
+                return Err(if majority_failed {
+                    no_quorum()
+                } else {
+                    LockError::Busy {
+                        waited: started.elapsed(),
+                    }
                 });
             }
             sleep(pause).await;
@@ -264,13 +478,10 @@ impl Lock for Redlock {
     }
 
     async fn release(&self, mut guard: RedlockGuard) -> Result<bool, LockError> {
-        guard.released = true;
-        let released = release_everywhere(&self.nodes, &guard.key, &guard.token).await;
-        guard
-            .entries
-            .drain(..)
-            .for_each(|entry| self.ledger.leave(entry));
-        Ok(released >= self.quorum())
+        let mut releases = guard.release();
+        let said = releases.decided().await;
+        releases.finish_in_background();
+        Ok(said.yes.len() >= self.quorum())
     }
 }
 

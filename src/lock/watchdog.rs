@@ -67,6 +67,16 @@ impl Guard for WatchdogGuard {
         let renewed = *self.renewal.last_renewed.lock().expect("not poisoned");
         self.renewal.lost.load(Ordering::Acquire) || renewed.elapsed() >= self.renewal.ttl
     }
+
+    /// Until the TTL runs out after the last renewal: no later renewal is
+    /// promised (Redis may be unreachable).
+    fn valid_for(&self) -> Option<Duration> {
+        if self.renewal.lost.load(Ordering::Acquire) {
+            return Some(Duration::ZERO);
+        }
+        let renewed = *self.renewal.last_renewed.lock().expect("not poisoned");
+        Some((renewed + self.renewal.ttl).saturating_duration_since(Instant::now()))
+    }
 }
 
 impl Lock for WatchdogLock {

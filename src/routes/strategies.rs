@@ -25,7 +25,6 @@ pub async fn list(state: web::Data<AppState>) -> HttpResponse {
         .shop
         .lab
         .availability()
-        .await
         .into_iter()
         .map(|(strategy, availability)| StrategyEntry {
             name: strategy.as_str(),

@@ -82,10 +82,8 @@ async fn load_page(
     settings: PageSettings,
     admin: AdminAccess,
 ) -> Result<IndexPage, ApiError> {
-    let (products, availability) = tokio::join!(
-        products::list(&state.shop.db),
-        state.shop.lab.availability()
-    );
+    let products = products::list(&state.shop.db).await;
+    let availability = state.shop.lab.availability();
     let service = state.shop.lab.timing(&Knobs::default());
     Ok(IndexPage::new(
         products?,
