@@ -279,7 +279,7 @@ impl Redlock {
         &self,
         key: String,
         token: String,
-        valid_until: Instant,
+        (valid_until, expires_at): (Instant, Instant),
         node_timeout: Duration,
         won: &[usize],
     ) -> RedlockGuard {
@@ -295,6 +295,7 @@ impl Redlock {
             key,
             token,
             valid_until,
+            expires_at,
             node_timeout,
             ledger: self.ledger.clone(),
             entries,
@@ -321,27 +322,39 @@ impl Redlock {
 /// Redlock answers "cannot lock" (503) rather than trying on.
 const NO_MAJORITY_ATTEMPTS: u32 = 3;
 
+/// A lock's entries in the ledger, by node, and when its keys expire.
+struct Held<'a> {
+    entries: &'a [(usize, u64)],
+    expires_at: Instant,
+}
+
 /// Compare-and-delete on every node at once but those in `skip`, each
-/// within `limit`; a node's entries leave the ledger once its own release is
-/// done.
+/// within `limit`. A node's entries leave the ledger once its release has
+/// answered; one that failed stays for the shutdown to try again, until the
+/// keys expire by themselves at `expires_at`.
 fn release_everywhere(
     nodes: &Arc<Vec<LazyNode>>,
     key: &str,
     token: &str,
     limit: Duration,
     ledger: &Ledger,
-    entries: &[(usize, u64)],
+    held: Held<'_>,
     skip: &[usize],
 ) -> Calls {
     Calls::start(nodes, |index| {
         let skipped = skip.contains(&index);
         let (nodes, key, token) = (nodes.clone(), key.to_owned(), token.to_owned());
         let ledger = ledger.clone();
-        let entries: Vec<u64> = entries
+        let entries: Vec<u64> = held
+            .entries
             .iter()
             .filter(|(node, _)| *node == index)
             .map(|(_, entry)| *entry)
             .collect();
+        let ttl_left = held.expires_at.saturating_duration_since(Instant::now());
+        for &entry in &entries {
+            ledger.releasing(entry, ttl_left);
+        }
         async move {
             if skipped {
                 return Ok(false);
@@ -351,7 +364,9 @@ fn release_everywhere(
                     node.release_if_ours(&key, &token).await
                 })
                 .await;
-            entries.into_iter().for_each(|entry| ledger.leave(entry));
+            if released.is_ok() {
+                entries.into_iter().for_each(|entry| ledger.leave(entry));
+            }
             released
         }
     })
@@ -363,6 +378,8 @@ pub struct RedlockGuard {
     key: String,
     token: String,
     valid_until: Instant,
+    /// When the keys expire in Redis by themselves (the attempt's start + TTL).
+    expires_at: Instant,
     node_timeout: Duration,
     /// The nodes that said yes, in the ledger of held locks.
     ledger: Ledger,
@@ -380,7 +397,10 @@ impl RedlockGuard {
             &self.token,
             self.node_timeout,
             &self.ledger,
-            &entries,
+            Held {
+                entries: &entries,
+                expires_at: self.expires_at,
+            },
             &[],
         )
     }
@@ -434,7 +454,9 @@ impl Lock for Redlock {
                 .await;
 
             if said.yes.len() >= quorum && Instant::now() < valid_until {
-                return Ok(self.hold(key, token, valid_until, node_timeout, &said.yes));
+                let expires_at = attempt_started + timing.ttl;
+                let lifetime = (valid_until, expires_at);
+                return Ok(self.hold(key, token, lifetime, node_timeout, &said.yes));
             }
             // Not waited for: the next attempt goes under another token. A
             // node that said no holds someone else's lock: nothing of ours.
@@ -444,7 +466,10 @@ impl Lock for Redlock {
                 &token,
                 node_timeout,
                 &self.ledger,
-                &[],
+                Held {
+                    entries: &[],
+                    expires_at: attempt_started,
+                },
                 &said.no,
             )
             .finish_in_background();
