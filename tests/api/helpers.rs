@@ -351,8 +351,9 @@ pub async fn page(address: &str, path_and_query: &str) -> String {
     response.text().await.expect("page body")
 }
 
-/// POST the page's form to `path`; answers the `Location` of the 303.
-pub async fn submit(address: &str, path: &str, form: &[(&str, &str)]) -> String {
+/// POST the page's form to `path`: the `Location` of the 303, and the
+/// one-time cookie (`name=value`) that carries the form's outcome, if any.
+async fn post_form(address: &str, path: &str, form: &[(&str, &str)]) -> (String, Option<String>) {
     let response = browser()
         .post(format!("{address}{path}"))
         .form(form)
@@ -364,36 +365,31 @@ pub async fn submit(address: &str, path: &str, form: &[(&str, &str)]) -> String 
         .to_str()
         .expect("ascii location")
         .to_owned();
+    let told = response.headers().get(header::SET_COOKIE).map(|cookie| {
+        let cookie = cookie.to_str().expect("ascii cookie");
+        cookie.split(';').next().expect("a cookie").to_owned()
+    });
+    (location, told)
+}
+
+/// POST the page's form to `path`; answers the `Location` of the 303.
+pub async fn submit(address: &str, path: &str, form: &[(&str, &str)]) -> String {
+    let (location, _) = post_form(address, path, form).await;
     assert!(location.starts_with("/?"), "{location}");
     location
 }
 
-/// POST the page's form to `path` and expect it refused: the page again,
 /// POST the page's form to `path` and load the page it comes back to, as a
 /// browser does: with the one-time cookie that carries the form's outcome.
 /// Answers the `Location` of the 303 and the page.
 pub async fn submit_told(address: &str, path: &str, form: &[(&str, &str)]) -> (String, String) {
-    let response = browser()
-        .post(format!("{address}{path}"))
-        .form(form)
-        .send()
-        .await
-        .expect("form request");
-    assert_eq!(response.status(), StatusCode::SEE_OTHER, "{path}");
-    let location = response.headers()[header::LOCATION]
-        .to_str()
-        .expect("ascii location")
-        .to_owned();
-    let told = response.headers()[header::SET_COOKIE]
-        .to_str()
-        .expect("ascii cookie")
-        .split(';')
-        .next()
-        .expect("a cookie")
-        .to_owned();
+    let (location, told) = post_form(address, path, form).await;
     let page = client()
         .get(format!("{address}{location}"))
-        .header(header::COOKIE, told)
+        .header(
+            header::COOKIE,
+            told.expect("a one-time cookie with the outcome"),
+        )
         .send()
         .await
         .expect("page request");
@@ -401,6 +397,7 @@ pub async fn submit_told(address: &str, path: &str, form: &[(&str, &str)]) -> (S
     (location, page.text().await.expect("page body"))
 }
 
+/// POST the page's form to `path` and expect it refused: the page again,
 /// with the API's status. Answers the page.
 pub async fn refused(
     address: &str,
