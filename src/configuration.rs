@@ -145,6 +145,30 @@ pub struct Settings {
     /// Flash crowds this instance runs at once (one per product in any case).
     #[arg(long, env = "MAX_CROWDS", default_value_t = 2, value_parser = clap::value_parser!(u16).range(1..=64))]
     pub max_crowds: u16,
+
+    /// Run the order writer of `redis-stream` and `broken-ack-first` in this
+    /// instance (it takes the queued orders from the Redis stream and writes
+    /// them to Postgres). Every instance runs one by default; the consumer
+    /// group shares the work between them.
+    #[arg(long, env = "ORDER_WRITER", default_value_t = true, action = clap::ArgAction::Set)]
+    pub order_writer: bool,
+
+    /// Most queued orders the writer takes from the stream and writes in one
+    /// transaction.
+    #[arg(long, env = "ORDER_WRITER_BATCH", default_value_t = 512, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    pub order_writer_batch: u32,
+
+    /// An order taken by a writer and not acknowledged for this long is
+    /// claimed by another writer (its first writer died) (ms).
+    #[arg(long = "order-writer-claim-idle-ms", value_name = "MS", env = "ORDER_WRITER_CLAIM_IDLE_MS", default_value = "5000", value_parser = parse_positive_millis)]
+    pub order_writer_claim_idle: Duration,
+
+    /// A pause in the middle of every batch, between its two steps (write
+    /// then acknowledge; acknowledge then write for `broken-ack-first`), to
+    /// make the crash window wide enough to hit (ms; 0, the default, in
+    /// production).
+    #[arg(long = "order-writer-gap-ms", value_name = "MS", env = "ORDER_WRITER_GAP_MS", default_value = "0", value_parser = parse_millis)]
+    pub order_writer_gap: Duration,
 }
 
 /// The Host names served; `None` inside means any.

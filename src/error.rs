@@ -21,6 +21,8 @@ pub enum ApiError {
     InvalidInput(#[from] InvalidInput),
     #[error("product {0} does not exist")]
     ProductNotFound(ProductId),
+    #[error("no order {0}: never accepted, or accepted and lost before it was written")]
+    OrderNotFound(uuid::Uuid),
     #[error("product {0} is sold out")]
     SoldOut(ProductId),
     #[error("the lock on product {product} stayed busy past the deadline; try again")]
@@ -109,6 +111,7 @@ impl ApiError {
         match self {
             ApiError::InvalidInput(input) => input.code,
             ApiError::ProductNotFound(_) => "product_not_found",
+            ApiError::OrderNotFound(_) => "order_not_found",
             ApiError::SoldOut(_) => "sold_out",
             ApiError::LockTimeout { .. } => "lock_timeout",
             ApiError::LockLost { .. } => "lock_lost",
@@ -232,7 +235,9 @@ impl ResponseError for ApiError {
     fn status_code(&self) -> StatusCode {
         match self {
             ApiError::InvalidInput(_) | ApiError::HostNotAllowed(_) => StatusCode::BAD_REQUEST,
-            ApiError::ProductNotFound(_) | ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::ProductNotFound(_) | ApiError::OrderNotFound(_) | ApiError::NotFound(_) => {
+                StatusCode::NOT_FOUND
+            }
             ApiError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::RequestTimeout { .. } => StatusCode::REQUEST_TIMEOUT,

@@ -28,6 +28,10 @@ pub struct ProductStats {
     /// Orders beyond a buyer's limit, counted from the orders table.
     #[serde(default)]
     pub duplicates: i64,
+    /// `redis-stream`: orders accepted by the gate in Redis (202) and not
+    /// yet written by the order writer; null when Redis could not be asked.
+    #[serde(default)]
+    pub queued: Option<i64>,
 }
 
 #[derive(FromRow)]
@@ -55,6 +59,7 @@ impl From<ProductRow> for ProductStats {
             generation: row.generation,
             per_buyer: row.per_buyer.map(i64::from),
             duplicates: row.duplicates,
+            queued: None,
         }
     }
 }

@@ -9,8 +9,10 @@ use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use crate::domain::{PerBuyer, ProductId, StockLevel};
 use crate::lab::Lab;
 use crate::metrics::Metrics;
+use crate::products::{self, ProductStats};
 use crate::sale::{Order, PurchaseError, PurchaseRequest};
 
 /// What a purchase needs: the stock, the lock lab, and the bookkeeping of a
@@ -36,6 +38,40 @@ impl Shop {
             sales: TaskTracker::new(),
             shutdown: CancellationToken::new(),
         }
+    }
+
+    /// Every product with its numbers, `queued` included.
+    pub async fn products(&self) -> Result<Vec<ProductStats>, sqlx::Error> {
+        let mut list = products::list(&self.db).await?;
+        self.lab.stream().fill_queued(&mut list).await;
+        Ok(list)
+    }
+
+    /// One product with its numbers, `queued` included.
+    pub async fn product(&self, id: ProductId) -> Result<Option<ProductStats>, sqlx::Error> {
+        let Some(product) = products::find(&self.db, id).await? else {
+            return Ok(None);
+        };
+        let mut one = [product];
+        self.lab.stream().fill_queued(&mut one).await;
+        let [product] = one;
+        Ok(Some(product))
+    }
+
+    /// Restock in Postgres (see [`products::restock`]), then give the gate in
+    /// Redis the new generation's stock.
+    pub async fn restock(
+        &self,
+        id: ProductId,
+        level: StockLevel,
+        per_buyer: Option<PerBuyer>,
+    ) -> Result<Option<ProductStats>, sqlx::Error> {
+        let Some(mut product) = products::restock(&self.db, id, level, per_buyer).await? else {
+            return Ok(None);
+        };
+        self.lab.stream().restocked(&product).await;
+        product.queued = Some(0);
+        Ok(Some(product))
     }
 }
 

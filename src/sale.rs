@@ -31,11 +31,21 @@ pub struct PurchaseRequest {
     pub trace: Option<Lane>,
 }
 
+/// Where an order is: written in Postgres (201), or accepted by a gate in
+/// Redis and queued for the order writer (202, `redis-stream`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OrderStatus {
+    Written,
+    Queued,
+}
+
 /// A unit sold.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Order {
     pub order_id: Uuid,
     pub product_id: ProductId,
+    pub status: OrderStatus,
     pub remaining_stock: i64,
     pub lock: Strategy,
     /// The product's generation the unit was sold from: a crowd overtaken by
@@ -271,6 +281,7 @@ pub async fn sell_one(
     Ok(Order {
         order_id,
         product_id: product,
+        status: OrderStatus::Written,
         remaining_stock: remaining,
         lock: request.strategy,
         generation: read.generation,

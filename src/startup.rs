@@ -17,6 +17,8 @@ use tracing_actix_web::TracingLogger;
 use crate::configuration::Settings;
 use crate::crowd::CrowdSlots;
 use crate::lab::bulkhead::Bulkhead;
+use crate::lab::stream::Queue;
+use crate::lab::stream::writer::{OrderWriter, WriterSettings};
 use crate::lab::{Lab, LabSettings};
 use crate::lock::{self, LockTiming, RedisNode};
 use crate::purchase::Shop;
@@ -54,6 +56,9 @@ impl Application {
         // Stopped with the service (and with the lab, when a test drops it).
         let shop = &state.shop;
         shop.lab.watch_availability(shop.shutdown.clone()).await;
+        if settings.order_writer {
+            start_order_writers(settings, shop);
+        }
 
         let address = settings.address();
         let listener =
@@ -128,6 +133,26 @@ impl Application {
         }
         tracing::info!("stopped");
         serving.await.expect("the server task does not panic")
+    }
+}
+
+/// The order writers of the stream designs, one per stream, stopped with
+/// the service.
+fn start_order_writers(settings: &Settings, shop: &Shop) {
+    for queue in Queue::ALL {
+        let writer = OrderWriter::new(
+            queue,
+            &settings.lock_key_prefix,
+            settings.redis_url.clone(),
+            shop.db.clone(),
+            WriterSettings {
+                batch: settings.order_writer_batch as usize,
+                claim_idle: settings.order_writer_claim_idle,
+                gap: settings.order_writer_gap,
+                redis_timeout: settings.redis_timeout,
+            },
+        );
+        tokio::spawn(writer.run(shop.shutdown.child_token()));
     }
 }
 

@@ -94,8 +94,15 @@ impl TestApp {
     /// Another instance of the service on the same database and Redis prefix:
     /// the distributed case the lock exists for. Returns its address.
     pub async fn spawn_peer(&self) -> String {
+        self.spawn_peer_with(|_| {}).await
+    }
+
+    /// Another instance with some settings of its own (same database and
+    /// Redis prefix).
+    pub async fn spawn_peer_with(&self, configure: impl FnOnce(&mut Settings)) -> String {
         let mut settings = self.settings.clone();
         settings.port = 0;
+        configure(&mut settings);
         start(&settings).await.0
     }
 
@@ -108,19 +115,16 @@ impl TestApp {
         flashsale_lock_key(&self.settings.lock_key_prefix, product)
     }
 
-    /// Restock `product` directly in the database.
+    /// Restock `product` as the API does (a new generation, its orders
+    /// deleted, the limit per buyer lifted, the gate in Redis told).
     pub async fn restock(&self, product: i64, stock: i64) {
-        sqlx::query("UPDATE products SET stock = $2, initial_stock = $2 WHERE id = $1")
-            .bind(product)
-            .bind(stock)
-            .execute(&self.db)
+        let level = crate::domain::StockLevel::new(stock).expect("a valid stock");
+        self.state
+            .shop
+            .restock(product.into(), level, None)
             .await
-            .expect("restock");
-        sqlx::query("DELETE FROM orders WHERE product_id = $1")
-            .bind(product)
-            .execute(&self.db)
-            .await
-            .expect("delete orders");
+            .expect("restock")
+            .expect("the product exists");
     }
 
     pub async fn order_count(&self, product: i64) -> i64 {
@@ -188,17 +192,40 @@ impl Drop for TestDatabase {
 }
 
 /// A `redis-server` of the test's own on a free loopback port, with no
-/// persistence: for tests that stop, restart or kill Redis (never the shared
-/// one on 6379). Stopped by its PID when dropped.
+/// persistence (or, from [`RedisServer::start_persistent`], an append-only
+/// file synced at every write): for tests that stop, restart or kill Redis
+/// (never the shared one on 6379). Stopped by its PID when dropped.
 pub struct RedisServer {
     pub port: u16,
     child: Option<std::process::Child>,
+    /// The directory of its append-only file, when it keeps one.
+    aof_dir: Option<std::path::PathBuf>,
 }
 
 impl RedisServer {
     pub fn start() -> Self {
         let port = free_port();
-        let mut server = Self { port, child: None };
+        let mut server = Self {
+            port,
+            child: None,
+            aof_dir: None,
+        };
+        server.restart();
+        server
+    }
+
+    /// A server that survives a kill with every acknowledged write:
+    /// `appendonly yes` with `appendfsync always` (Redis 7.0; from 7.2,
+    /// `WAITAOF` lets a client ask for it per write).
+    pub fn start_persistent() -> Self {
+        let port = free_port();
+        let dir = std::env::temp_dir().join(format!("flashsale-redis-aof-{}", Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).expect("a directory for the append-only file");
+        let mut server = Self {
+            port,
+            child: None,
+            aof_dir: Some(dir),
+        };
         server.restart();
         server
     }
@@ -225,13 +252,26 @@ impl RedisServer {
         Frozen { pid }
     }
 
-    /// Start it again, empty, on the same port, and wait until it answers.
+    /// Start it again on the same port — empty, unless it keeps an
+    /// append-only file — and wait until it answers.
     pub fn restart(&mut self) {
         self.kill();
-        let child = std::process::Command::new("redis-server")
-            .args(["--port", &self.port.to_string()])
-            .args(["--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
-            .args(["--dir", &std::env::temp_dir().to_string_lossy()])
+        let mut command = std::process::Command::new("redis-server");
+        command.args(["--port", &self.port.to_string()]).args([
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+        ]);
+        match &self.aof_dir {
+            Some(dir) => command
+                .args(["--appendonly", "yes", "--appendfsync", "always"])
+                .args(["--dir", &dir.to_string_lossy()]),
+            None => command
+                .args(["--appendonly", "no"])
+                .args(["--dir", &std::env::temp_dir().to_string_lossy()]),
+        };
+        let child = command
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null())
             .spawn()
@@ -252,6 +292,9 @@ impl RedisServer {
 impl Drop for RedisServer {
     fn drop(&mut self) {
         self.kill();
+        if let Some(dir) = &self.aof_dir {
+            let _ = std::fs::remove_dir_all(dir);
+        }
     }
 }
 

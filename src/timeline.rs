@@ -33,6 +33,10 @@ struct Marks {
     read: Option<(f64, i64)>,
     wrote: Option<(f64, i64)>,
     done: Option<f64>,
+    /// `pg-batch`: the batch that took this buyer, and how many it served.
+    batch: Option<(u64, u32)>,
+    /// `redis-stream`: when the gate accepted the order into the queue.
+    queued: Option<f64>,
 }
 
 /// One buyer, as `timeline` answers it: moments in ms since the crowd began.
@@ -48,6 +52,18 @@ pub struct BuyerTimeline {
     pub wrote_at: Option<f64>,
     pub wrote_stock: Option<i64>,
     pub done: f64,
+    /// `pg-batch`: the number of the batch (per product and instance) that
+    /// sold or refused this buyer in one transaction, and its size.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub batch: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub batch_size: Option<u32>,
+    /// `redis-stream`: when the gate queued the order (the buyer's 202)…
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub queued_at: Option<f64>,
+    /// …and when the order writer committed it, often after `done`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub written_at: Option<f64>,
 }
 
 impl Lane {
@@ -87,6 +103,16 @@ impl Lane {
         self.mark(|marks, at| marks.wrote = Some((at, stock)));
     }
 
+    /// `pg-batch`: batch number `batch` of `size` buyers took this one.
+    pub fn batched(&self, batch: u64, size: u32) {
+        self.0.marks.lock().expect("not poisoned").batch = Some((batch, size));
+    }
+
+    /// `redis-stream`: the gate accepted the order into the queue.
+    pub fn queued(&self) {
+        self.mark(|marks, at| marks.queued = Some(at));
+    }
+
     /// The sale is over. Under a lock it is marked just before the
     /// release, so the lanes of one lock's holders never overlap.
     pub fn done(&self) {
@@ -116,6 +142,10 @@ impl Lane {
             wrote_at: marks.wrote.map(|(at, _)| at),
             wrote_stock: marks.wrote.map(|(_, stock)| stock),
             done,
+            batch: marks.batch.map(|(batch, _)| batch),
+            batch_size: marks.batch.map(|(_, size)| size),
+            queued_at: marks.queued,
+            written_at: None,
         }
     }
 }

@@ -32,12 +32,13 @@ use crate::domain::{
 };
 use crate::lock::Strategy;
 use crate::outcome::Refusal;
-use crate::products::{self, ProductStats};
+use crate::products::ProductStats;
 use crate::purchase::{Shop, purchase};
-use crate::sale::PurchaseRequest;
+use crate::sale::{OrderStatus, PurchaseRequest};
 use crate::timeline::{BuyerTimeline, Lane, MAX_TRACED_BUYERS};
 
 mod claim;
+mod drain;
 mod runs;
 
 pub use claim::CrowdSlots;
@@ -185,6 +186,31 @@ pub struct CrowdReport {
     /// the service is shutting down).
     pub not_started: u32,
     pub elapsed_ms: u64,
+    /// Orders the service took: answered 201 (written) or 202 (queued, for
+    /// the stream designs). Equal to `sold`.
+    #[serde(default)]
+    pub accepted: u32,
+    /// Of those, answered 202: queued in Redis, written later.
+    #[serde(default)]
+    pub queued: u32,
+    /// Of the accepted orders, those in Postgres once the queue drained.
+    #[serde(default)]
+    pub written: i64,
+    /// Accepted and never written: `accepted - written` once drained (or
+    /// minus those still queued when the drain timed out). An accepted order
+    /// that is lost fails the sale like an oversell.
+    #[serde(default)]
+    pub lost_orders: i64,
+    /// Queued orders still not written when the crowd stopped waiting.
+    #[serde(default)]
+    pub still_queued: i64,
+    /// How long the crowd waited, after its last buyer, for the queue to
+    /// drain (0 when nothing was queued).
+    #[serde(default)]
+    pub drain_ms: u64,
+    /// Orders written per second, over the crowd and its drain.
+    #[serde(default)]
+    pub durable_orders_per_s: f64,
     /// The product after the crowd.
     pub product: ProductStats,
     /// Every buyer's moments, when the crowd was traced.
@@ -251,12 +277,13 @@ async fn run_crowd(
 ) -> Result<CrowdReport, CrowdError> {
     let product = request.product;
     let before = match request.restock {
-        Some(level) => products::restock(&shop.db, product, level, request.per_buyer).await?,
-        None => products::find(&shop.db, product).await?,
+        Some(level) => shop.restock(product, level, request.per_buyer).await?,
+        None => shop.product(product).await?,
     }
     .ok_or(CrowdError::ProductNotFound(product))?;
 
     let started = Instant::now();
+    let started_wall = chrono::Utc::now();
     let origin = tokio::time::Instant::from_std(started);
     let door = Arc::new(Semaphore::new(MAX_IN_FLIGHT));
     let mut crowd = JoinSet::new();
@@ -283,19 +310,25 @@ async fn run_crowd(
             };
             let outcome = purchase(&shop, buyer).await;
             let drawn = lane.map(|lane| lane.finish(outcome.as_ref().err().map(|e| e.refusal())));
-            Some((outcome, drawn))
+            Some((n, outcome, drawn))
         });
     }
 
     let mut tally = Tally::default();
     let mut timeline = Vec::new();
+    // Every accepted order's id, by buyer: to count which were written.
+    let mut accepted: Vec<(u32, Uuid)> = Vec::new();
     while let Some(outcome) = crowd.join_next().await {
         match outcome {
-            Ok(Some((outcome, drawn))) => {
+            Ok(Some((n, outcome, drawn))) => {
                 timeline.extend(drawn);
                 match outcome {
                     Ok(order) => {
                         tally.sold += 1;
+                        accepted.push((n, order.order_id));
+                        if order.status == OrderStatus::Queued {
+                            tally.queued += 1;
+                        }
                         // Sold from a later generation: a restock overtook us.
                         if order.generation != before.generation {
                             tally.sold_after_restock += 1;
@@ -311,10 +344,24 @@ async fn run_crowd(
     let elapsed = started.elapsed();
     timeline.sort_by_key(|lane| lane.buyer);
 
-    let after = products::find(&shop.db, product)
+    let drain = drain::wait(shop, product, tally.queued).await;
+    let written = drain::written(&shop.db, &accepted).await?;
+    if request.trace {
+        drain::mark_written(&mut timeline, &written, started_wall);
+    }
+    let written = i64::try_from(written.len()).unwrap_or(i64::MAX);
+    let after = shop
+        .product(product)
         .await?
         .ok_or(CrowdError::ProductNotFound(product))?;
     let elapsed_ms = u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX);
+    let drain_ms = u64::try_from(drain.waited.as_millis()).unwrap_or(u64::MAX);
+    let still_queued = if drain.drained {
+        0
+    } else {
+        after.queued.unwrap_or(0)
+    };
+    let durable_seconds = (elapsed + drain.waited).as_secs_f64();
     if tally.not_started > 0 {
         tracing::warn!(
             sold = tally.sold,
@@ -354,6 +401,17 @@ async fn run_crowd(
         failed: tally.failed,
         not_started: tally.not_started,
         elapsed_ms,
+        accepted: tally.sold,
+        queued: tally.queued,
+        written,
+        lost_orders: (i64::from(tally.sold) - written - still_queued).max(0),
+        still_queued,
+        drain_ms,
+        durable_orders_per_s: if durable_seconds > 0.0 {
+            (written as f64 / durable_seconds * 10.0).round() / 10.0
+        } else {
+            0.0
+        },
         product: after,
         timeline: request.trace.then_some(timeline),
     })
@@ -367,6 +425,8 @@ fn one() -> u32 {
 #[derive(Debug, Default)]
 struct Tally {
     sold: u32,
+    /// Of `sold`, answered 202 (queued).
+    queued: u32,
     sold_after_restock: u32,
     sold_out: u32,
     busy: u32,

@@ -33,10 +33,13 @@ impl Strategy {
             Strategy::PgAdvisory => &postgres::advisory::INFO,
             Strategy::PgOptimistic => &postgres::optimistic::INFO,
             Strategy::PgSerializable => &postgres::serializable::INFO,
+            Strategy::PgBatch => &super::batch::INFO,
+            Strategy::RedisStream => &super::stream::INFO,
             Strategy::BrokenIgnoreSetnx => &ignore_setnx::INFO,
             Strategy::BrokenLuaNil => &lua_nil::INFO,
             Strategy::BrokenPlainDel => &plain_del::INFO,
             Strategy::BrokenGetDel => &get_del::INFO,
+            Strategy::BrokenAckFirst => &super::stream::ACK_FIRST_INFO,
         }
     }
 }

@@ -11,9 +11,11 @@ use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
 
 pub mod availability;
+pub mod batch;
 pub mod bulkhead;
 pub mod catalogue;
 pub mod postgres;
+pub mod stream;
 
 pub use availability::Availability;
 use bulkhead::Bulkhead;
@@ -79,6 +81,8 @@ pub struct Lab {
     fair: fair::FairLock,
     redlock: Option<redlock::Redlock>,
     local: local::LocalLock,
+    batch: batch::Batcher,
+    stream: stream::OrderStream,
     ignore_setnx: ignore_setnx::IgnoreSetNx,
     lua_nil: lua_nil::LuaNil,
     plain_del: plain_del::PlainDel,
@@ -128,6 +132,8 @@ impl Lab {
             fair: fair::FairLock::new(base(), redis_info),
             redlock,
             local: local::LocalLock::default(),
+            batch: batch::Batcher::default(),
+            stream: stream::OrderStream::new(redis.clone(), &prefix),
             ignore_setnx: ignore_setnx::IgnoreSetNx(base()),
             lua_nil: lua_nil::LuaNil(base()),
             plain_del: plain_del::PlainDel(base()),
@@ -146,6 +152,11 @@ impl Lab {
     /// The lock's numbers.
     pub fn metrics(&self) -> &Arc<Metrics> {
         &self.metrics
+    }
+
+    /// The gate and queue of `redis-stream` and `broken-ack-first`.
+    pub fn stream(&self) -> &stream::OrderStream {
+        &self.stream
     }
 
     /// Longest wait for Postgres before a 503.
@@ -185,6 +196,11 @@ impl Lab {
         db: &PgPool,
         request: &PurchaseRequest,
     ) -> Result<Order, PurchaseError> {
+        if stream::Queue::of(request.strategy).is_some() {
+            // The gate sells from Redis: Postgres down only stops its writer
+            // (the queue grows) and the seeding of a product Redis lacks.
+            return self.sell_queued(db, request).await;
+        }
         self.db_health.ensure_up().await?;
         let arrived = tokio::time::Instant::now();
         let mut timing = self.timing(&request.knobs);
@@ -220,6 +236,21 @@ impl Lab {
             },
         ) = &outcome
         {
+            self.db_health.observe(error);
+        }
+        outcome
+    }
+
+    async fn sell_queued(
+        &self,
+        db: &PgPool,
+        request: &PurchaseRequest,
+    ) -> Result<Order, PurchaseError> {
+        if request.duplicate_check == DuplicateCheck::Count {
+            crate::limit::count_check(db, request).await?;
+        }
+        let outcome = self.stream.sell(db, request).await;
+        if let Err(PurchaseError::Database(error)) = &outcome {
             self.db_health.observe(error);
         }
         outcome
@@ -282,6 +313,8 @@ impl Lab {
             Strategy::PgSerializable => {
                 postgres::serializable::sell(db, request, t, db_timeout).await
             }
+            Strategy::PgBatch => self.batch.sell(db, request, t).await,
+            Strategy::RedisStream | Strategy::BrokenAckFirst => self.stream.sell(db, request).await,
             Strategy::BrokenIgnoreSetnx => {
                 locked_sale(&self.ignore_setnx, db, request, t, &self.metrics).await
             }

@@ -18,6 +18,10 @@ pub enum Family {
     Local,
     /// Postgres alone.
     Postgres,
+    /// Fast and safe: the stock leaves the one-buyer-at-a-time critical
+    /// section (a batch of buyers per transaction, or a gate in Redis and
+    /// the order written later).
+    Fast,
     /// Broken on purpose: a bug from the documents.
     Broken,
 }

@@ -26,15 +26,18 @@ pub enum Strategy {
     PgAdvisory,
     PgOptimistic,
     PgSerializable,
+    PgBatch,
+    RedisStream,
     BrokenIgnoreSetnx,
     BrokenLuaNil,
     BrokenPlainDel,
     BrokenGetDel,
+    BrokenAckFirst,
 }
 
 impl Strategy {
     /// Every strategy, in the order the page and the reports list them.
-    pub const ALL: [Strategy; 17] = [
+    pub const ALL: [Strategy; 20] = [
         Strategy::None,
         Strategy::Redis,
         Strategy::RedisFailfast,
@@ -48,10 +51,13 @@ impl Strategy {
         Strategy::PgAdvisory,
         Strategy::PgOptimistic,
         Strategy::PgSerializable,
+        Strategy::PgBatch,
+        Strategy::RedisStream,
         Strategy::BrokenIgnoreSetnx,
         Strategy::BrokenLuaNil,
         Strategy::BrokenPlainDel,
         Strategy::BrokenGetDel,
+        Strategy::BrokenAckFirst,
     ];
 
     /// The `lock=` name: a contract users' scripts rely on.
@@ -70,10 +76,13 @@ impl Strategy {
             Strategy::PgAdvisory => "pg-advisory",
             Strategy::PgOptimistic => "pg-optimistic",
             Strategy::PgSerializable => "pg-serializable",
+            Strategy::PgBatch => "pg-batch",
+            Strategy::RedisStream => "redis-stream",
             Strategy::BrokenIgnoreSetnx => "broken-ignore-setnx",
             Strategy::BrokenLuaNil => "broken-lua-nil",
             Strategy::BrokenPlainDel => "broken-plain-del",
             Strategy::BrokenGetDel => "broken-get-del",
+            Strategy::BrokenAckFirst => "broken-ack-first",
         }
     }
 

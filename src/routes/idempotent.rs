@@ -83,11 +83,19 @@ pub async fn purchase_once(
         .await
         .map_err(|error| ApiError::from(PurchaseError::Aborted(error)))??;
     Ok(match answer {
-        Answer::Sold(order) => HttpResponse::Created().json(order),
+        Answer::Sold(order) => super::purchase::sold(&order),
         Answer::Replay { status, body } => {
-            HttpResponse::build(StatusCode::from_u16(status).unwrap_or(StatusCode::OK))
-                .insert_header(("Idempotent-Replayed", "true"))
-                .json(body)
+            let status = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
+            let mut replay = HttpResponse::build(status);
+            replay.insert_header(("Idempotent-Replayed", "true"));
+            let queued = body["order_id"].as_str().and_then(|id| id.parse().ok());
+            if let (StatusCode::ACCEPTED, Some(id)) = (status, queued) {
+                replay.insert_header((
+                    actix_web::http::header::LOCATION,
+                    super::purchase::order_location(id),
+                ));
+            }
+            replay.json(body)
         }
     })
 }
@@ -114,7 +122,10 @@ async fn run(
 
     let answer = purchase(shop, request).await.map_err(ApiError::from);
     let kept = match &answer {
-        Ok(order) => Some((StatusCode::CREATED, serde_json::to_value(order))),
+        Ok(order) => Some((
+            super::purchase::sold_status(order),
+            serde_json::to_value(order),
+        )),
         Err(error) if is_final(error) => Some((
             actix_web::ResponseError::status_code(error),
             serde_json::to_value(ErrorBody {

@@ -12,6 +12,7 @@ mod health;
 mod idempotent;
 pub mod limits;
 pub mod metrics;
+mod orders;
 mod pages;
 mod products;
 mod purchase;
@@ -34,6 +35,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(Endpoint::new("/api/products/{id}/purchase").post(purchase::buy))
         .service(Endpoint::new("/api/products/{id}/flash-crowd").post(crowd::flash_crowd))
         .service(Endpoint::new("/api/crowds/{id}").get(crowd::crowd_report))
+        .service(Endpoint::new("/api/orders/{id}").get(orders::get))
         .service(Endpoint::new("/admin/token").post(gate::admin_login))
         .service(Endpoint::new("/metrics").get(metrics::metrics))
         .configure(pages::configure)

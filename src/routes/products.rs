@@ -3,13 +3,12 @@ use serde::Deserialize;
 
 use crate::domain::{PerBuyer, ProductId, StockLevel};
 use crate::error::ApiError;
-use crate::products;
 use crate::routes::gate::AdminOnly;
 use crate::routes::limits::JsonObject;
 use crate::state::AppState;
 
 pub async fn list(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
-    let products = products::list(&state.shop.db).await?;
+    let products = state.shop.products().await?;
     Ok(HttpResponse::Ok().json(products))
 }
 
@@ -18,7 +17,9 @@ pub async fn get(
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let id = ProductId::parse(&id)?;
-    let product = products::find(&state.shop.db, id)
+    let product = state
+        .shop
+        .product(id)
         .await?
         .ok_or(ApiError::ProductNotFound(id))?;
     Ok(HttpResponse::Ok().json(product))
@@ -44,7 +45,9 @@ pub async fn reset(
     let body = body.into_inner().0;
     let level = StockLevel::new(body.stock)?;
     let per_buyer = body.per_buyer.map(PerBuyer::new).transpose()?;
-    let product = products::restock(&state.shop.db, id, level, per_buyer)
+    let product = state
+        .shop
+        .restock(id, level, per_buyer)
         .await
         .map_err(|error| ApiError::from_restock(id, error))?
         .ok_or(ApiError::ProductNotFound(id))?;

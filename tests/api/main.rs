@@ -38,6 +38,7 @@ mod redlock;
 mod redlock_frozen;
 mod restock;
 mod retries;
+mod stream;
 mod teacher_knobs;
 mod timeline;
 mod validation;

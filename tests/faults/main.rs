@@ -18,3 +18,4 @@ mod helpers;
 mod instances;
 mod postgres_restart;
 mod redis_restart;
+mod stream;

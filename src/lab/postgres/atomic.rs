@@ -16,7 +16,7 @@ use super::{Isolation, begin};
 use crate::domain::{BuyerName, DuplicateCheck};
 use crate::lock::LockTiming;
 use crate::lock::info::{Family, Needs, StrategyInfo};
-use crate::sale::{Order, PurchaseError, PurchaseRequest};
+use crate::sale::{Order, OrderStatus, PurchaseError, PurchaseRequest};
 
 pub const INFO: StrategyInfo = StrategyInfo {
     label: "Postgres atomic decrement",
@@ -105,6 +105,7 @@ pub async fn sell(
         Ok(Order {
             order_id,
             product_id: product,
+            status: OrderStatus::Written,
             remaining_stock: remaining,
             lock: request.strategy,
             generation,

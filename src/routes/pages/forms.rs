@@ -17,7 +17,6 @@ use crate::crowd::{self, CrowdRequest, CrowdSize};
 use crate::domain::{InvalidInput, PerBuyer, ProductId, RawKnobs, StockLevel};
 use crate::error::ApiError;
 use crate::lock::Strategy;
-use crate::products;
 use crate::purchase::purchase;
 use crate::routes::PurchaseQuery;
 use crate::routes::gate::{self, AdminAccess, AdminOnly, PurchaseQuota};
@@ -281,7 +280,9 @@ pub async fn restock_form(
         Ok(level) => level,
         Err(invalid) => return refused(&state, settings, admin, invalid.into()).await,
     };
-    let restocked = products::restock(&state.shop.db, product, level, form.per_buyer())
+    let restocked = state
+        .shop
+        .restock(product, level, form.per_buyer())
         .await
         .map_err(|error| ApiError::from_restock(product, error));
     let stats = match restocked {

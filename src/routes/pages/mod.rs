@@ -36,7 +36,6 @@ use uuid::Uuid;
 use crate::crowd::{self, CrowdReport};
 use crate::domain::Knobs;
 use crate::error::ApiError;
-use crate::products;
 use crate::routes::endpoint::Endpoint;
 use crate::routes::gate::AdminAccess;
 use crate::state::AppState;
@@ -82,7 +81,7 @@ async fn load_page(
     settings: PageSettings,
     admin: AdminAccess,
 ) -> Result<IndexPage, ApiError> {
-    let products = products::list(&state.shop.db).await;
+    let products = state.shop.products().await;
     let availability = state.shop.lab.availability();
     let service = state.shop.lab.timing(&Knobs::default());
     Ok(IndexPage::new(

@@ -19,6 +19,8 @@ pub enum LockGroup {
     SafeLock,
     /// Safe: Postgres alone guards the sale.
     SafeDatabase,
+    /// Fast and safe: the stock leaves the one-buyer critical section.
+    FastAndSafe,
 }
 
 impl LockGroup {
@@ -27,6 +29,8 @@ impl LockGroup {
             LockGroup::Unsafe
         } else if info.family == Family::Postgres {
             LockGroup::SafeDatabase
+        } else if info.family == Family::Fast {
+            LockGroup::FastAndSafe
         } else {
             LockGroup::SafeLock
         }
@@ -38,6 +42,7 @@ impl LockGroup {
             LockGroup::Unsafe => "unsafe",
             LockGroup::SafeLock => "safe-lock",
             LockGroup::SafeDatabase => "safe-database",
+            LockGroup::FastAndSafe => "fast-and-safe",
         }
     }
 
@@ -46,6 +51,7 @@ impl LockGroup {
             LockGroup::Unsafe => "Unsafe or broken",
             LockGroup::SafeLock => "Safe · a lock in Redis",
             LockGroup::SafeDatabase => "Safe · Postgres alone",
+            LockGroup::FastAndSafe => "Fast and safe · a batch, or a gate and a queue",
         }
     }
 }

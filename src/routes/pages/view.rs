@@ -135,6 +135,7 @@ mod tests {
             generation: 0,
             per_buyer: None,
             duplicates: 0,
+            queued: Some(0),
         }
     }
 

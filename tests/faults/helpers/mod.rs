@@ -2,7 +2,7 @@
 //! own), the service's instances on it, and crowds of buyers.
 
 mod crowd;
-mod service;
+pub mod service;
 mod shop;
 
 pub use crowd::{Crowd, flash_crowd};

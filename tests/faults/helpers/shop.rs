@@ -108,6 +108,55 @@ impl Shop {
             .expect("Redis GET")
     }
 
+    /// The product's orders queued in Redis (the stream designs), read from
+    /// Redis itself: works while Postgres is down.
+    pub async fn queued_in_redis(&self) -> i64 {
+        let client = redis::Client::open(self.redis_url.as_str()).expect("Redis URL");
+        let mut redis = client
+            .get_multiplexed_async_connection()
+            .await
+            .expect("connect to Redis");
+        let queued: Option<i64> = redis::cmd("HGET")
+            .arg(format!("{}:stock:product:{PRODUCT}", self.prefix))
+            .arg("queued")
+            .query_async(&mut redis)
+            .await
+            .expect("Redis HGET");
+        queued.unwrap_or(0)
+    }
+
+    /// Wait until Redis says `queued` orders are queued, at most `limit`.
+    pub async fn wait_queued(&self, queued: i64, limit: Duration) {
+        let deadline = Instant::now() + limit;
+        loop {
+            let now = self.queued_in_redis().await;
+            if now == queued {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{now} orders still queued after {limit:?}, expected {queued}"
+            );
+            sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Wait until Postgres has `orders` orders of the product, at most `limit`.
+    pub async fn wait_orders(&self, orders: usize, limit: Duration) {
+        let deadline = Instant::now() + limit;
+        loop {
+            let now = self.numbers().await.orders.len();
+            if now == orders {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{now} orders written after {limit:?}, expected {orders}"
+            );
+            sleep(Duration::from_millis(50)).await;
+        }
+    }
+
     /// Whether the lock is (or comes to be) held within `limit`.
     pub async fn locked_within(&self, limit: Duration) -> bool {
         let deadline = Instant::now() + limit;
