@@ -146,6 +146,12 @@ pub struct Settings {
     #[arg(long, env = "MAX_CROWDS", default_value_t = 2, value_parser = clap::value_parser!(u16).range(1..=64))]
     pub max_crowds: u16,
 
+    /// Most buyers `pg-batch` sells in one transaction. The buyers of a
+    /// product who arrive while a batch is written wait for the next one:
+    /// up to this many go into it, the rest into the one after.
+    #[arg(long, env = "PG_BATCH_MAX", default_value_t = 256, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    pub pg_batch_max: u32,
+
     /// Run the order writer of `redis-stream` and `broken-ack-first` in this
     /// instance (it takes the queued orders from the Redis stream and writes
     /// them to Postgres). Every instance runs one by default; the consumer

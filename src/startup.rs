@@ -176,6 +176,7 @@ fn app_state(settings: &Settings, db: PgPool, redis: ConnectionManager) -> AppSt
             let (sales, per_product) = settings.sale_connections();
             Bulkhead::new(sales as usize, per_product as usize)
         },
+        batch_max: settings.pg_batch_max as usize,
     });
     AppState {
         shop: Shop::new(db, lab),

@@ -12,10 +12,10 @@ const OUTCOME_W = 100; // "sold out", right of it
 const TOP = 8;
 const AXIS_H = 50; // tick labels and the axis title, under the lanes
 
-// Lanes in the order the buyers read the stock (those who never read, by
-// when they gave up): with a lock, a staircase.
+// Lanes in the order the buyers read the stock (or their order was queued;
+// those who did neither, by when they gave up): with a lock, a staircase.
 export function laneOrder(lanes) {
-  const key = (l) => l.read_at ?? l.lock_acquired ?? l.done;
+  const key = (l) => l.read_at ?? l.queued_at ?? l.lock_acquired ?? l.done;
   return [...lanes].sort((a, b) => key(a) - key(b) || a.buyer - b.buyer);
 }
 
@@ -73,8 +73,12 @@ export function layout(e) {
   const bottom = TOP + lanes.length * laneH;
   const x0 = NAME_W + 14;
   const x1 = WIDTH - OUTCOME_W - 18;
-  const end = Math.max(1, ...lanes.map((l) => Math.max(l.done, l.wrote_at ?? 0)));
+  // An order written after its buyer's answer (redis-stream) extends the axis.
+  const end = Math.max(1, ...lanes.map((l) => Math.max(l.done, l.wrote_at ?? 0, l.written_at ?? 0)));
   const axis = timeAxis(end, x0, x1);
+  const marks = lanes.map((lane, i) =>
+    laneMarks(e.stock_before, lane, TOP + i * laneH + laneH / 2, i, laneH, badgeH, axis.x),
+  );
   return {
     width: WIDTH,
     height: bottom + AXIS_H,
@@ -90,14 +94,84 @@ export function layout(e) {
     },
     nameX: 8,
     outcomeX: WIDTH - OUTCOME_W + 6,
-    lanes: lanes.map((lane, i) => laneMarks(e.stock_before, lane, TOP + i * laneH + laneH / 2, i, laneH, badgeH, axis.x)),
+    lanes: marks,
+    batches: batchGroups(marks, laneH),
   };
 }
 
+// A batch's label, e.g. "batch 3 · 17 buyers".
+export function batchLabel(ordinal, size) {
+  return `batch ${ordinal} · ${size} ${size === 1 ? "buyer" : "buyers"}`;
+}
+
+const LABEL_CHAR_W = 7; // about one character of .tl-batch-text
+
+// pg-batch: the buyers one transaction served or refused together. Its
+// lanes are neighbours (they read the stock at the same moment), so each
+// batch is a bracket left of their first marks, spanning their lanes, with
+// a label beside its first lane: right of the lanes' last mark if that
+// fits before the outcome column, else left of the bracket. Batches are
+// numbered in the order this crowd saw them (the server numbers them per
+// instance since it started); the size is the whole batch's, traced or not.
+export function batchGroups(marks, laneH) {
+  const runs = [];
+  marks.forEach((m, i) => {
+    const batch = m.lane.batch;
+    if (batch == null) return;
+    const last = runs[runs.length - 1];
+    if (last && last.batch === batch && last.end === i - 1) {
+      last.lanes.push(m);
+      last.end = i;
+    } else {
+      runs.push({ batch, lanes: [m], end: i });
+    }
+  });
+  const ordinals = new Map();
+  return runs.map((run) => {
+    if (!ordinals.has(run.batch)) ordinals.set(run.batch, ordinals.size + 1);
+    const ordinal = ordinals.get(run.batch);
+    const first = run.lanes[0];
+    const size = first.lane.batch_size ?? run.lanes.length;
+    const left = Math.min(...run.lanes.map(markStart));
+    const right = Math.max(...run.lanes.map(markEnd));
+    const x = Math.max(NAME_W + 4, left - 6);
+    const text = batchLabel(ordinal, size);
+    const textW = text.length * LABEL_CHAR_W;
+    const fitsRight = right + 8 + textW <= WIDTH - OUTCOME_W;
+    return {
+      batch: run.batch,
+      ordinal,
+      size,
+      buyers: run.lanes.map((m) => m.lane.buyer),
+      bracket: { x, y1: first.y - laneH / 2 + 3, y2: run.lanes[run.lanes.length - 1].y + laneH / 2 - 3 },
+      label: fitsRight
+        ? { x: right + 8, y: first.y, anchor: "start", text }
+        : { x: x - 6, y: first.y, anchor: "end", text },
+    };
+  });
+}
+
+// Where a lane's marks begin and end on x (the holding box, the badges).
+function markStart(m) {
+  const from = [m.hold?.x, m.read ? m.read.x - m.read.w / 2 : null, m.queued?.x, m.life.to];
+  return Math.min(...from.filter((v) => v != null));
+}
+
+function markEnd(m) {
+  const to = [
+    m.hold ? m.hold.x + m.hold.width : null,
+    m.wrote ? m.wrote.x + m.wrote.w / 2 : null,
+    m.written?.x,
+    m.life.to,
+  ];
+  return Math.max(...to.filter((v) => v != null));
+}
+
 // One lane's marks at height y: its life from arrival to done, the wait for
-// the lock, the box of the lock's holding, the work from read to write, and
-// where the badges of the stock read and written go. A mark that did not
-// happen is null.
+// the lock, the box of the lock's holding, the work from read to write,
+// where the badges of the stock read and written go, and (redis-stream) when
+// the order was queued and when it was written — the queue from one to the
+// other, often past done. A mark that did not happen is null.
 function laneMarks(stockBefore, lane, y, i, laneH, badgeH, x) {
   const waitEnd = lane.lock_acquired ?? (lane.read_at == null ? lane.done : null);
   // The badges' places first: the box of the lock's holding is drawn
@@ -122,6 +196,9 @@ function laneMarks(stockBefore, lane, y, i, laneH, badgeH, x) {
     const h = badgeH * 0.55;
     work = { x: read.x, y: y - h / 2, width: Math.max(2, to - read.x), height: h };
   }
+  const queued = lane.queued_at == null ? null : { x: x(lane.queued_at) };
+  const written =
+    lane.written_at == null ? null : { x: x(lane.written_at), from: queued ? queued.x : x(lane.done) };
   return {
     lane,
     y,
@@ -133,5 +210,7 @@ function laneMarks(stockBefore, lane, y, i, laneH, badgeH, x) {
     work,
     read: read && { ...read, value: lane.read_stock },
     wrote: wrote && { ...wrote, value: lane.wrote_stock, colour: valueClass(stockBefore, lane.wrote_stock) },
+    queued,
+    written,
   };
 }

@@ -72,7 +72,11 @@ export function laneSentence(lane) {
   if (lane.lock_acquired != null) parts.push(`took the lock at ${ms(lane.lock_acquired)} ms`);
   if (lane.read_at != null) parts.push(`read ${lane.read_stock} at ${ms(lane.read_at)} ms`);
   if (lane.wrote_at != null) parts.push(`wrote ${lane.wrote_stock} at ${ms(lane.wrote_at)} ms`);
+  if (lane.batch != null) parts.push(`in batch ${lane.batch} of ${lane.batch_size} buyers`);
+  if (lane.queued_at != null) parts.push(`order queued at ${ms(lane.queued_at)} ms`);
   parts.push(`done at ${ms(lane.done)} ms: ${outcomeWord(lane.outcome)}`);
+  if (lane.written_at != null) parts.push(`order written at ${ms(lane.written_at)} ms`);
+  else if (lane.queued_at != null) parts.push("order not written yet");
   return parts.join(", ");
 }
 

@@ -123,7 +123,24 @@ function timelineSvg(e, id, reads) {
         badge(svg("g", { class: m.wrote.colour }, g), m.wrote.x, y, m.wrote.w, at.badgeH, m.wrote.value, "wrote");
       }
     }
+    if (m.written) {
+      // redis-stream: the order in the queue, from the gate to the writer's commit.
+      svg("line", { x1: m.written.from, y1: y, x2: m.written.x, y2: y, class: "tl-queue" }, g);
+      svg("circle", { cx: m.written.x, cy: y, r: at.badgeH / 4, class: "tl-written" }, g);
+    }
+    if (m.queued) {
+      const r = at.badgeH / 4;
+      const { x } = m.queued;
+      svg("path", { d: `M ${x} ${y - r} L ${x + r} ${y} L ${x} ${y + r} L ${x - r} ${y} Z`, class: "tl-queued" }, g);
+    }
     svgText(g, at.outcomeX, y, "tl-outcome", outcomeWord(lane.outcome));
+  }
+  // pg-batch: the buyers of one transaction, bracketed and labelled.
+  for (const b of at.batches) {
+    const g = svg("g", { class: "tl-batch", "data-batch": b.ordinal, "data-size": b.size }, root);
+    const { x, y1, y2 } = b.bracket;
+    svg("path", { d: `M ${x + 5} ${y1} H ${x} V ${y2} H ${x + 5}`, class: "tl-batch-bracket" }, g);
+    svgText(g, b.label.x, b.label.y, `tl-batch-text tl-batch-${b.label.anchor}`, b.label.text);
   }
   return root;
 }

@@ -70,6 +70,8 @@ pub struct LabSettings {
     pub db_timeout: Duration,
     /// The sales' share of the Postgres connections.
     pub bulkhead: Bulkhead,
+    /// Most buyers `pg-batch` sells in one transaction (`PG_BATCH_MAX`).
+    pub batch_max: usize,
 }
 
 /// The strategies, ready to sell: one instance of each lock.
@@ -111,6 +113,7 @@ impl Lab {
             redis_timeout,
             db_timeout,
             bulkhead,
+            batch_max,
         } = settings;
         let ledger = Ledger::default();
         let db_for_health = db.clone();
@@ -120,6 +123,7 @@ impl Lab {
             prefix: prefix.clone(),
         };
         let redlock = redlock::Redlock::new(&redlock_nodes, &prefix, redis_timeout, &ledger);
+        let metrics: Arc<Metrics> = Arc::default();
         let probe = availability::Probe::new(
             redis.clone(),
             redlock.as_ref().map(redlock::Redlock::health),
@@ -132,7 +136,7 @@ impl Lab {
             fair: fair::FairLock::new(base(), redis_info),
             redlock,
             local: local::LocalLock::default(),
-            batch: batch::Batcher::default(),
+            batch: batch::Batcher::new(batch_max, metrics.clone(), db_timeout),
             stream: stream::OrderStream::new(redis.clone(), &prefix),
             ignore_setnx: ignore_setnx::IgnoreSetNx(base()),
             lua_nil: lua_nil::LuaNil(base()),
@@ -140,7 +144,7 @@ impl Lab {
             get_del: get_del::GetDel(base()),
             ledger,
             db_health: Arc::new(DbHealth::new(db_for_health, db_timeout)),
-            metrics: Arc::default(),
+            metrics,
             probe,
             default_timing,
             db_timeout,
@@ -207,6 +211,8 @@ impl Lab {
         let _pass = if request.strategy.info().family == Family::Postgres {
             // A Postgres guard holds a connection while it waits: it waits
             // for its share first (see `bulkhead`), within its deadline.
+            // (`pg-batch` waits in its line holding none: one connection
+            // per batch.)
             let pass = self.enter_bulkhead(request.product, &timing).await?;
             timing.deadline = timing.deadline.saturating_sub(arrived.elapsed());
             Some(pass)

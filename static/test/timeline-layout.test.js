@@ -7,6 +7,7 @@ import {
   WIDTH,
   badgeHeight,
   badgeWidth,
+  batchLabel,
   laneHeight,
   laneOrder,
   layout,
@@ -294,5 +295,87 @@ describe("layout", () => {
     assert.equal(at.lanes.length, 0);
     assert.equal(at.height, 8 + 50);
     assert.ok(at.axis.ticks.length >= 2);
+  });
+});
+
+describe("pg-batch and redis-stream marks", () => {
+  // Two batches: the first (server's batch 41) sold buyers 1 and 2 at 10 ms,
+  // the second (42) found buyer 3 sold out at 20 ms.
+  const inBatch = (buyer, batch, size, at, read, outcome) =>
+    lane(buyer, {
+      arrived: 0,
+      lock_acquired: at,
+      read_at: at,
+      read_stock: read,
+      wrote_at: outcome === "sold" ? at + 5 : null,
+      wrote_stock: outcome === "sold" ? read - buyer : null,
+      done: at + 6,
+      outcome,
+      batch,
+      batch_size: size,
+    });
+  const batched = {
+    stock_before: 2,
+    lanes: [inBatch(3, 42, 1, 20, 0, "sold_out"), inBatch(2, 41, 2, 10, 2, "sold"), inBatch(1, 41, 2, 10, 2, "sold")],
+  };
+
+  test("brackets each batch's lanes, numbered in the crowd's order, with its size", () => {
+    const at = layout(batched);
+    assert.deepEqual(
+      at.batches.map((b) => [b.ordinal, b.batch, b.size, b.buyers, b.label.text]),
+      [
+        [1, 41, 2, [1, 2], "batch 1 · 2 buyers"],
+        [2, 42, 1, [3], "batch 2 · 1 buyer"],
+      ],
+    );
+    const [first, second] = at.batches;
+    assert.equal(first.bracket.y1, at.lanes[0].y - at.laneH / 2 + 3);
+    assert.equal(first.bracket.y2, at.lanes[1].y + at.laneH / 2 - 3);
+    assert.ok(second.bracket.y1 > first.bracket.y2, "batches do not overlap");
+  });
+
+  test("puts the bracket left of the batch's first marks and the label where it fits", () => {
+    const at = layout(batched);
+    const [first] = at.batches;
+    for (const m of at.lanes.slice(0, 2)) assert.ok(first.bracket.x < m.hold.x, JSON.stringify([first, m.hold]));
+    assert.equal(first.label.anchor, "start");
+    assert.ok(first.label.x > at.lanes[0].hold.x + at.lanes[0].hold.width);
+    // The last batch ends at the axis' end: no room on its right.
+    const late = { stock_before: 1, lanes: [inBatch(1, 7, 1, 95, 1, "sold")] };
+    const [only] = layout(late).batches;
+    assert.equal(only.label.anchor, "end");
+    assert.ok(only.label.x < only.bracket.x);
+  });
+
+  test("a crowd without batches has none, and lanes without the new fields draw as before", () => {
+    const at = layout({ stock_before: 2, lanes: [seller(1, 1, 2)] });
+    assert.deepEqual(at.batches, []);
+    assert.equal(at.lanes[0].queued, null);
+    assert.equal(at.lanes[0].written, null);
+  });
+
+  test("batchLabel counts buyers", () => {
+    assert.equal(batchLabel(3, 17), "batch 3 · 17 buyers");
+    assert.equal(batchLabel(1, 1), "batch 1 · 1 buyer");
+  });
+
+  test("marks a queued order, and its write after the answer, extending the axis", () => {
+    const queued = lane(1, { arrived: 0, queued_at: 2, done: 3, written_at: 130, outcome: "sold" });
+    const waiting = lane(2, { arrived: 0, queued_at: 4, done: 5, outcome: "sold" });
+    const at = layout({ stock_before: 5, lanes: [waiting, queued] });
+    assert.deepEqual(
+      at.lanes.map((m) => m.lane.buyer),
+      [1, 2],
+      "ordered by when they were queued",
+    );
+    const last = at.axis.ticks[at.axis.ticks.length - 1];
+    assert.ok(Number(last.label) >= 130, "the axis reaches the write");
+    const axis = timeAxis(130, 110, 502);
+    const [m, w] = at.lanes;
+    assert.deepEqual(m.queued, { x: axis.x(2) });
+    assert.deepEqual(m.written, { x: axis.x(130), from: axis.x(2) });
+    assert.ok(m.written.x > m.life.to, "written after done");
+    assert.deepEqual(w.written, null, "not written yet");
+    assert.deepEqual(w.queued, { x: axis.x(4) });
   });
 });

@@ -117,3 +117,23 @@ describe("laneCells", () => {
     assert.deepEqual(laneCells(l), ["1.0", "—", "2.0", "0", "—", "—", "3.0", "sold out"]);
   });
 });
+
+describe("laneSentence of the fast strategies", () => {
+  test("names a pg-batch buyer's batch", () => {
+    const l = lane(2, { arrived: 0, lock_acquired: 10, read_at: 10, read_stock: 5, wrote_at: 14, wrote_stock: 3, done: 15, outcome: "sold", batch: 41, batch_size: 17 });
+    assert.equal(
+      laneSentence(l),
+      "Buyer 2: arrived at 0.0 ms, took the lock at 10 ms, read 5 at 10 ms, wrote 3 at 14 ms, in batch 41 of 17 buyers, done at 15 ms: sold",
+    );
+  });
+
+  test("tells when a redis-stream order was queued and when it was written, or that it is not yet", () => {
+    const written = lane(1, { arrived: 0, queued_at: 2, done: 3, written_at: 130, outcome: "sold" });
+    assert.equal(
+      laneSentence(written),
+      "Buyer 1: arrived at 0.0 ms, order queued at 2.0 ms, done at 3.0 ms: sold, order written at 130 ms",
+    );
+    const waiting = lane(1, { arrived: 0, queued_at: 2, done: 3, outcome: "sold" });
+    assert.match(laneSentence(waiting), /order not written yet$/);
+  });
+});

@@ -4,6 +4,7 @@
 
 mod admin;
 mod answers;
+mod batch;
 mod bounds;
 mod bulkheads;
 mod cross_site;

@@ -10,12 +10,14 @@
 //! `TEST_LOG=1` shows the services' logs; otherwise a failing test names the
 //! log file of each service it started.
 //!
-//! One file per thing that fails: `redis_restart`, `postgres_restart`, and
+//! One file per thing that fails: `redis_restart`, `postgres_restart`,
+//! `pg_batch` (Postgres killed mid-batch), and
 //! `instances` (an instance killed or stopped, a client hanging up); the
 //! harness they share is in `helpers`.
 
 mod helpers;
 mod instances;
+mod pg_batch;
 mod postgres_restart;
 mod redis_restart;
 mod stream;
