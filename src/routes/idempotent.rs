@@ -83,7 +83,7 @@ pub async fn purchase_once(
         .await
         .map_err(|error| ApiError::from(PurchaseError::Aborted(error)))??;
     Ok(match answer {
-        Answer::Sold(order) => super::purchase::sold(&order),
+        Answer::Sold(order) => super::sold::sold(&order),
         Answer::Replay { status, body } => {
             let status = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
             let mut replay = HttpResponse::build(status);
@@ -92,7 +92,7 @@ pub async fn purchase_once(
             if let (StatusCode::ACCEPTED, Some(id)) = (status, queued) {
                 replay.insert_header((
                     actix_web::http::header::LOCATION,
-                    super::purchase::order_location(id),
+                    super::sold::order_location(id),
                 ));
             }
             replay.json(body)
@@ -122,10 +122,7 @@ async fn run(
 
     let answer = purchase(shop, request).await.map_err(ApiError::from);
     let kept = match &answer {
-        Ok(order) => Some((
-            super::purchase::sold_status(order),
-            serde_json::to_value(order),
-        )),
+        Ok(order) => Some((super::sold::sold_status(order), serde_json::to_value(order))),
         Err(error) if is_final(error) => Some((
             actix_web::ResponseError::status_code(error),
             serde_json::to_value(ErrorBody {

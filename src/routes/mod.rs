@@ -16,6 +16,7 @@ mod orders;
 mod pages;
 mod products;
 mod purchase;
+mod sold;
 mod strategies;
 
 use actix_web::web;

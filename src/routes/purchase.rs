@@ -1,4 +1,3 @@
-use actix_web::http::{StatusCode, header};
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
 
@@ -7,7 +6,7 @@ use crate::error::ApiError;
 use crate::lock::Strategy;
 use crate::purchase::purchase;
 use crate::routes::gate::{AdminAccess, PurchaseQuota};
-use crate::sale::{Order, OrderStatus, PurchaseRequest};
+use crate::sale::PurchaseRequest;
 use crate::state::AppState;
 
 /// The purchase options as they arrive: `lock`, `user` and the lab's knobs
@@ -69,28 +68,5 @@ pub async fn buy(
         return super::idempotent::purchase_once(&state.shop, key, request).await;
     }
     let order = purchase(&state.shop, request).await?;
-    Ok(sold(&order))
-}
-
-/// How a sale is answered: 201 with the order written, or 202 with the order
-/// queued (`redis-stream`) and where to ask about it.
-pub fn sold(order: &Order) -> HttpResponse {
-    match order.status {
-        OrderStatus::Written => HttpResponse::Created().json(order),
-        OrderStatus::Queued => HttpResponse::Accepted()
-            .insert_header((header::LOCATION, order_location(order.order_id)))
-            .json(order),
-    }
-}
-
-/// The status a sale is answered with.
-pub fn sold_status(order: &Order) -> StatusCode {
-    match order.status {
-        OrderStatus::Written => StatusCode::CREATED,
-        OrderStatus::Queued => StatusCode::ACCEPTED,
-    }
-}
-
-pub fn order_location(id: uuid::Uuid) -> String {
-    format!("/api/orders/{id}")
+    Ok(super::sold::sold(&order))
 }
