@@ -258,9 +258,11 @@ impl Lock for FairLock {
                     // The script may have run: a lock that reached us is
                     // deleted in the background; our place in line lapses
                     // with its lease.
-                    self.base
-                        .node
-                        .release_in_background(keys[0].clone(), token.clone());
+                    self.base.node.clean_up_failed_acquire(
+                        &error,
+                        keys[0].clone(),
+                        token.clone(),
+                    );
                     return Err(error);
                 }
             };
