@@ -283,8 +283,8 @@ impl Settings {
     /// as if it were set to nothing (and the value of a set one). Done here
     /// for every option, so that a new one cannot forget it.
     pub fn from_args_and_env() -> Self {
-        let mut command = <Self as clap::CommandFactory>::command()
-            .mut_args(|arg| arg.hide_env_values(true));
+        let mut command =
+            <Self as clap::CommandFactory>::command().mut_args(|arg| arg.hide_env_values(true));
         let matches = command.clone().get_matches();
         <Self as clap::FromArgMatches>::from_arg_matches(&matches)
             .map_err(|error| error.format(&mut command))

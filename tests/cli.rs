@@ -339,5 +339,8 @@ fn the_help_shows_defaults_and_variable_names_never_an_empty_value() {
         .expect("run flashsale --help");
     let help = String::from_utf8_lossy(&output.stdout);
     assert!(help.contains("[env: PORT]"), "{help}");
-    assert!(!help.contains("hunter2") && !help.contains("19104"), "{help}");
+    assert!(
+        !help.contains("hunter2") && !help.contains("19104"),
+        "{help}"
+    );
 }

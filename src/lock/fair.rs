@@ -258,11 +258,9 @@ impl Lock for FairLock {
                     // The script may have run: a lock that reached us is
                     // deleted in the background; our place in line lapses
                     // with its lease.
-                    self.base.node.clean_up_failed_acquire(
-                        &error,
-                        keys[0].clone(),
-                        token.clone(),
-                    );
+                    self.base
+                        .node
+                        .clean_up_failed_acquire(&error, keys[0].clone(), token.clone());
                     return Err(error);
                 }
             };

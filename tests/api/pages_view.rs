@@ -156,7 +156,10 @@ async fn an_unavailable_default_strategy_is_not_pre_selected() {
 
     let html = page(&app.address, "/").await;
 
-    assert!(!html.contains(r#"value="redlock" checked"#), "redlock pre-selected");
+    assert!(
+        !html.contains(r#"value="redlock" checked"#),
+        "redlock pre-selected"
+    );
     assert!(html.contains(r#"name="lock" value="redlock" disabled"#));
     // The first safe strategy that can run instead, and a line saying why.
     assert!(html.contains(r#"name="lock" value="redis" checked"#));

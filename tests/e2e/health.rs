@@ -25,9 +25,12 @@ async fn with_its_redis_stopped_the_page_says_degraded_and_greys_the_redis_strat
         assert!(!disabled(client, "input[name=lock][value=redis-failfast]").await);
 
         redis.kill();
-        wait_for_text(client, "#live .live-text", "the header to say degraded", |t| {
-            t == "degraded · Redis down"
-        })
+        wait_for_text(
+            client,
+            "#live .live-text",
+            "the header to say degraded",
+            |t| t == "degraded · Redis down",
+        )
         .await;
         assert!(has_class(client, "#live", "is-degraded").await);
         let failfast = "[data-lock=redis-failfast]";
@@ -53,18 +56,27 @@ async fn with_its_redis_stopped_the_page_says_degraded_and_greys_the_redis_strat
 
         // A fresh page does not pre-select the unavailable default.
         client.refresh().await.expect("reload");
-        wait_for_text(client, "#live .live-text", "the header after the reload", |t| {
-            t.starts_with("degraded")
-        })
+        wait_for_text(
+            client,
+            "#live .live-text",
+            "the header after the reload",
+            |t| t.starts_with("degraded"),
+        )
         .await;
-        assert!(!client_checked(client, "redis").await, "redis pre-selected while down");
+        assert!(
+            !client_checked(client, "redis").await,
+            "redis pre-selected while down"
+        );
         assert!(disabled(client, "input[name=lock][value=redis]").await);
 
         // Redis back: live again, and the strategies with it.
         redis.restart();
-        wait_for_text(client, "#live .live-text", "the header to go live again", |t| {
-            t == "live"
-        })
+        wait_for_text(
+            client,
+            "#live .live-text",
+            "the header to go live again",
+            |t| t == "live",
+        )
         .await;
         wait_until(client, "redis-failfast to come back", async || {
             !has_class(client, failfast, "is-unavailable").await
@@ -78,7 +90,9 @@ async fn with_its_redis_stopped_the_page_says_degraded_and_greys_the_redis_strat
 
 async fn client_checked(client: &Client, lock: &str) -> bool {
     client
-        .find(fantoccini::Locator::Css(&format!("input[name=lock][value={lock}]")))
+        .find(fantoccini::Locator::Css(&format!(
+            "input[name=lock][value={lock}]"
+        )))
         .await
         .expect("the option")
         .prop("checked")

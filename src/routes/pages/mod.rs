@@ -107,10 +107,7 @@ async fn index(
     // An address that names no strategy starts on the default, if it can run.
     let (default, instead) = match query.lock {
         Some(_) => (state.default_lock_mode, None),
-        None => switch::starting_strategy(
-            &state.shop.lab.availability(),
-            state.default_lock_mode,
-        ),
+        None => switch::starting_strategy(&state.shop.lab.availability(), state.default_lock_mode),
     };
     let mut page = load_page(&state, query.settings(default), admin).await?;
     page.alert = instead;

@@ -196,7 +196,11 @@ pub fn starting_strategy(
     let Some(reason) = unavailable(default) else {
         return (default, None);
     };
-    let runnable = || Strategy::ALL.into_iter().filter(|s| unavailable(*s).is_none());
+    let runnable = || {
+        Strategy::ALL
+            .into_iter()
+            .filter(|s| unavailable(*s).is_none())
+    };
     let Some(instead) = runnable()
         .find(|s| s.info().safe)
         .or_else(|| runnable().next())

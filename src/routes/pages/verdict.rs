@@ -375,7 +375,10 @@ mod tests {
             busy: 460,
             ..NUMBERS
         });
-        assert_eq!(verdict.headline, "sold 40 / 100 · UNDERSOLD by 60: 460 busy");
+        assert_eq!(
+            verdict.headline,
+            "sold 40 / 100 · UNDERSOLD by 60: 460 busy"
+        );
         assert_eq!(verdict.tone, Tone::Warn);
 
         // Fewer refused than units left: only they could have bought.
