@@ -505,3 +505,31 @@ impl RedisBase {
         released
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::io;
+
+    use super::*;
+
+    fn io_error(kind: io::ErrorKind) -> LockError {
+        LockError::Redis(redis::RedisError::from(io::Error::from(kind)))
+    }
+
+    #[test]
+    fn only_a_call_that_may_have_reached_redis_is_cleaned_up_after() {
+        // Refused at connect: never sent, so no lock, no clean-up, no warning.
+        assert!(!io_error(io::ErrorKind::ConnectionRefused).may_have_run());
+        // Sent, then no answer: the SET may have run.
+        assert!(LockError::TimedOut(Duration::from_secs(1)).may_have_run());
+        assert!(io_error(io::ErrorKind::BrokenPipe).may_have_run());
+        assert!(io_error(io::ErrorKind::ConnectionReset).may_have_run());
+        // Answered: nothing of ours can be held.
+        assert!(
+            !LockError::Busy {
+                waited: Duration::ZERO
+            }
+            .may_have_run()
+        );
+    }
+}
