@@ -283,6 +283,20 @@ impl std::str::FromStr for AdminToken {
 }
 
 impl Settings {
+    /// The settings from the flags and the environment: `main`'s. Its
+    /// `--help` names each option's variable and default, never the
+    /// variable's value — clap would print `[env: PORT=]` for an unset one,
+    /// as if it were set to nothing (and the value of a set one). Done here
+    /// for every option, so that a new one cannot forget it.
+    pub fn from_args_and_env() -> Self {
+        let mut command =
+            <Self as clap::CommandFactory>::command().mut_args(|arg| arg.hide_env_values(true));
+        let matches = command.clone().get_matches();
+        <Self as clap::FromArgMatches>::from_arg_matches(&matches)
+            .map_err(|error| error.format(&mut command))
+            .unwrap_or_else(|error| error.exit())
+    }
+
     /// The defaults alone, ignoring flags and the environment.
     pub fn defaults() -> Self {
         Self::try_parse_from_defaults().expect("the built-in defaults parse")

@@ -1,13 +1,12 @@
 use std::process::ExitCode;
 
-use clap::Parser;
 use flashsale::configuration::Settings;
 use flashsale::startup::Application;
 use flashsale::telemetry;
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let settings = Settings::parse();
+    let settings = Settings::from_args_and_env();
     telemetry::init("info,sqlx=warn");
     match run(settings).await {
         Ok(()) => ExitCode::SUCCESS,

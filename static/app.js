@@ -18,9 +18,9 @@ const form = document.getElementById("demo");
 if (form && window.fetch) {
   const cards = productCards(document);
   const show = (product) => showProduct(cards, product);
-  startSwitch(form);
+  const lockSwitch = startSwitch(form);
   const remember = startRuns();
   startWatch(form, { show });
   startButtons(form, cards, { show, remember });
-  startPolling(cards, document.getElementById("live"));
+  startPolling(cards, document.getElementById("live"), { onStrategies: lockSwitch.showAvailability });
 }

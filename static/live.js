@@ -1,9 +1,12 @@
 // The live numbers: every product card's stock, orders, oversold and lost
 // updates, and its meter, from GET /api/products every half second (every
-// two seconds while the tab is hidden); the "live" badge says whether the
-// last poll got through.
+// two seconds while the tab is hidden); the header's badge says whether the
+// last poll got through ("live"), and whether the service's dependencies
+// answer (GET /readyz: "degraded · Redis down"); the strategies that can run
+// now come from GET /api/strategies, for the switch to grey out the others.
 
 const POLL_MS = 500;
+const HEALTH_MS = 1000;
 const FIELDS = ["stock", "initial_stock", "orders", "oversold", "lost_updates"];
 
 // The page's product cards, by product id (as text).
@@ -38,12 +41,32 @@ export function showProduct(cards, product) {
   }
 }
 
-// Polls for ever, from now on.
-export function startPolling(cards, live) {
-  function setLive(ok) {
+// The badge's words from the last polls: `numbers` (GET /api/products got
+// through), `ready` (GET /readyz's body and status, null before its first
+// answer). Pure, for node --test.
+export function liveState(numbers, ready) {
+  if (ready && ready.status === 503 && typeof ready.body === "object" && ready.body) {
+    const down = ["postgres", "redis"].filter((name) => ready.body[name] === "down");
+    const names = down.map((name) => (name === "postgres" ? "Postgres" : "Redis"));
+    return { state: "degraded", text: names.length ? `degraded · ${names.join(" and ")} down` : "degraded" };
+  }
+  if (!numbers) return { state: "stale", text: "reconnecting…" };
+  return { state: "live", text: "live" };
+}
+
+// Polls for ever, from now on; `onStrategies(entries)` hears every answer of
+// GET /api/strategies.
+export function startPolling(cards, live, { onStrategies } = {}) {
+  let numbers = true;
+  let ready = null;
+
+  function showLive() {
+    const { state, text } = liveState(numbers, ready);
     live.hidden = false;
-    live.classList.toggle("is-stale", !ok);
-    live.querySelector(".live-text").textContent = ok ? "live" : "reconnecting…";
+    live.classList.toggle("is-stale", state === "stale");
+    live.classList.toggle("is-degraded", state === "degraded");
+    live.dataset.state = state;
+    live.querySelector(".live-text").textContent = text;
   }
 
   async function poll() {
@@ -51,13 +74,36 @@ export function startPolling(cards, live) {
       const response = await fetch("/api/products", { cache: "no-store" });
       if (!response.ok) throw new Error(`HTTP ${response.status}`);
       for (const product of await response.json()) showProduct(cards, product);
-      setLive(true);
+      numbers = true;
     } catch (_) {
-      setLive(false);
+      numbers = false;
     } finally {
+      showLive();
       setTimeout(poll, document.hidden ? POLL_MS * 4 : POLL_MS);
     }
   }
 
+  // The dependencies and the strategies, less often than the numbers.
+  async function pollHealth() {
+    try {
+      const response = await fetch("/readyz", { cache: "no-store" });
+      const body = await response.json().catch(() => null);
+      ready = { status: response.status, body };
+    } catch (_) {
+      ready = null; // The service itself is gone: the numbers' poll says so.
+    }
+    showLive();
+    if (onStrategies) {
+      try {
+        const response = await fetch("/api/strategies", { cache: "no-store" });
+        if (response.ok) onStrategies(await response.json());
+      } catch (_) {
+        // Unreachable: the badge says so; the switch keeps what it showed.
+      }
+    }
+    setTimeout(pollHealth, document.hidden ? HEALTH_MS * 4 : HEALTH_MS);
+  }
+
   poll();
+  pollHealth();
 }

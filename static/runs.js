@@ -33,7 +33,7 @@ export function startRuns() {
   function drawRuns(runs) {
     const items = runs.map((run) => {
       const item = document.createElement("li");
-      item.className = `run ${run.tone === "bad" ? "bad" : "good"}`;
+      item.className = `run ${["bad", "warn"].includes(run.tone) ? run.tone : "good"}`;
       for (const [part, text] of [
         ["run-lock", `lock ${run.lock}`],
         ["run-sold", run.sold],

@@ -8,7 +8,7 @@ import { call } from "./api.js";
 import { lockLabel, settings } from "./switch.js";
 import { timelineFigure } from "./timeline.js";
 import { readsOf } from "./timeline-words.js";
-import { failure, verdictOf } from "./words.js";
+import { failure, toneOf, verdictOf } from "./words.js";
 
 const TIMELINES_KEY = "flashsale.timelines";
 
@@ -92,6 +92,13 @@ export function startWatch(form, { show }) {
       stock_before: report.stock_before,
       sold: report.sold,
       oversold: report.oversold,
+      // What the verdict needs to name an undersell and why.
+      sold_after_restock: report.sold_after_restock,
+      duplicates: report.duplicates,
+      busy: report.busy,
+      lock_lost: report.lock_lost,
+      unavailable: report.unavailable,
+      failed: report.failed,
       elapsed_ms: report.elapsed_ms,
       lanes: report.timeline || [],
     };
@@ -103,7 +110,7 @@ export function startWatch(form, { show }) {
     }
     drawTimelines(entries);
     sayWatch(
-      entry.oversold > 0 ? "bad" : "good",
+      toneOf(entry),
       `Watched ${entry.buyers} buyers with lock ${entry.lock}: ${verdictOf(entry)}. ${readsOf(entry).sentence}`,
     );
   }

@@ -21,18 +21,69 @@ export function failure(answer) {
   return `The service answered HTTP ${answer.status}`;
 }
 
-// A crowd's headline: what it sold of the stock it had, and the oversell.
-export function verdictOf(r) {
-  const dups = r.duplicates > 0 ? ` · ${r.duplicates} duplicates` : "";
-  return `sold ${r.sold} / ${r.stock_before} · ${oversell(r)}${dups}`;
-}
-
 // Why a count(*) check lets duplicates through (as src/routes/pages/verdict.rs says it).
 export const DUPLICATES_WHY =
   "count(*) then insert: clicks at once all counted zero before any order was written, so all bought";
 
-function oversell(r) {
-  return r.oversold > 0 ? `oversold by ${r.oversold}` : "no oversell";
+// Buyers turned away while there may have been stock for them, by why.
+const REFUSED = [
+  ["busy", "busy"],
+  ["lock_lost", "lost their lock"],
+  ["unavailable", "unavailable"],
+  ["failed", "failed"],
+];
+
+// Sales a crowd missed: units of the stock it ran on left unsold while buyers
+// were refused (busy, lock lost, unavailable, failed), at most that many
+// buyers — as src/crowd/mod.rs counts them. A report without the counts (a
+// timeline kept from before) counts them as zero.
+export function undersoldOf(r) {
+  const ranOn = r.sold - (r.sold_after_restock || 0);
+  const left = Math.max(0, r.stock_before - ranOn);
+  const refused = REFUSED.reduce((sum, [field]) => sum + (r[field] || 0), 0);
+  return Math.min(left, refused);
+}
+
+// "460 busy, 2 unavailable": why buyers were refused, from the crowd's counts.
+function whyRefused(r) {
+  return REFUSED.filter(([field]) => (r[field] || 0) > 0)
+    .map(([field, words]) => `${r[field]} ${words}`)
+    .join(", ");
+}
+
+// Where a crowd stands, in its two parts: what it sold, and how that went.
+// Never praises a failure: stock left while buyers were refused is
+// UNDERSOLD (amber), and a crowd that sold nothing says so first.
+function standing(r) {
+  const undersold = undersoldOf(r);
+  if (r.oversold > 0) {
+    return { tone: "bad", sold: `sold ${r.sold} / ${r.stock_before}`, over: `oversold by ${r.oversold}` };
+  }
+  if (undersold > 0 && r.sold === 0) {
+    return { tone: "warn", sold: `nothing sold of ${r.stock_before}`, over: `UNDERSOLD: ${whyRefused(r)}` };
+  }
+  if (undersold > 0) {
+    return {
+      tone: "warn",
+      sold: `sold ${r.sold} / ${r.stock_before}`,
+      over: `UNDERSOLD by ${undersold}: ${whyRefused(r)}`,
+    };
+  }
+  return { tone: "good", sold: `sold ${r.sold} / ${r.stock_before}`, over: "no oversell" };
+}
+
+// A crowd's headline: what it sold of the stock it had, and the oversell
+// (or the undersell, and why).
+export function verdictOf(r) {
+  const dups = r.duplicates > 0 ? ` · ${r.duplicates} duplicates` : "";
+  const { sold, over } = standing(r);
+  return `${sold} · ${over}${dups}`;
+}
+
+// The verdict's colour: "bad" (oversold, duplicates), "warn" (undersold), "good".
+export function toneOf(r) {
+  if (r.duplicates > 0) return "bad";
+  return standing(r).tone;
 }
 
 // The knobs a crowd ran with, those that were set.
@@ -47,7 +98,7 @@ export function knobsOf(r) {
 // A flash crowd's report in words: the verdict's tone, headline and detail,
 // and the parts of the run kept side by side (lock, sold, over, meta).
 export function summary(r, name) {
-  const over = oversell(r);
+  const { sold, over } = standing(r);
   const knobs = knobsOf(r);
   const parts = [`lock ${r.lock}`, `${r.buyers} buyers`, ...knobs, `${r.sold_out} sold out`, `${r.busy} busy`];
   const extra = [];
@@ -63,11 +114,11 @@ export function summary(r, name) {
   const seconds = `${(r.elapsed_ms / 1000).toFixed(1)} s`;
   const why = r.duplicates > 0 ? [DUPLICATES_WHY] : [];
   return {
-    tone: r.oversold > 0 || r.duplicates > 0 ? "bad" : "good",
+    tone: toneOf(r),
     headline: verdictOf(r),
     detail: [...parts, ...extra, seconds, ...why].join(" · "),
     lock: r.lock,
-    sold: `sold ${r.sold} / ${r.stock_before}`,
+    sold,
     over,
     meta: [name, `${r.buyers} buyers`, ...knobs.map((k) => k.replace(" business step", "")), ...extra, seconds].join(" · "),
   };

@@ -303,3 +303,44 @@ fn the_quick_start_is_two_commands_that_bring_up_what_they_need_and_ci_runs_the_
         "{said}"
     );
 }
+
+#[test]
+fn the_help_shows_defaults_and_variable_names_never_an_empty_value() {
+    let output = Command::new(env!("CARGO_BIN_EXE_flashsale"))
+        .arg("--help")
+        .env_clear()
+        .output()
+        .expect("run flashsale --help");
+
+    assert_eq!(output.status.code(), Some(0));
+    let help = String::from_utf8_lossy(&output.stdout);
+    for expected in [
+        "[env: PORT]",
+        "[default: 8080]",
+        "[env: LOCK_TTL_MS]",
+        "[default: 5000]",
+        "[env: DEFAULT_LOCK_MODE]",
+        "[default: redis]",
+    ] {
+        assert!(help.contains(expected), "no {expected} in:\n{help}");
+    }
+    // `[env: PORT=]` reads as a variable set to nothing; `[default: ]` as a
+    // default of nothing.
+    assert!(!help.contains("=]"), "{help}");
+    assert!(!help.contains("[default: ]"), "{help}");
+
+    // A variable that is set shows no value either (ADMIN_TOKEN is a secret).
+    let output = Command::new(env!("CARGO_BIN_EXE_flashsale"))
+        .arg("--help")
+        .env_clear()
+        .env("PORT", "19104")
+        .env("ADMIN_TOKEN", "hunter2")
+        .output()
+        .expect("run flashsale --help");
+    let help = String::from_utf8_lossy(&output.stdout);
+    assert!(help.contains("[env: PORT]"), "{help}");
+    assert!(
+        !help.contains("hunter2") && !help.contains("19104"),
+        "{help}"
+    );
+}

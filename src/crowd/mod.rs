@@ -161,6 +161,11 @@ pub struct CrowdReport {
     /// Of `sold`, the orders taken from a stock restocked during the crowd.
     #[serde(default)]
     pub sold_after_restock: u32,
+    /// Units of the stock the crowd ran on left unsold while buyers were
+    /// turned away (busy, lock lost, unavailable, failed): at most that many
+    /// buyers. Not a success: the page calls it UNDERSOLD (see [`undersold`]).
+    #[serde(default)]
+    pub undersold: i64,
     /// Turned away: the product was sold out.
     pub sold_out: u32,
     /// Turned away: the lock stayed taken past the deadline (HTTP 429).
@@ -355,6 +360,9 @@ async fn run_crowd(
         .await?
         .ok_or(CrowdError::ProductNotFound(product))?;
     let elapsed_ms = u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX);
+    let ran_on = tally.sold - tally.sold_after_restock;
+    let refused = tally.busy + tally.lock_lost + tally.unavailable + tally.failed;
+    let undersold = undersold(before.stock, ran_on, refused);
     let drain_ms = u64::try_from(drain.waited.as_millis()).unwrap_or(u64::MAX);
     let still_queued = if drain.drained {
         0
@@ -368,6 +376,19 @@ async fn run_crowd(
             not_started = tally.not_started,
             elapsed_ms,
             "flash crowd cut short (client gone or shutting down)"
+        );
+    } else if undersold > 0 {
+        // Not "done" in green words: stock was left while buyers were refused.
+        tracing::warn!(
+            sold = tally.sold,
+            stock_before = before.stock,
+            undersold,
+            busy = tally.busy,
+            lock_lost = tally.lock_lost,
+            unavailable = tally.unavailable,
+            failed = tally.failed,
+            elapsed_ms,
+            "flash crowd undersold: stock left while buyers were refused"
         );
     } else {
         tracing::info!(
@@ -388,9 +409,10 @@ async fn run_crowd(
         deadline_ms: request.knobs.deadline.map(|deadline| deadline.millis()),
         stock_before: before.stock,
         sold: tally.sold,
-        oversold: (i64::from(tally.sold - tally.sold_after_restock) - before.stock).max(0),
+        oversold: (i64::from(ran_on) - before.stock).max(0),
         restocked_during: after.generation != before.generation || tally.sold_after_restock > 0,
         sold_after_restock: tally.sold_after_restock,
+        undersold,
         sold_out: tally.sold_out,
         busy: tally.busy,
         lock_lost: tally.lock_lost,
@@ -419,6 +441,16 @@ async fn run_crowd(
 
 fn one() -> u32 {
     1
+}
+
+/// Sales a crowd missed: units of the `stock_before` it ran on left after it
+/// sold `ran_on`, while `refused` buyers were turned away for a reason other
+/// than the stock (busy, lock lost, unavailable, failed) — at most that many,
+/// since only they could have bought. 0 when nobody was refused that way, or
+/// nothing was left.
+pub fn undersold(stock_before: i64, ran_on: u32, refused: u32) -> i64 {
+    let left = stock_before.saturating_sub(i64::from(ran_on)).max(0);
+    left.min(i64::from(refused))
 }
 
 /// Outcomes counted as the HTTP API would answer them.
@@ -461,6 +493,16 @@ impl Tally {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn undersold_counts_the_units_left_that_refused_buyers_could_have_bought() {
+        assert_eq!(undersold(100, 0, 500), 100);
+        assert_eq!(undersold(100, 40, 460), 60);
+        assert_eq!(undersold(100, 40, 20), 20);
+        assert_eq!(undersold(100, 40, 0), 0);
+        assert_eq!(undersold(100, 137, 10), 0);
+        assert_eq!(undersold(i64::MIN, u32::MAX, u32::MAX), 0);
+    }
 
     #[test]
     fn a_crowd_has_one_to_ten_thousand_buyers() {

@@ -42,6 +42,38 @@ impl Strategy {
             Strategy::BrokenAckFirst => &super::stream::ACK_FIRST_INFO,
         }
     }
+
+    /// Whether `deadline_ms` means anything to it: it waits for a lock (or a
+    /// row, a retry, its share of the pool, a batch) until a deadline. The
+    /// page disables the deadline knob for the others. Here, not in each
+    /// `INFO`, so that a new strategy's file need not change; the match makes
+    /// the compiler ask about every new one.
+    pub fn uses_deadline(self) -> bool {
+        match self {
+            // Never waits: no lock, one try (busy at once), a SET whose
+            // answer is ignored, a gate that answers at once.
+            Strategy::None
+            | Strategy::RedisFailfast
+            | Strategy::BrokenIgnoreSetnx
+            | Strategy::RedisStream
+            | Strategy::BrokenAckFirst => false,
+            Strategy::Redis
+            | Strategy::RedisWatchdog
+            | Strategy::RedisFenced
+            | Strategy::RedisFair
+            | Strategy::Redlock
+            | Strategy::Local
+            | Strategy::PgAtomic
+            | Strategy::PgRowLock
+            | Strategy::PgAdvisory
+            | Strategy::PgOptimistic
+            | Strategy::PgSerializable
+            | Strategy::PgBatch
+            | Strategy::BrokenLuaNil
+            | Strategy::BrokenPlainDel
+            | Strategy::BrokenGetDel => true,
+        }
+    }
 }
 
 /// `none`: the race itself, unguarded.

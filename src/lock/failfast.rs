@@ -35,7 +35,7 @@ impl Lock for FailFastLock {
                 waited: std::time::Duration::ZERO,
             }),
             Err(error) => {
-                self.0.node.release_in_background(key, token);
+                self.0.node.clean_up_failed_acquire(&error, key, token);
                 Err(error)
             }
         }

@@ -260,7 +260,7 @@ impl Lock for FairLock {
                     // with its lease.
                     self.base
                         .node
-                        .release_in_background(keys[0].clone(), token.clone());
+                        .clean_up_failed_acquire(&error, keys[0].clone(), token.clone());
                     return Err(error);
                 }
             };

@@ -163,10 +163,10 @@ impl Lock for FencedLock {
                         .invoke_async(&mut connection),
                 )
                 .await;
-            if minted.is_err() {
+            if let Err(error) = &minted {
                 self.redis
                     .node
-                    .release_in_background(key.clone(), token.clone());
+                    .clean_up_failed_acquire(error, key.clone(), token.clone());
             }
             minted
         };

@@ -11,8 +11,9 @@
 //!
 //! The Redis strategies share the plumbing below: one multiplexed connection,
 //! a timeout on every call ("timed out" means "outcome unknown": the SET may
-//! have run, so a best-effort release with the same token follows), the spin
-//! loop, and the compare-and-delete release.
+//! have run, so a best-effort release with the same token follows; a call
+//! refused at connect never ran, and nothing follows), the spin loop, and the
+//! compare-and-delete release.
 //!
 //! The Postgres guards ([`postgres`]) need no lock service: they put the
 //! transaction, the row lock or the version check around the same sale.
@@ -129,6 +130,18 @@ impl LockError {
     /// The lock service failed (as opposed to busy, lost or no quorum).
     pub fn is_unavailable(&self) -> bool {
         matches!(self, LockError::TimedOut(_) | LockError::Redis(_))
+    }
+
+    /// Whether the failed call may still have run in Redis: it timed out,
+    /// or its connection broke after it was sent. A call refused when
+    /// connecting never reached Redis (see [`NodeConnection`]), so no lock
+    /// can be held under its token.
+    pub fn may_have_run(&self) -> bool {
+        match self {
+            LockError::TimedOut(_) => true,
+            LockError::Redis(error) => !error.is_connection_refusal(),
+            _ => false,
+        }
     }
 }
 
@@ -272,16 +285,21 @@ impl RedisNode {
         Ok(deleted == 1)
     }
 
-    /// A compare-and-delete sent without waiting for it: after a failed or
-    /// timed-out call, or by a guard dropped unreleased.
-    pub fn release_in_background(&self, key: String, token: String) {
-        if tokio::runtime::Handle::try_current().is_err() {
+    /// After a `SET NX` (or an acquire script) that failed with `error`: if
+    /// it may have run ([`LockError::may_have_run`]), a lock may be held
+    /// under `token`, so a compare-and-delete goes out in the background. A
+    /// call refused at connect took no lock: nothing is sent. That was 502
+    /// "lock release failed" warnings in one crowd with Redis down, for locks
+    /// never taken. The clean-up's own failure is no warning either: nobody
+    /// knows a lock was taken, and its TTL frees it if one was.
+    pub fn clean_up_failed_acquire(&self, error: &LockError, key: String, token: String) {
+        if !error.may_have_run() || tokio::runtime::Handle::try_current().is_err() {
             return;
         }
         let node = self.clone();
         tokio::spawn(async move {
             if let Err(error) = node.release_if_ours(&key, &token).await {
-                tracing::warn!(%key, error = %error, "best-effort lock release failed; the TTL will free it");
+                tracing::debug!(%key, error = %error, "clean-up after an unanswered acquire failed; if it took the lock, the TTL frees it");
             }
         });
     }
@@ -470,7 +488,7 @@ impl RedisBase {
                 Ok(false) => Ok(None),
                 Err(error) => {
                     // The SET may have landed before the failure: clean up under our token.
-                    node.release_in_background(key.clone(), token.clone());
+                    node.clean_up_failed_acquire(&error, key.clone(), token.clone());
                     Err(error)
                 }
             }
@@ -485,5 +503,33 @@ impl RedisBase {
         let released = self.node.release_if_ours(&guard.key, &guard.token).await;
         guard.settle(&released);
         released
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io;
+
+    use super::*;
+
+    fn io_error(kind: io::ErrorKind) -> LockError {
+        LockError::Redis(redis::RedisError::from(io::Error::from(kind)))
+    }
+
+    #[test]
+    fn only_a_call_that_may_have_reached_redis_is_cleaned_up_after() {
+        // Refused at connect: never sent, so no lock, no clean-up, no warning.
+        assert!(!io_error(io::ErrorKind::ConnectionRefused).may_have_run());
+        // Sent, then no answer: the SET may have run.
+        assert!(LockError::TimedOut(Duration::from_secs(1)).may_have_run());
+        assert!(io_error(io::ErrorKind::BrokenPipe).may_have_run());
+        assert!(io_error(io::ErrorKind::ConnectionReset).may_have_run());
+        // Answered: nothing of ours can be held.
+        assert!(
+            !LockError::Busy {
+                waited: Duration::ZERO
+            }
+            .may_have_run()
+        );
     }
 }

@@ -12,6 +12,8 @@ struct StrategyEntry {
     name: &'static str,
     #[serde(flatten)]
     info: &'static StrategyInfo,
+    /// Whether `deadline_ms` means anything to it (it waits for a lock).
+    uses_deadline: bool,
     #[serde(flatten)]
     availability: Availability,
     /// The strategy used when a purchase names none.
@@ -29,6 +31,7 @@ pub async fn list(state: web::Data<AppState>) -> HttpResponse {
         .map(|(strategy, availability)| StrategyEntry {
             name: strategy.as_str(),
             info: strategy.info(),
+            uses_deadline: strategy.uses_deadline(),
             availability,
             default: strategy == state.default_lock_mode,
         })

@@ -2,7 +2,17 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 
-import { DUPLICATES_WHY, REFUSALS, failure, knobsOf, restockedSentence, summary, verdictOf } from "../words.js";
+import {
+  DUPLICATES_WHY,
+  REFUSALS,
+  failure,
+  knobsOf,
+  restockedSentence,
+  summary,
+  toneOf,
+  undersoldOf,
+  verdictOf,
+} from "../words.js";
 
 describe("failure", () => {
   test("says a refusal the service names in the page's words", () => {
@@ -49,6 +59,33 @@ describe("verdictOf", () => {
   test("says what sold of the stock, and by how much it oversold", () => {
     assert.equal(verdictOf(report()), "sold 500 / 100 · oversold by 400");
     assert.equal(verdictOf(report({ sold: 100, oversold: 0 })), "sold 100 / 100 · no oversell");
+  });
+});
+
+describe("a crowd that left stock while it refused buyers", () => {
+  test("sold nothing: says so first, names why, in amber (as the server's page)", () => {
+    const broken = report({ lock: "broken-lua-nil", sold: 0, oversold: 0, busy: 498, unavailable: 2 });
+    assert.equal(verdictOf(broken), "nothing sold of 100 · UNDERSOLD: 498 busy, 2 unavailable");
+    assert.equal(toneOf(broken), "warn");
+    const run = summary(broken, "Phone");
+    assert.equal(run.tone, "warn");
+    assert.equal(run.sold, "nothing sold of 100");
+    assert.equal(run.over, "UNDERSOLD: 498 busy, 2 unavailable");
+  });
+
+  test("sold some: UNDERSOLD by the units refused buyers could have bought", () => {
+    const failfast = report({ sold: 40, oversold: 0, busy: 460 });
+    assert.equal(undersoldOf(failfast), 60);
+    assert.equal(verdictOf(failfast), "sold 40 / 100 · UNDERSOLD by 60: 460 busy");
+    assert.equal(toneOf(failfast), "warn");
+    assert.equal(undersoldOf(report({ buyers: 60, sold: 40, oversold: 0, busy: 20 })), 20);
+  });
+
+  test("fewer buyers than stock, or sold out: no undersell", () => {
+    assert.equal(toneOf(report({ buyers: 40, sold: 40, oversold: 0 })), "good");
+    assert.equal(toneOf(report({ sold: 100, oversold: 0, sold_out: 300, busy: 100 })), "good");
+    // A timeline kept without the counts: nothing to say about refusals.
+    assert.equal(verdictOf({ sold: 2, stock_before: 2, oversold: 0 }), "sold 2 / 2 · no oversell");
   });
 });
 

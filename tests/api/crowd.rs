@@ -80,6 +80,47 @@ async fn a_flash_crowd_with_the_redis_lock_sells_exactly_the_stock() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_crowd_that_sells_nothing_reports_what_it_left_unsold() {
+    let app = spawn_app().await;
+
+    // broken-lua-nil never takes its lock: every buyer waits out the deadline.
+    let response = flash_crowd(
+        &app.address,
+        1,
+        json!({"buyers": 12, "lock": "broken-lua-nil", "deadline_ms": 100, "restock": 100}),
+    )
+    .await;
+
+    assert_eq!(response.status(), StatusCode::OK);
+    let report: Value = response.json().await.unwrap();
+    assert_eq!(report["sold"], 0, "{report}");
+    assert_eq!(report["busy"], 12, "{report}");
+    // 100 units left, and 12 buyers refused who could have bought them.
+    assert_eq!(report["undersold"], 12, "{report}");
+    assert_eq!(report["oversold"], 0, "{report}");
+
+    // The same crowd, read back by the page without JavaScript: amber, and
+    // it says it sold nothing first.
+    let id = report["crowd_id"].as_str().unwrap();
+    let html = crate::helpers::page(&app.address, &format!("/?crowd={id}")).await;
+    assert!(
+        html.contains(r#"<p class="verdict warn" data-oversold="0">nothing sold of 100 · UNDERSOLD: 12 busy</p>"#),
+        "{html}"
+    );
+
+    // A safe sale that sold its whole stock left nothing: not undersold.
+    let sold_out = flash_crowd(
+        &app.address,
+        1,
+        json!({"buyers": 30, "lock": "redis", "restock": 10}),
+    )
+    .await;
+    let report: Value = sold_out.json().await.unwrap();
+    assert_eq!(report["sold"], 10, "{report}");
+    assert_eq!(report["undersold"], 0, "{report}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_flash_crowd_is_bounded_and_its_settings_are_checked() {
     let app = spawn_app().await;
 

@@ -16,6 +16,8 @@ fn group_of(strategy: Strategy) -> &'static str {
         "unsafe"
     } else if info.family == Family::Postgres {
         "safe-database"
+    } else if info.family == Family::Fast {
+        "fast-and-safe"
     } else {
         "safe-lock"
     }
@@ -89,6 +91,7 @@ async fn the_lock_switch_lists_every_strategy_of_the_catalogue_in_its_group() {
             format!(r#"data-lesson="{}""#, escaped(info.lesson)),
             format!(r#"data-breaks="{}""#, escaped(info.breaks_when)),
             format!(r#"data-uses-ttl="{}""#, info.uses_ttl),
+            format!(r#"data-uses-deadline="{}""#, strategy.uses_deadline()),
             format!(r#"<span class="lock-label">{}</span>"#, escaped(info.label)),
         ] {
             assert!(
@@ -140,6 +143,31 @@ async fn an_unavailable_strategy_is_greyed_out_with_the_reason_the_api_gives() {
         );
     }
     assert!(!html.contains(r#"value="redis" disabled"#));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unavailable_default_strategy_is_not_pre_selected() {
+    // Redlock as the default, with no nodes: unavailable from the start.
+    let app = spawn_app_with(|settings| {
+        settings.default_lock_mode = Strategy::Redlock;
+        settings.redlock_urls = RedlockNodes(vec![]);
+    })
+    .await;
+
+    let html = page(&app.address, "/").await;
+
+    assert!(
+        !html.contains(r#"value="redlock" checked"#),
+        "redlock pre-selected"
+    );
+    assert!(html.contains(r#"name="lock" value="redlock" disabled"#));
+    // The first safe strategy that can run instead, and a line saying why.
+    assert!(html.contains(r#"name="lock" value="redis" checked"#));
+    assert!(html.contains("The default strategy, redlock, is unavailable"));
+
+    // Named in the address, it stays chosen: the service says why it cannot sell.
+    let chosen = page(&app.address, "/?lock=redlock").await;
+    assert!(chosen.contains(r#"name="lock" value="redlock" checked"#));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -18,7 +18,12 @@ pub const PHONE: (u32, u32) = (390, 844);
 /// Spawns the service and a browser and runs `scenario` in them; closes the
 /// session (and Chromium with it) whether the scenario passes or not.
 pub async fn in_browser(scenario: impl AsyncFnOnce(&Client, &TestApp)) {
-    let app = spawn_app().await;
+    in_browser_with(spawn_app().await, scenario).await;
+}
+
+/// [`in_browser`] with a service the test spawned itself (e.g. on a Redis of
+/// its own).
+pub async fn in_browser_with(app: TestApp, scenario: impl AsyncFnOnce(&Client, &TestApp)) {
     let browser = Browser::start().await;
 
     let outcome = AssertUnwindSafe(scenario(&browser.client, &app))
@@ -160,6 +165,44 @@ pub async fn save_element_screenshot(client: &Client, css: &str, name: &str) -> 
     let path = dir.join(name);
     std::fs::write(&path, png).expect("write the screenshot");
     path
+}
+
+/// Whether the element `css` has the class `class`.
+pub async fn has_class(client: &Client, css: &str, class: &str) -> bool {
+    client
+        .find(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("no {css} on the page: {e}"))
+        .attr("class")
+        .await
+        .expect("element's class")
+        .is_some_and(|classes| classes.split_whitespace().any(|c| c == class))
+}
+
+/// Polls until `done` holds (30 s at most); on timeout, saves a screenshot
+/// and fails naming what it waited for.
+pub async fn wait_until(client: &Client, what: &str, done: impl AsyncFn() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !done().await {
+        if Instant::now() > deadline {
+            let shot = save_screenshot(client, "failure.png").await;
+            panic!("waited 30 s for {what}; screenshot: {}", shot.display());
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// The top of the element `css`, in CSS pixels from the top of the viewport.
+pub async fn top_of(client: &Client, css: &str) -> f64 {
+    client
+        .execute(
+            "return document.querySelector(arguments[0]).getBoundingClientRect().top;",
+            vec![json!(css)],
+        )
+        .await
+        .unwrap_or_else(|e| panic!("cannot measure {css}: {e}"))
+        .as_f64()
+        .expect("a number")
 }
 
 pub async fn viewport_height(client: &Client) -> u64 {

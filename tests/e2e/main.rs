@@ -16,11 +16,22 @@
 //! when missing); `CHROMIUM` and `CHROMEDRIVER` may name other binaries.
 //! Without a browser the test fails: it never passes without having run.
 //!
+//! A third test runs a `broken-lua-nil` crowd at 1280×720 and finds an amber
+//! "nothing sold" verdict naming busy, the products above the fold, the
+//! runs in view and the deadline knob disabled where it means nothing
+//! (`target/e2e/fold-1280x720.png`, `nothing-sold.png`, `runs-1280x720.png`);
+//! a fourth stops a Redis of its own and finds the header degraded and the
+//! Redis strategies greyed out without a reload (`redis-down.png`).
+//!
 //! One file per panel of the page: `crowd` (buy, the lock lab, the flash
-//! crowd, the page on a phone) and `timeline` (watch 8 buyers); `helpers`
-//! reads and drives the page, `browser` starts chromedriver and Chromium.
+//! crowd, the page on a phone), `timeline` (watch 8 buyers), `verdicts`
+//! (an undersold crowd, the first screen) and `health` (Redis down);
+//! `helpers` reads and drives the page, `browser` starts chromedriver and
+//! Chromium.
 
 mod browser;
 mod crowd;
+mod health;
 mod helpers;
 mod timeline;
+mod verdicts;

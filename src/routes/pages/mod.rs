@@ -104,7 +104,13 @@ async fn index(
     let query = web::Query::<PageQuery>::from_query(request.query_string())
         .map(web::Query::into_inner)
         .unwrap_or_default();
-    let mut page = load_page(&state, query.settings(state.default_lock_mode), admin).await?;
+    // An address that names no strategy starts on the default, if it can run.
+    let (default, instead) = match query.lock {
+        Some(_) => (state.default_lock_mode, None),
+        None => switch::starting_strategy(&state.shop.lab.availability(), state.default_lock_mode),
+    };
+    let mut page = load_page(&state, query.settings(default), admin).await?;
+    page.alert = instead;
     // What a plain form came to, from its one-time cookie: never from the
     // address, which anybody can write into a link.
     let told = request.cookie(NOTICE_COOKIE);

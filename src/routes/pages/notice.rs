@@ -1,5 +1,5 @@
 //! A line of colour on the page: what one action came to (a notice on a
-//! product's card) or a crowd's verdict, in green, red or neutral. Below the
+//! product's card) or a crowd's verdict, in green, red, amber or neutral. Below the
 //! page's settings, verdicts and view, which all speak in it.
 
 use std::fmt;
@@ -10,11 +10,14 @@ pub struct Notice {
     pub text: String,
 }
 
-/// Green, red, or neutral.
+/// Green, red, amber, or neutral.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Tone {
     Good,
     Bad,
+    /// Nothing unsafe, but not a success either: stock left unsold while
+    /// buyers were turned away.
+    Warn,
     Info,
 }
 
@@ -23,6 +26,7 @@ impl fmt::Display for Tone {
         f.write_str(match self {
             Tone::Good => "good",
             Tone::Bad => "bad",
+            Tone::Warn => "warn",
             Tone::Info => "info",
         })
     }

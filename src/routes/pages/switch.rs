@@ -103,6 +103,8 @@ pub struct LockOption {
     pub breaks_when: &'static str,
     pub safety: Safety,
     pub uses_ttl: bool,
+    /// Whether it waits for a lock until a deadline (`deadline_ms`).
+    pub uses_deadline: bool,
     pub checked: bool,
     /// Greyed out: the strategy cannot be used right now (and is not the
     /// chosen one, which stays selectable so that the form still names it
@@ -147,6 +149,7 @@ impl LockSwitch {
                 breaks_when: info.breaks_when,
                 safety: Safety::of(info),
                 uses_ttl: info.uses_ttl,
+                uses_deadline: strategy.uses_deadline(),
                 checked,
                 disabled: reason.is_some() && !checked,
                 unavailable_reason: reason,
@@ -168,6 +171,48 @@ impl LockSwitch {
             chosen: chosen_option.expect("the chosen strategy is in the catalogue"),
         }
     }
+}
+
+/// The strategy a page opened without `lock=` starts on: `default`, unless
+/// it cannot run now (a class would press *Flash crowd* on a dead lock and
+/// read the refusals as the lesson) — then the first safe strategy of the
+/// catalogue that can, else the first that can, with the sentence that says
+/// so. One not listed in `availability` counts as available.
+pub fn starting_strategy(
+    availability: &[(Strategy, Availability)],
+    default: Strategy,
+) -> (Strategy, Option<String>) {
+    let unavailable = |strategy: Strategy| {
+        availability
+            .iter()
+            .find(|(s, _)| *s == strategy)
+            .filter(|(_, a)| !a.available)
+            .map(|(_, a)| {
+                a.unavailable_reason
+                    .clone()
+                    .unwrap_or_else(|| "not available right now".to_owned())
+            })
+    };
+    let Some(reason) = unavailable(default) else {
+        return (default, None);
+    };
+    let runnable = || {
+        Strategy::ALL
+            .into_iter()
+            .filter(|s| unavailable(*s).is_none())
+    };
+    let Some(instead) = runnable()
+        .find(|s| s.info().safe)
+        .or_else(|| runnable().next())
+    else {
+        return (default, None);
+    };
+    (
+        instead,
+        Some(format!(
+            "The default strategy, {default}, is unavailable ({reason}): {instead} is chosen instead."
+        )),
+    )
 }
 
 #[cfg(test)]
@@ -220,6 +265,34 @@ mod tests {
         assert_eq!(Safety::of(Strategy::BrokenGetDel.info()), Safety::Broken);
         assert_eq!(Safety::of(Strategy::Local.info()), Safety::Unsafe);
         assert_eq!(Safety::of(Strategy::PgRowLock.info()), Safety::Safe);
+    }
+
+    #[test]
+    fn an_unavailable_default_gives_way_to_the_first_safe_strategy_that_can_run() {
+        assert_eq!(
+            starting_strategy(&[], Strategy::Redis),
+            (Strategy::Redis, None)
+        );
+        let redis_down: Vec<_> = Strategy::ALL
+            .into_iter()
+            .filter(|s| s.info().needs != crate::lock::Needs::Nothing)
+            .map(|s| (s, down("Redis does not answer")))
+            .collect();
+        let (instead, why) = starting_strategy(&redis_down, Strategy::Redis);
+        assert_eq!(instead, Strategy::PgAtomic);
+        assert_eq!(
+            why.as_deref(),
+            Some(
+                "The default strategy, redis, is unavailable (Redis does not answer): \
+                 pg-atomic is chosen instead."
+            )
+        );
+        // Nothing can run: the default stays, and the service says why.
+        let all_down: Vec<_> = Strategy::ALL.into_iter().map(|s| (s, down("x"))).collect();
+        assert_eq!(
+            starting_strategy(&all_down, Strategy::Redis),
+            (Strategy::Redis, None)
+        );
     }
 
     #[test]

@@ -33,7 +33,9 @@ pub const DUPLICATES_WHY: &str = "count(*) then insert: clicks at once all count
 pub struct CrowdVerdict {
     pub tone: Tone,
     pub oversold: i64,
-    /// "sold 137 / 100 · oversold by 37" or "sold 100 / 100 · no oversell".
+    /// "sold 137 / 100 · oversold by 37", "sold 100 / 100 · no oversell",
+    /// "sold 40 / 100 · UNDERSOLD by 60: 460 busy" or "nothing sold of 100 ·
+    /// UNDERSOLD: 500 busy".
     pub headline: String,
     /// "lock none · 500 buyers · 20 ms business step · 363 sold out · …".
     pub detail: String,
@@ -93,16 +95,58 @@ impl From<&CrowdReport> for CrowdNumbers {
     }
 }
 
+impl CrowdNumbers {
+    /// Turned away while there may have been stock for them: busy, lost
+    /// their lock, unavailable, failed (not sold out, not at the limit).
+    fn refused(&self) -> u32 {
+        self.busy
+            .saturating_add(self.lock_lost)
+            .saturating_add(self.unavailable)
+            .saturating_add(self.failed)
+    }
+
+    /// Why buyers were refused, in the crowd's counts: "460 busy, 2 unavailable".
+    fn why_refused(&self) -> String {
+        [
+            (self.busy, "busy"),
+            (self.lock_lost, "lost their lock"),
+            (self.unavailable, "unavailable"),
+            (self.failed, "failed"),
+        ]
+        .iter()
+        .filter(|(count, _)| *count > 0)
+        .map(|(count, words)| format!("{count} {words}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+    }
+}
+
 impl From<CrowdNumbers> for CrowdVerdict {
     fn from(n: CrowdNumbers) -> Self {
         // Against the stock the crowd ran on: what it sold after a restock
         // came from the new stock (as in `CrowdReport::oversold`).
         let ran_on = n.sold.saturating_sub(n.sold_after_restock);
         let oversold = i64::from(ran_on).saturating_sub(n.stock_before).max(0);
+        let undersold = crate::crowd::undersold(n.stock_before, ran_on, n.refused());
+        // Never praise a failure: a crowd that left stock unsold while it
+        // turned buyers away is amber, and one that sold nothing says so first.
         let mut headline = if oversold > 0 {
             format!(
                 "sold {} / {} · oversold by {oversold}",
                 n.sold, n.stock_before
+            )
+        } else if undersold > 0 && n.sold == 0 {
+            format!(
+                "nothing sold of {} · UNDERSOLD: {}",
+                n.stock_before,
+                n.why_refused()
+            )
+        } else if undersold > 0 {
+            format!(
+                "sold {} / {} · UNDERSOLD by {undersold}: {}",
+                n.sold,
+                n.stock_before,
+                n.why_refused()
             )
         } else {
             format!("sold {} / {} · no oversell", n.sold, n.stock_before)
@@ -146,6 +190,8 @@ impl From<CrowdNumbers> for CrowdVerdict {
         Self {
             tone: if oversold > 0 || n.duplicates > 0 {
                 Tone::Bad
+            } else if undersold > 0 {
+                Tone::Warn
             } else {
                 Tone::Good
             },
@@ -253,7 +299,12 @@ mod tests {
             ..NUMBERS
         });
 
-        assert_eq!(verdict.headline, "sold 90 / 100 · no oversell");
+        // 10 units left while 407 buyers were refused: not a success.
+        assert_eq!(
+            verdict.headline,
+            "sold 90 / 100 · UNDERSOLD by 10: 395 busy, 12 lost their lock"
+        );
+        assert_eq!(verdict.tone, Tone::Warn);
         assert_eq!(
             verdict.detail,
             "lock redis-fenced · 500 buyers · 20 ms business step · 800 ms pause · TTL 200 ms \
@@ -284,6 +335,80 @@ mod tests {
             )
         );
         assert_eq!(CrowdVerdict::from(NUMBERS).restocked, None);
+    }
+
+    #[test]
+    fn a_crowd_that_sold_nothing_says_so_first_and_names_why_in_amber() {
+        let verdict = CrowdVerdict::from(CrowdNumbers {
+            strategy: Strategy::BrokenLuaNil,
+            sold: 0,
+            sold_out: 0,
+            busy: 498,
+            unavailable: 2,
+            ..NUMBERS
+        });
+        assert_eq!(
+            verdict.headline,
+            "nothing sold of 100 · UNDERSOLD: 498 busy, 2 unavailable"
+        );
+        assert_eq!(verdict.tone, Tone::Warn);
+        assert_eq!(verdict.oversold, 0);
+
+        let lost = CrowdVerdict::from(CrowdNumbers {
+            sold: 0,
+            sold_out: 0,
+            lock_lost: 500,
+            ..NUMBERS
+        });
+        assert_eq!(
+            lost.headline,
+            "nothing sold of 100 · UNDERSOLD: 500 lost their lock"
+        );
+    }
+
+    #[test]
+    fn stock_left_while_buyers_were_refused_is_undersold_not_safe() {
+        let verdict = CrowdVerdict::from(CrowdNumbers {
+            strategy: Strategy::RedisFailfast,
+            sold: 40,
+            sold_out: 0,
+            busy: 460,
+            ..NUMBERS
+        });
+        assert_eq!(
+            verdict.headline,
+            "sold 40 / 100 · UNDERSOLD by 60: 460 busy"
+        );
+        assert_eq!(verdict.tone, Tone::Warn);
+
+        // Fewer refused than units left: only they could have bought.
+        let few = CrowdVerdict::from(CrowdNumbers {
+            buyers: 60,
+            sold: 40,
+            sold_out: 0,
+            busy: 20,
+            ..NUMBERS
+        });
+        assert_eq!(few.headline, "sold 40 / 100 · UNDERSOLD by 20: 20 busy");
+
+        // Fewer buyers than stock, none refused: safe, and green.
+        let quiet = CrowdVerdict::from(CrowdNumbers {
+            buyers: 40,
+            sold: 40,
+            sold_out: 0,
+            ..NUMBERS
+        });
+        assert_eq!(quiet.headline, "sold 40 / 100 · no oversell");
+        assert_eq!(quiet.tone, Tone::Good);
+
+        // Sold out and some busy at the end: nothing was left to sell.
+        let sold_out = CrowdVerdict::from(CrowdNumbers {
+            sold: 100,
+            sold_out: 300,
+            busy: 100,
+            ..NUMBERS
+        });
+        assert_eq!(sold_out.tone, Tone::Good);
     }
 
     #[test]
