@@ -76,13 +76,15 @@ function standing(r) {
 // (or the undersell, and why).
 export function verdictOf(r) {
   const dups = r.duplicates > 0 ? ` · ${r.duplicates} duplicates` : "";
+  // An order accepted and never written fails the sale like an oversell.
+  const lost = r.lost_orders > 0 ? ` · ${r.lost_orders} orders lost` : "";
   const { sold, over } = standing(r);
-  return `${sold} · ${over}${dups}`;
+  return `${sold} · ${over}${dups}${lost}`;
 }
 
 // The verdict's colour: "bad" (oversold, duplicates), "warn" (undersold), "good".
 export function toneOf(r) {
-  if (r.duplicates > 0) return "bad";
+  if (r.duplicates > 0 || r.lost_orders > 0) return "bad";
   return standing(r).tone;
 }
 
@@ -112,6 +114,9 @@ export function summary(r, name) {
     if (count > 0) extra.push(`${count} ${words}`);
   }
   const seconds = `${(r.elapsed_ms / 1000).toFixed(1)} s`;
+  if (r.queued > 0) {
+    extra.push(`${r.queued} queued, ${r.written} written after a ${((r.drain_ms || 0) / 1000).toFixed(1)} s drain`);
+  }
   const why = r.duplicates > 0 ? [DUPLICATES_WHY] : [];
   return {
     tone: toneOf(r),

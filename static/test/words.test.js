@@ -62,6 +62,15 @@ describe("verdictOf", () => {
   });
 });
 
+describe("a crowd of the stream designs", () => {
+  test("lost orders are bad, as the server's page says, and the drain is told", () => {
+    const lost = report({ lock: "broken-ack-first", sold: 100, oversold: 0, queued: 100, written: 70, lost_orders: 30, drain_ms: 1500 });
+    assert.equal(verdictOf(lost), "sold 100 / 100 · no oversell · 30 orders lost");
+    assert.equal(toneOf(lost), "bad");
+    assert.match(summary(lost, "Phone").detail, /100 queued, 70 written after a 1\.5 s drain/);
+  });
+});
+
 describe("a crowd that left stock while it refused buyers", () => {
   test("sold nothing: says so first, names why, in amber (as the server's page)", () => {
     const broken = report({ lock: "broken-lua-nil", sold: 0, oversold: 0, busy: 498, unavailable: 2 });

@@ -67,6 +67,13 @@ pub struct CrowdNumbers {
     /// Orders beyond a buyer's limit, from the orders table.
     pub duplicates: i64,
     pub elapsed_ms: u64,
+    /// Of `sold`, answered 202 (queued, written later: the stream designs).
+    pub queued: u32,
+    /// Accepted orders in Postgres once the queue drained.
+    pub written: i64,
+    /// Accepted and never written.
+    pub lost_orders: i64,
+    pub drain_ms: u64,
 }
 
 impl From<&CrowdReport> for CrowdNumbers {
@@ -91,6 +98,10 @@ impl From<&CrowdReport> for CrowdNumbers {
             limit_reached: report.limit_reached,
             duplicates: report.duplicates,
             elapsed_ms: report.elapsed_ms,
+            queued: report.queued,
+            written: report.written,
+            lost_orders: report.lost_orders,
+            drain_ms: report.drain_ms,
         }
     }
 }
@@ -154,6 +165,10 @@ impl From<CrowdNumbers> for CrowdVerdict {
         if n.duplicates > 0 {
             headline.push_str(&format!(" · {} duplicates", n.duplicates));
         }
+        // An order accepted and never written fails the sale like an oversell.
+        if n.lost_orders > 0 {
+            headline.push_str(&format!(" · {} orders lost", n.lost_orders));
+        }
         // The knobs that differ from a plain purchase, then every outcome
         // that happened at all.
         let mut parts = vec![
@@ -184,11 +199,19 @@ impl From<CrowdNumbers> for CrowdVerdict {
             }
         }
         parts.push(format!("{:.1} s", n.elapsed_ms as f64 / 1000.0));
+        if n.queued > 0 {
+            parts.push(format!(
+                "{} queued, {} written after a {:.1} s drain",
+                n.queued,
+                n.written,
+                n.drain_ms as f64 / 1000.0
+            ));
+        }
         if n.duplicates > 0 {
             parts.push(DUPLICATES_WHY.to_owned());
         }
         Self {
-            tone: if oversold > 0 || n.duplicates > 0 {
+            tone: if oversold > 0 || n.duplicates > 0 || n.lost_orders > 0 {
                 Tone::Bad
             } else if undersold > 0 {
                 Tone::Warn
@@ -233,7 +256,36 @@ mod tests {
         limit_reached: 0,
         duplicates: 0,
         elapsed_ms: 1234,
+        queued: 0,
+        written: 137,
+        lost_orders: 0,
+        drain_ms: 0,
     };
+
+    #[test]
+    fn lost_orders_make_a_crowd_bad_and_the_drain_is_told() {
+        let verdict = CrowdVerdict::from(CrowdNumbers {
+            strategy: Strategy::BrokenAckFirst,
+            sold: 100,
+            queued: 100,
+            written: 70,
+            lost_orders: 30,
+            drain_ms: 1500,
+            ..NUMBERS
+        });
+        assert_eq!(verdict.tone, Tone::Bad);
+        assert_eq!(
+            verdict.headline,
+            "sold 100 / 100 · no oversell · 30 orders lost"
+        );
+        assert!(
+            verdict
+                .detail
+                .contains("100 queued, 70 written after a 1.5 s drain"),
+            "{}",
+            verdict.detail
+        );
+    }
 
     #[test]
     fn duplicates_make_a_crowd_bad_and_say_why() {
