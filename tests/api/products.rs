@@ -55,7 +55,7 @@ async fn the_numbers_follow_the_sales() {
         json!({
             "id": 1, "name": "Flash-sale phone", "initial_stock": 3, "stock": 1,
             "orders": 2, "oversold": 0, "lost_updates": 0,
-            "per_buyer": null, "duplicates": 0
+            "per_buyer": null, "duplicates": 0, "queued": 0
         })
     );
 }
