@@ -86,6 +86,7 @@ struct Line {
 
 struct Ticket {
     id: u64,
+    arrived: Instant,
     seat: Seat,
     answer: oneshot::Sender<Result<Order, PurchaseError>>,
 }
@@ -119,7 +120,7 @@ impl Batcher {
             give_up_at,
             trace: request.trace.clone(),
         };
-        let (id, mut answer) = self.join(db, product, seat);
+        let (id, mut answer) = self.join(db, product, arrived, seat);
         let crashed = |_| Err(PurchaseError::Database(sqlx::Error::WorkerCrashed));
 
         // In line: the answer, or the deadline, or Postgres known down.
@@ -140,6 +141,7 @@ impl Batcher {
         &self,
         db: &PgPool,
         product: ProductId,
+        arrived: Instant,
         seat: Seat,
     ) -> (u64, oneshot::Receiver<Result<Order, PurchaseError>>) {
         let (sender, receiver) = oneshot::channel();
@@ -149,6 +151,7 @@ impl Batcher {
         let id = line.tickets;
         line.waiting.push_back(Ticket {
             id,
+            arrived,
             seat,
             answer: sender,
         });
@@ -204,7 +207,7 @@ impl Lines {
             };
             if ticket.seat.give_up_at <= now {
                 let waited = LockError::Busy {
-                    waited: Duration::ZERO,
+                    waited: ticket.arrived.elapsed(),
                 };
                 let _ = ticket
                     .answer
@@ -224,7 +227,11 @@ impl Lines {
     /// The writer ended without emptying the line (it panicked): the buyers
     /// still waiting get an error at once rather than a wait to their deadline.
     fn abandon(&self, product: ProductId) {
-        let mut lines = self.by_product.lock().expect("not poisoned");
+        // Runs while unwinding: a poisoned lock must not panic again.
+        let mut lines = self
+            .by_product
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         if let Some(line) = lines.get_mut(&product) {
             line.writing = false;
             line.waiting.clear();
