@@ -57,6 +57,9 @@ pub struct Args {
     /// the service accepts; it is asked before the run starts. `all`: every
     /// strategy the service's catalogue (GET /api/strategies) lists as
     /// available, in its order; the unavailable ones are named on stderr.
+    /// `front-door` (never part of `all`): lock=none purchases at stock 0,
+    /// each a 409 after one read, the fastest answer a purchase gets; every
+    /// other mode's throughput is then also shown as × front door.
     #[arg(
         long,
         value_name = "MODE",
@@ -122,6 +125,12 @@ pub struct Args {
     #[arg(long, default_value = "30s", value_parser = parse_duration)]
     pub timeout: Duration,
 
+    /// After each mode, wait at most this long for the orders it queued
+    /// (202 Accepted) to be written: the product's `queued` back to 0. Still
+    /// queued after it: the mode fails as not drained.
+    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = parse_duration)]
+    pub drain_timeout: Duration,
+
     /// Report format.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
@@ -176,6 +185,7 @@ pub struct Config {
     pub retry: u32,
     pub rate: Option<f64>,
     pub timeout: Duration,
+    pub drain_timeout: Duration,
     pub format: Format,
     pub out: Option<PathBuf>,
     /// A saved JSON report to print instead of running.
@@ -216,6 +226,7 @@ impl Args {
             retry: self.retry,
             rate: self.rate,
             timeout: self.timeout,
+            drain_timeout: self.drain_timeout,
             format: self.format,
             out: self.out,
             from_json: self.from_json,
@@ -341,6 +352,17 @@ mod tests {
         assert_eq!(config.format, Format::Text);
         assert!(config.rate.is_none());
         assert_eq!(config.knobs, Knobs::default());
+        assert_eq!(config.drain_timeout, Duration::from_secs(30));
+    }
+
+    #[test]
+    fn the_drain_timeout_reads_like_the_other_durations_and_front_door_is_a_mode() {
+        let config = parse(&["--drain-timeout", "500ms", "--modes", "front-door,redis-stream"])
+            .unwrap()
+            .into_config();
+        assert_eq!(config.drain_timeout, Duration::from_millis(500));
+        assert_eq!(config.modes, ["front-door", "redis-stream"]);
+        assert!(parse(&["--drain-timeout", "0s"]).is_err());
     }
 
     #[test]
