@@ -15,8 +15,8 @@ use crate::request::{KnobRange, Knobs};
 /// of buyers with each lock mode, reads back what the service really sold, and
 /// prints the modes side by side with a verdict for each.
 ///
-/// Exit status: 0 when every mode named in --expect-safe neither oversold nor
-/// lost an update; 1 when one did; 2 for bad arguments or a service that
+/// Exit status: 0 when every mode named in --expect-safe neither oversold,
+/// lost an update or an order, nor left orders queued; 1 when one did; 2 for bad arguments or a service that
 /// cannot be reached or refuses the run.
 #[derive(Debug, Parser)]
 #[command(name = "flashsale-loadtest", version)]
@@ -146,8 +146,8 @@ pub struct Args {
     #[arg(long, value_name = "FILE", conflicts_with = "get")]
     pub from_json: Option<PathBuf>,
 
-    /// Modes that must neither oversell nor lose an update: if one does, the
-    /// exit status is 1. Comma-separated; `safe`: every mode run that the
+    /// Modes that must neither oversell, lose an update or an order, nor
+    /// leave orders queued after the drain: if one does, the exit status is 1. Comma-separated; `safe`: every mode run that the
     /// service's catalogue marks safe; an empty value expects nothing.
     #[arg(
         long,
@@ -357,9 +357,14 @@ mod tests {
 
     #[test]
     fn the_drain_timeout_reads_like_the_other_durations_and_front_door_is_a_mode() {
-        let config = parse(&["--drain-timeout", "500ms", "--modes", "front-door,redis-stream"])
-            .unwrap()
-            .into_config();
+        let config = parse(&[
+            "--drain-timeout",
+            "500ms",
+            "--modes",
+            "front-door,redis-stream",
+        ])
+        .unwrap()
+        .into_config();
         assert_eq!(config.drain_timeout, Duration::from_millis(500));
         assert_eq!(config.modes, ["front-door", "redis-stream"]);
         assert!(parse(&["--drain-timeout", "0s"]).is_err());

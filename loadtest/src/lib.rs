@@ -220,7 +220,8 @@ pub async fn execute(config: &Config, prepared: Prepared) -> anyhow::Result<Repo
             };
             let mut report = ModeReport::after_drain(mode, &stats, Some(&drained.product), drain);
             if let (Some(before), Some(after)) = (before, after) {
-                let lock = LockReading::of(&after, mode).since(&LockReading::of(&before, mode));
+                // By the strategy's label: the front door's is `none`.
+                let lock = LockReading::of(&after, lock).since(&LockReading::of(&before, lock));
                 report.lock = Some(lock);
             }
             report.fairness = Fairness::of(&report, config.concurrency, config.rate.is_none());
@@ -273,7 +274,7 @@ fn parameters(config: &Config, prepared: Prepared) -> Parameters {
         drain_timeout_s: config
             .get_path
             .is_none()
-            .then(|| config.drain_timeout.as_secs_f64()),
+            .then_some(config.drain_timeout.as_secs_f64()),
     }
 }
 

@@ -361,7 +361,8 @@ mod tests {
 
     #[test]
     fn queued_tells_an_older_service_from_one_that_cannot_ask_redis() {
-        let older = r#"{"id":1,"initial_stock":5,"stock":5,"orders":0,"oversold":0,"lost_updates":0}"#;
+        let older =
+            r#"{"id":1,"initial_stock":5,"stock":5,"orders":0,"oversold":0,"lost_updates":0}"#;
         let product: Product = serde_json::from_str(older).unwrap();
         assert_eq!((product.queued, product.queued_now()), (None, Some(0)));
 
@@ -439,7 +440,11 @@ mod tests {
         assert!(!drained.drained);
         assert_eq!(drained.product.queued_now(), Some(6));
         assert!(drained.waited >= Duration::from_millis(300));
-        assert!(drained.waited < Duration::from_secs(2), "{:?}", drained.waited);
+        assert!(
+            drained.waited < Duration::from_secs(2),
+            "{:?}",
+            drained.waited
+        );
     }
 
     #[tokio::test]

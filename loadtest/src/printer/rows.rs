@@ -300,7 +300,12 @@ pub fn text(out: &mut dyn Write, report: &Report) -> io::Result<()> {
     text_table(out, report, &columns(report), LEGEND)?;
     if has_orders(report) {
         writeln!(out)?;
-        text_table(out, report, &ORDER_COLUMNS.iter().collect::<Vec<_>>(), ORDER_LEGEND)?;
+        text_table(
+            out,
+            report,
+            &ORDER_COLUMNS.iter().collect::<Vec<_>>(),
+            ORDER_LEGEND,
+        )?;
     }
     if has_lock(report) {
         writeln!(out)?;

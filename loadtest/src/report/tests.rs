@@ -327,7 +327,12 @@ fn accepted_orders_that_were_never_written_are_lost_and_unsafe() {
     let stats = stream_stats(202, 1000, 0);
     let product = stream_product(1000, 988, Some(Some(0)));
 
-    let mode = ModeReport::after_drain("broken-ack-first", &stats, Some(&product), DRAINED_IN_300_MS);
+    let mode = ModeReport::after_drain(
+        "broken-ack-first",
+        &stats,
+        Some(&product),
+        DRAINED_IN_300_MS,
+    );
 
     assert_eq!(mode.lost_orders, Some(12));
     assert_eq!((mode.accepted, mode.written), (Some(1000), Some(988)));
@@ -337,7 +342,6 @@ fn accepted_orders_that_were_never_written_are_lost_and_unsafe() {
         verdict.summary,
         "accepted 1000 of 1000 but wrote 988: 12 LOST ORDERS"
     );
-    assert_eq!(crate::printer::verdict_word(&mode), "LOST ORDERS");
 }
 
 #[test]
@@ -373,7 +377,6 @@ fn a_queue_still_full_at_the_drain_timeout_fails_and_counts_only_what_cannot_be_
         verdict.summary,
         "accepted 1000 of 1000, wrote 600: NOT DRAINED (400 still queued)"
     );
-    assert_eq!(crate::printer::verdict_word(&mode), "NOT DRAINED");
 
     // A service that cannot say what is queued (Redis unreachable).
     let product = stream_product(1000, 600, Some(None));
@@ -435,8 +438,10 @@ fn the_front_door_is_a_reference_not_a_sale() {
         verdict.summary,
         "reference: 4000 answers, 16000.0/s (lock=none at stock 0: one read, 409 sold_out)"
     );
-    assert_eq!(crate::printer::verdict_word(&door), "reference");
-    assert_eq!((door.accepted, door.written, door.lost_orders), (Some(0), Some(0), Some(0)));
+    assert_eq!(
+        (door.accepted, door.written, door.lost_orders),
+        (Some(0), Some(0), Some(0))
+    );
     assert_eq!(door.fairness, None);
 
     // A front door that sold is no front door: a sale's verdict.
@@ -459,11 +464,15 @@ fn every_other_mode_is_measured_against_the_front_door() {
     let fair = stream_stats(201, 200, 0);
     let mut report = Report {
         schema_version: SCHEMA_VERSION,
-        parameters: crate::printer::tests::sample().parameters,
+        parameters: parameters(),
         modes: vec![
             ModeReport::new(FRONT_DOOR, &door_stats, Some(&stream_product(0, 0, None))),
             ModeReport::new("redis-fair", &fair, Some(&stream_product(1000, 200, None))),
-            ModeReport::new("redis-stream", &stream, Some(&stream_product(1000, 1000, None))),
+            ModeReport::new(
+                "redis-stream",
+                &stream,
+                Some(&stream_product(1000, 1000, None)),
+            ),
         ],
     };
 
@@ -485,12 +494,44 @@ fn every_other_mode_is_measured_against_the_front_door() {
 #[test]
 fn an_unsafe_expected_mode_includes_one_that_lost_orders() {
     let stats = stream_stats(202, 100, 0);
-    let mut report = crate::printer::tests::sample();
+    let mut report = Report {
+        schema_version: SCHEMA_VERSION,
+        parameters: parameters(),
+        modes: vec![ModeReport::new(
+            "redis-stream",
+            &stats,
+            Some(&stream_product(100, 90, Some(Some(0)))),
+        )],
+    };
     report.parameters.expect_safe = vec!["redis-stream".into()];
-    report.modes = vec![ModeReport::new(
-        "redis-stream",
-        &stats,
-        Some(&stream_product(100, 90, Some(Some(0)))),
-    )];
     assert_eq!(report.unsafe_expected().len(), 1);
+}
+
+/// A run's parameters, as the benchmark asks.
+fn parameters() -> Parameters {
+    Parameters {
+        urls: vec!["http://127.0.0.1:8080".into()],
+        product: 1,
+        stock: 1_000_000,
+        buyers: None,
+        per_buyer: None,
+        duplicate_check: None,
+        retry: 0,
+        requests: None,
+        duration_s: Some(5.0),
+        concurrency: 64,
+        modes: Vec::new(),
+        skipped: Vec::new(),
+        work_ms: 0,
+        ttl_ms: None,
+        deadline_ms: None,
+        pause_ms: None,
+        model: "closed".into(),
+        rate: None,
+        timeout_s: 30.0,
+        expect_safe: Vec::new(),
+        run_id: "x".into(),
+        get_path: None,
+        drain_timeout_s: Some(30.0),
+    }
 }

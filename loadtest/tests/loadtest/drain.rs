@@ -35,7 +35,10 @@ async fn the_front_door_answers_every_purchase_409_sells_nothing_and_is_the_refe
     assert_eq!(report.parameters.modes, ["front-door", "none"]);
     let door = mode(&report, "front-door");
     assert_eq!(door.requests.completed, 300, "{run:?}");
-    assert_eq!(door.requests.sold_out_409, 300, "every answer a 409 sold_out");
+    assert_eq!(
+        door.requests.sold_out_409, 300,
+        "every answer a 409 sold_out"
+    );
     assert_eq!(door.requests.sold_201 + door.requests.accepted_202, 0);
     assert_eq!(door.transport_errors.total, 0);
     let server = door.server.as_ref().unwrap();
@@ -44,21 +47,29 @@ async fn the_front_door_answers_every_purchase_409_sells_nothing_and_is_the_refe
         (0, 0, 0),
         "the front door is a shelf of stock 0"
     );
-    assert_eq!((door.accepted, door.written, door.lost_orders), (Some(0), Some(0), Some(0)));
+    assert_eq!(
+        (door.accepted, door.written, door.lost_orders),
+        (Some(0), Some(0), Some(0))
+    );
     assert_eq!(door.drain_ms, Some(0));
     let verdict = door.verdict.as_ref().unwrap();
     assert!(verdict.reference && verdict.safe, "{verdict:?}");
-    assert!(verdict.summary.starts_with("reference: 300 answers, "), "{verdict:?}");
+    assert!(
+        verdict.summary.starts_with("reference: 300 answers, "),
+        "{verdict:?}"
+    );
     assert_eq!(door.front_door_ratio, None);
+    // The service counts its answers under the strategy it ran: `none`.
+    let lock = door.lock.as_ref().expect("the service has GET /metrics");
+    assert_eq!(lock.purchases.get("sold_out"), Some(&300), "{lock:?}");
     assert!(door.throughput.requests_per_s > 0.0);
 
     // `none` after it, on the stock asked for, is measured against it.
     let none = mode(&report, "none");
     assert_eq!(none.server.as_ref().unwrap().initial_stock, 50);
     assert!(none.requests.sold_201 >= 50, "{run:?}");
-    let expected = (none.throughput.purchases_per_s / door.throughput.requests_per_s * 100.0)
-        .round()
-        / 100.0;
+    let expected =
+        (none.throughput.purchases_per_s / door.throughput.requests_per_s * 100.0).round() / 100.0;
     assert_eq!(none.front_door_ratio, Some(expected));
     assert_eq!(none.lost_orders, Some(0));
     assert_eq!(app.order_count(1).await, none.written.unwrap());
@@ -176,7 +187,8 @@ async fn a_queue_nobody_writes_is_not_drained_by_the_timeout_and_fails_the_run()
         "accepted 20 of 20, wrote 0: NOT DRAINED (20 still queued)"
     );
     assert!(
-        run.stderr.contains("error: lock=redis-stream was expected to be safe"),
+        run.stderr
+            .contains("error: lock=redis-stream was expected to be safe"),
         "{run:?}"
     );
 }
