@@ -15,8 +15,8 @@ use crate::request::{KnobRange, Knobs};
 /// of buyers with each lock mode, reads back what the service really sold, and
 /// prints the modes side by side with a verdict for each.
 ///
-/// Exit status: 0 when every mode named in --expect-safe neither oversold nor
-/// lost an update; 1 when one did; 2 for bad arguments or a service that
+/// Exit status: 0 when every mode named in --expect-safe neither oversold,
+/// lost an update or an order, nor left orders queued; 1 when one did; 2 for bad arguments or a service that
 /// cannot be reached or refuses the run.
 #[derive(Debug, Parser)]
 #[command(name = "flashsale-loadtest", version)]
@@ -57,6 +57,9 @@ pub struct Args {
     /// the service accepts; it is asked before the run starts. `all`: every
     /// strategy the service's catalogue (GET /api/strategies) lists as
     /// available, in its order; the unavailable ones are named on stderr.
+    /// `front-door` (never part of `all`): lock=none purchases at stock 0,
+    /// each a 409 after one read, the fastest answer a purchase gets; every
+    /// other mode's throughput is then also shown as × front door.
     #[arg(
         long,
         value_name = "MODE",
@@ -122,6 +125,12 @@ pub struct Args {
     #[arg(long, default_value = "30s", value_parser = parse_duration)]
     pub timeout: Duration,
 
+    /// After each mode, wait at most this long for the orders it queued
+    /// (202 Accepted) to be written: the product's `queued` back to 0. Still
+    /// queued after it: the mode fails as not drained.
+    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = parse_duration)]
+    pub drain_timeout: Duration,
+
     /// Report format.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
@@ -137,8 +146,8 @@ pub struct Args {
     #[arg(long, value_name = "FILE", conflicts_with = "get")]
     pub from_json: Option<PathBuf>,
 
-    /// Modes that must neither oversell nor lose an update: if one does, the
-    /// exit status is 1. Comma-separated; `safe`: every mode run that the
+    /// Modes that must neither oversell, lose an update or an order, nor
+    /// leave orders queued after the drain: if one does, the exit status is 1. Comma-separated; `safe`: every mode run that the
     /// service's catalogue marks safe; an empty value expects nothing.
     #[arg(
         long,
@@ -176,6 +185,7 @@ pub struct Config {
     pub retry: u32,
     pub rate: Option<f64>,
     pub timeout: Duration,
+    pub drain_timeout: Duration,
     pub format: Format,
     pub out: Option<PathBuf>,
     /// A saved JSON report to print instead of running.
@@ -216,6 +226,7 @@ impl Args {
             retry: self.retry,
             rate: self.rate,
             timeout: self.timeout,
+            drain_timeout: self.drain_timeout,
             format: self.format,
             out: self.out,
             from_json: self.from_json,
@@ -341,6 +352,22 @@ mod tests {
         assert_eq!(config.format, Format::Text);
         assert!(config.rate.is_none());
         assert_eq!(config.knobs, Knobs::default());
+        assert_eq!(config.drain_timeout, Duration::from_secs(30));
+    }
+
+    #[test]
+    fn the_drain_timeout_reads_like_the_other_durations_and_front_door_is_a_mode() {
+        let config = parse(&[
+            "--drain-timeout",
+            "500ms",
+            "--modes",
+            "front-door,redis-stream",
+        ])
+        .unwrap()
+        .into_config();
+        assert_eq!(config.drain_timeout, Duration::from_millis(500));
+        assert_eq!(config.modes, ["front-door", "redis-stream"]);
+        assert!(parse(&["--drain-timeout", "0s"]).is_err());
     }
 
     #[test]

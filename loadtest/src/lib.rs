@@ -36,9 +36,9 @@ use crate::cli::Config;
 use crate::crowd::{Plan, Shared, Stop};
 use crate::http::Target;
 use crate::metrics::{Exposition, LockReading};
-use crate::report::{Fairness, ModeReport, Parameters, Report, SCHEMA_VERSION};
-use crate::request::Work;
-use crate::stats::Stats;
+use crate::report::{Drain, FRONT_DOOR, Fairness, ModeReport, Parameters, Report, SCHEMA_VERSION};
+use crate::request::{Knobs, Work};
+use crate::stats::{Answer, Stats};
 
 /// A run checked and ready to send its crowds: what [`prepare`] found out.
 #[derive(Debug, Clone)]
@@ -115,9 +115,11 @@ pub async fn prepare(config: &Config) -> anyhow::Result<Prepared> {
 
     // Stock 0 first: a probe purchase per mode then answers 409 (or the
     // service's 400 for a mode or a knob it does not accept) and sells nothing.
+    // The front door is `lock=none` at stock 0 itself: its probe is that.
     service::reset(first, config.product, 0, None).await?;
     for mode in &selection.modes {
-        service::probe_mode(first, config.product, mode, &config.knobs, &run_id).await?;
+        let (lock, knobs) = sent_as(mode, &config.knobs);
+        service::probe_mode(first, config.product, lock, &knobs, &run_id).await?;
     }
     let no_metrics = scrape_all(&config.targets).await.err();
     Ok(Prepared {
@@ -127,6 +129,16 @@ pub async fn prepare(config: &Config) -> anyhow::Result<Prepared> {
         expect_safe,
         no_metrics,
     })
+}
+
+/// The `lock=` and the knobs a mode's purchases are sent with: the front
+/// door's are `lock=none` without a knob (it answers before any step).
+fn sent_as<'a>(mode: &'a str, knobs: &Knobs) -> (&'a str, Knobs) {
+    if mode == FRONT_DOOR {
+        ("none", Knobs::default())
+    } else {
+        (mode, *knobs)
+    }
 }
 
 /// `GET /metrics` of every instance, or the reason one cannot be had.
@@ -139,8 +151,9 @@ async fn scrape_all(targets: &[Target]) -> Result<Vec<Exposition>, String> {
 }
 
 /// Sends the crowds: for each mode, resets the product, reads every
-/// instance's `/metrics`, sends the crowd, reads `/metrics` again and the
-/// product back (with `--get`, one crowd of `GET`s).
+/// instance's `/metrics`, sends the crowd, waits for the queue to drain
+/// while reading the product back, and reads `/metrics` again (with `--get`,
+/// one crowd of `GET`s).
 pub async fn execute(config: &Config, prepared: Prepared) -> anyhow::Result<Report> {
     let mut modes = Vec::new();
     if let Some(path) = &config.get_path {
@@ -151,29 +164,64 @@ pub async fn execute(config: &Config, prepared: Prepared) -> anyhow::Result<Repo
     } else {
         let first = &config.targets[0];
         for mode in &prepared.modes {
-            service::reset(first, config.product, config.stock, config.per_buyer).await?;
-            let work = Work::Purchase {
-                product: config.product,
-                mode: mode.clone(),
-                knobs: config.knobs,
-                run_id: prepared.run_id.clone(),
-                buyers: config.buyers,
-                duplicate_check: config.duplicate_check.clone(),
-                idempotent: config.retry > 0,
+            let front_door = mode == FRONT_DOOR;
+            let (lock, knobs) = sent_as(mode, &config.knobs);
+            let work = if front_door {
+                // Nothing on sale, one plain buyer per request: the least a
+                // purchase asks of the service.
+                service::reset(first, config.product, 0, None).await?;
+                Work::Purchase {
+                    product: config.product,
+                    mode: lock.to_string(),
+                    knobs,
+                    run_id: prepared.run_id.clone(),
+                    buyers: None,
+                    duplicate_check: None,
+                    idempotent: false,
+                }
+            } else {
+                service::reset(first, config.product, config.stock, config.per_buyer).await?;
+                Work::Purchase {
+                    product: config.product,
+                    mode: mode.clone(),
+                    knobs,
+                    run_id: prepared.run_id.clone(),
+                    buyers: config.buyers,
+                    duplicate_check: config.duplicate_check.clone(),
+                    idempotent: config.retry > 0,
+                }
             };
             let before = match prepared.no_metrics {
                 None => scrape_all(&config.targets).await.ok(),
                 Some(_) => None,
             };
-            let stats = crowd(config, work, &format!("lock={mode}")).await;
+            let title = if front_door {
+                FRONT_DOOR.to_string()
+            } else {
+                format!("lock={mode}")
+            };
+            let stats = crowd(config, work, &title).await;
+            let ended = tokio::time::Instant::now();
+            let drained = service::drain(
+                first,
+                config.product,
+                ended,
+                config.drain_timeout,
+                stats.count(Answer::Accepted),
+            )
+            .await?;
             let after = match before {
                 Some(_) => scrape_all(&config.targets).await.ok(),
                 None => None,
             };
-            let product = service::product(first, config.product).await?;
-            let mut report = ModeReport::new(mode, &stats, Some(&product));
+            let drain = Drain {
+                waited: drained.waited,
+                drained: drained.drained,
+            };
+            let mut report = ModeReport::after_drain(mode, &stats, Some(&drained.product), drain);
             if let (Some(before), Some(after)) = (before, after) {
-                let lock = LockReading::of(&after, mode).since(&LockReading::of(&before, mode));
+                // By the strategy's label: the front door's is `none`.
+                let lock = LockReading::of(&after, lock).since(&LockReading::of(&before, lock));
                 report.lock = Some(lock);
             }
             report.fairness = Fairness::of(&report, config.concurrency, config.rate.is_none());
@@ -181,11 +229,13 @@ pub async fn execute(config: &Config, prepared: Prepared) -> anyhow::Result<Repo
         }
     }
 
-    Ok(Report {
+    let mut report = Report {
         schema_version: SCHEMA_VERSION,
         parameters: parameters(config, prepared),
         modes,
-    })
+    };
+    report.compare_with_front_door();
+    Ok(report)
 }
 
 fn parameters(config: &Config, prepared: Prepared) -> Parameters {
@@ -221,6 +271,10 @@ fn parameters(config: &Config, prepared: Prepared) -> Parameters {
         expect_safe: prepared.expect_safe,
         run_id: prepared.run_id,
         get_path: config.get_path.clone(),
+        drain_timeout_s: config
+            .get_path
+            .is_none()
+            .then_some(config.drain_timeout.as_secs_f64()),
     }
 }
 

@@ -1,8 +1,8 @@
 //! `flashsale-loadtest`: see `--help`, and the README's "Run the benchmark" section.
 //!
-//! Exit status: 0 all expected-safe modes were safe; 1 one of them oversold
-//! or lost an update; 2 bad arguments, or a service that cannot be reached or
-//! refuses the run.
+//! Exit status: 0 all expected-safe modes were safe; 1 one of them oversold,
+//! lost an update or an order, or did not drain; 2 bad arguments, or a
+//! service that cannot be reached or refuses the run.
 
 use std::fs::File;
 use std::io::{self, BufWriter, Write};

@@ -25,7 +25,7 @@ pub enum Answer {
     Restocked = 3,
     /// 429: the lock was not obtained in time.
     Busy = 4,
-    /// 2xx other than 201 (what `--get` expects).
+    /// 2xx other than 201 and 202 (what `--get` expects).
     Other2xx = 5,
     /// 4xx other than the above, a 409 with another code included.
     Other4xx = 6,
@@ -33,16 +33,21 @@ pub enum Answer {
     Server5xx = 7,
     /// 1xx, 3xx: not expected from the service.
     OtherStatus = 8,
+    /// 202: accepted into the service's queue (`redis-stream`), written to
+    /// the database later. Sold as far as the buyer is told; whether the
+    /// order was written is the drain's question.
+    Accepted = 9,
 }
 
 impl Answer {
-    pub const COUNT: usize = 9;
+    pub const COUNT: usize = 10;
 
     /// Sorts an answer by status and, for a 409, by the `error` of its body
     /// (`{"error": "<code>", ...}`; `conflict_body` is only looked at then).
     pub fn of(status: u16, conflict_body: &[u8]) -> Answer {
         match status {
             201 => Answer::Sold,
+            202 => Answer::Accepted,
             409 => Answer::of_conflict(conflict_body),
             429 => Answer::Busy,
             200..=299 => Answer::Other2xx,
@@ -66,10 +71,16 @@ impl Answer {
         }
     }
 
+    /// Whether the buyer was told yes: 201 written, or 202 accepted.
+    pub fn is_sale(self) -> bool {
+        matches!(self, Answer::Sold | Answer::Accepted)
+    }
+
     /// The latency histogram this answer goes into.
     pub fn outcome(self) -> Outcome {
         match self {
-            Answer::Sold => Outcome::Sold,
+            // A buyer told 202 was told yes: its wait is a sale's.
+            Answer::Sold | Answer::Accepted => Outcome::Sold,
             Answer::SoldOut => Outcome::SoldOut,
             Answer::LockLost => Outcome::LockLost,
             Answer::Busy => Outcome::Busy,
@@ -86,7 +97,7 @@ impl Answer {
 /// otherwise hide slow purchases.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Outcome {
-    /// 201: bought.
+    /// 201 or 202: bought (written, or accepted into the queue).
     Sold = 0,
     /// 409 sold out.
     SoldOut = 1,
@@ -126,7 +137,7 @@ pub struct Stats {
     /// Wall time of the crowd, first claim to last answer (set once merged).
     pub elapsed: Duration,
     /// Answers per [`BUCKET`], by when they arrived since the crowd started:
-    /// every answer, and the 201s. A worker's vectors grow as the crowd goes
+    /// every answer, and the sales (201 and 202). A worker's vectors grow as the crowd goes
     /// on (4 bytes per bucket each: 10 minutes is 24 KB a worker).
     pub answered_per_bucket: Vec<u32>,
     pub sold_per_bucket: Vec<u32>,
@@ -178,7 +189,7 @@ impl Stats {
             self.sold_per_bucket.resize(bucket + 1, 0);
         }
         self.answered_per_bucket[bucket] += 1;
-        if answer == Answer::Sold {
+        if answer.is_sale() {
             self.sold_per_bucket[bucket] += 1;
         }
     }
@@ -283,6 +294,7 @@ mod tests {
             (503, b"", 70),
             (302, b"", 70),
             (200, b"", 70),
+            (202, b"", 3_000),
         ] {
             stats.record(Answer::of(status, body), latency);
         }
@@ -306,13 +318,18 @@ mod tests {
             ),
             (1, 1, 1, 1)
         );
-        assert_eq!(stats.completed(), 9);
+        assert_eq!(stats.count(Answer::Accepted), 1);
+        assert_eq!(stats.completed(), 10);
         assert_eq!(stats.transport_errors(), 1);
-        assert_eq!(stats.latency[Outcome::Sold as usize].len(), 1);
+        assert_eq!(
+            stats.latency[Outcome::Sold as usize].len(),
+            2,
+            "a 202 is a sale's wait"
+        );
         assert_eq!(stats.latency[Outcome::SoldOut as usize].len(), 2);
         assert_eq!(stats.latency[Outcome::LockLost as usize].len(), 1);
         assert_eq!(stats.latency[Outcome::Other as usize].len(), 4);
-        assert_eq!(stats.latency_all().len(), 9);
+        assert_eq!(stats.latency_all().len(), 10);
     }
 
     #[test]
@@ -351,10 +368,11 @@ mod tests {
         let mut b = Stats::new();
         b.record_at(Answer::Busy, ms(50));
         b.record_at(Answer::Sold, ms(350));
+        b.record_at(Answer::Accepted, ms(360));
 
         a.merge(&b);
 
-        assert_eq!(a.answered_per_bucket, [3, 1, 0, 1]);
-        assert_eq!(a.sold_per_bucket, [1, 1, 0, 1]);
+        assert_eq!(a.answered_per_bucket, [3, 1, 0, 2]);
+        assert_eq!(a.sold_per_bucket, [1, 1, 0, 2]);
     }
 }

@@ -4,7 +4,7 @@
 
 use std::io::{self, Write};
 
-use super::column_title;
+use super::{column_title, front_door_times, has_accepted_202, has_front_door};
 use crate::metrics::LockMetrics;
 use crate::report::{Latency, ModeReport, Report, ServerOutcome};
 
@@ -29,6 +29,12 @@ fn rows(report: &Report) -> Vec<Row> {
     ];
     if report.parameters.get_path.is_none() {
         rows.push(line("201 sold", each(&|m| m.requests.sold_201.to_string())));
+        if has_accepted_202(report) {
+            rows.push(line(
+                "202 accepted",
+                each(&|m| m.requests.accepted_202.to_string()),
+            ));
+        }
         rows.push(line(
             "409 sold out",
             each(&|m| m.requests.sold_out_409.to_string()),
@@ -60,7 +66,10 @@ fn rows(report: &Report) -> Vec<Row> {
     } else {
         rows.push(line(
             "2xx",
-            each(&|m| (m.requests.other_2xx + m.requests.sold_201).to_string()),
+            each(&|m| {
+                let r = &m.requests;
+                (r.other_2xx + r.sold_201 + r.accepted_202).to_string()
+            }),
         ));
         rows.push(line(
             "4xx",
@@ -126,6 +135,32 @@ fn rows(report: &Report) -> Vec<Row> {
         rows.push(line("lost updates", each(&server(|s| s.lost_updates))));
         rows.push(line("unsold", each(&server(|s| s.unsold))));
     }
+    // Reports older than version 4 have no orders' side.
+    if any(&|m| m.accepted.is_some()) {
+        rows.push(Row::Section("orders (after the drain)"));
+        let number = |n: Option<i64>| n.map_or("-".to_string(), |n| n.to_string());
+        rows.push(line(
+            "accepted",
+            each(&|m| number(m.accepted.map(|n| n as i64))),
+        ));
+        rows.push(line("written", each(&|m| number(m.written))));
+        rows.push(line("lost orders", each(&|m| number(m.lost_orders))));
+        if any(&|m| m.server.as_ref().is_some_and(|s| !s.drained)) {
+            rows.push(line(
+                "still queued",
+                each(&|m| match &m.server {
+                    // `?`: the service could not say.
+                    Some(s) if !s.drained => s.queued.map_or("?".to_string(), |n| n.to_string()),
+                    Some(_) => "0".to_string(),
+                    None => "-".to_string(),
+                }),
+            ));
+        }
+        rows.push(line(
+            "drain ms",
+            each(&|m| number(m.drain_ms.map(|n| n as i64))),
+        ));
+    }
     rows.push(Row::Section("throughput"));
     rows.push(line("elapsed s", each(&|m| format!("{:.2}", m.elapsed_s))));
     rows.push(line(
@@ -136,6 +171,16 @@ fn rows(report: &Report) -> Vec<Row> {
         rows.push(line(
             "purchases/s",
             each(&|m| format!("{:.1}", m.throughput.purchases_per_s)),
+        ));
+        if has_front_door(report) {
+            rows.push(line("× front door", each(&front_door_times)));
+        }
+        rows.push(line(
+            "durable orders/s",
+            each(&|m| {
+                m.durable_orders_per_s
+                    .map_or("-".to_string(), |n| format!("{n:.1}"))
+            }),
         ));
     }
     type Pick = fn(&ModeReport) -> &Option<Latency>;

@@ -29,6 +29,19 @@ const METRICS_OUTCOMES: [&str; 7] = [
     "failed",
 ];
 
+/// What became of the orders (schema version 4), before the verdict.
+const ORDER_COLUMNS: [&str; 9] = [
+    "accepted_202",
+    "accepted",
+    "written",
+    "lost_orders",
+    "queued",
+    "drained",
+    "drain_ms",
+    "durable_orders_per_s",
+    "front_door_ratio",
+];
+
 /// The CSV header: one column per number of a [`ModeReport`].
 pub fn csv_header() -> Vec<String> {
     let mut columns: Vec<String> = [
@@ -85,7 +98,9 @@ pub fn csv_header() -> Vec<String> {
         .map(String::from),
     );
     columns.extend(METRICS_OUTCOMES.map(|o| format!("metrics_purchases_{o}")));
-    columns.extend(["fifo_wait_ms", "fairness_ratio", "safe", "verdict"].map(String::from));
+    columns.extend(["fifo_wait_ms", "fairness_ratio"].map(String::from));
+    columns.extend(ORDER_COLUMNS.map(String::from));
+    columns.extend(["safe", "verdict"].map(String::from));
     columns
 }
 
@@ -188,6 +203,20 @@ fn csv_row(mode: &ModeReport) -> Vec<String> {
     }
     row.push(optional(mode.fairness.as_ref().map(|f| f.fifo_wait_ms)));
     row.push(optional(mode.fairness.as_ref().map(|f| f.ratio)));
+    let number = |n: Option<i64>| n.map_or(String::new(), |n| n.to_string());
+    row.push(mode.requests.accepted_202.to_string());
+    row.push(number(mode.accepted.map(|n| n as i64)));
+    row.push(number(mode.written));
+    row.push(number(mode.lost_orders));
+    row.push(number(mode.server.as_ref().and_then(|s| s.queued)));
+    row.push(
+        mode.server
+            .as_ref()
+            .map_or(String::new(), |s| s.drained.to_string()),
+    );
+    row.push(number(mode.drain_ms.map(|n| n as i64)));
+    row.push(optional(mode.durable_orders_per_s));
+    row.push(optional(mode.front_door_ratio));
     match &mode.verdict {
         Some(v) => {
             row.push(v.safe.to_string());

@@ -17,7 +17,7 @@ use clap::ValueEnum;
 
 pub use self::csv::{csv, csv_header};
 pub use self::rows::verdict_word;
-use crate::report::{Fairness, ModeReport, Report};
+use crate::report::{FRONT_DOOR, Fairness, ModeReport, Report};
 
 /// Up to this many modes are printed side by side; more get a row each.
 pub const SIDE_BY_SIDE_MAX: usize = 3;
@@ -54,12 +54,31 @@ pub fn json(out: &mut dyn Write, report: &Report) -> io::Result<()> {
     writeln!(out)
 }
 
-/// The column title of a mode: `lock=redis`, or `GET /healthz` for `--get`.
+/// The column title of a mode: `lock=redis`, `front-door` (no lock of its
+/// own: `lock=none` at stock 0), or `GET /healthz` for `--get`.
 pub fn column_title(report: &Report, mode: &ModeReport) -> String {
     match report.parameters.get_path {
         Some(_) => mode.mode.clone(),
+        None if mode.mode == FRONT_DOOR => mode.mode.clone(),
         None => format!("lock={}", mode.mode),
     }
+}
+
+/// `0.93×`: a mode's purchases per second over the front door's answers per
+/// second, or `-` without a front door in the run.
+pub fn front_door_times(mode: &ModeReport) -> String {
+    mode.front_door_ratio
+        .map_or("-".to_string(), |ratio| format!("{ratio:.2}×"))
+}
+
+/// Whether the run had a `front-door` mode to compare with.
+pub fn has_front_door(report: &Report) -> bool {
+    report.modes.iter().any(|m| m.front_door_ratio.is_some())
+}
+
+/// Whether any mode was answered 202 (accepted, written later).
+pub fn has_accepted_202(report: &Report) -> bool {
+    report.modes.iter().any(|m| m.requests.accepted_202 > 0)
 }
 
 /// Whether the report gets one row per mode rather than a column each.

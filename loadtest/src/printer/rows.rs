@@ -4,6 +4,7 @@
 
 use std::io::{self, Write};
 
+use super::{front_door_times, has_accepted_202, has_front_door};
 use crate::metrics::LockMetrics;
 use crate::report::{Latency, ModeReport, Report};
 
@@ -101,6 +102,89 @@ const COLUMNS: [Column; 13] = [
 const LEGEND: &str = "sold = 201 · sold out, lock lost = 409 sold_out, lock_lost (nothing written) · 429 = busy · \
                       sold p50/p99 in ms";
 
+/// Shown after `sold` when any mode was answered 202.
+const ACCEPTED_COLUMN: Column = Column {
+    title: "202",
+    markdown_title: "202 accepted",
+    value: |m| m.requests.accepted_202.to_string(),
+    numeric: true,
+};
+
+/// Shown after `purchases/s` when the run had a front door.
+const FRONT_DOOR_COLUMN: Column = Column {
+    title: "× front door",
+    markdown_title: "× front door",
+    value: front_door_times,
+    numeric: true,
+};
+
+/// What became of the orders: the sales told yes, the rows written once the
+/// queue drained.
+const ORDER_COLUMNS: [Column; 6] = [
+    Column {
+        title: "orders (after the drain)",
+        markdown_title: "orders (after the drain)",
+        value: |m| m.mode.clone(),
+        numeric: false,
+    },
+    Column {
+        title: "accepted",
+        markdown_title: "accepted (201+202)",
+        value: |m| optional(m.accepted),
+        numeric: true,
+    },
+    Column {
+        title: "written",
+        markdown_title: "written",
+        value: |m| optional(m.written),
+        numeric: true,
+    },
+    Column {
+        title: "lost orders",
+        markdown_title: "lost orders",
+        value: |m| optional(m.lost_orders),
+        numeric: true,
+    },
+    Column {
+        title: "drain ms",
+        markdown_title: "drain ms",
+        value: |m| optional(m.drain_ms),
+        numeric: true,
+    },
+    Column {
+        title: "durable/s",
+        markdown_title: "durable orders/s",
+        value: |m| {
+            m.durable_orders_per_s
+                .map_or("-".to_string(), |n| format!("{n:.1}"))
+        },
+        numeric: true,
+    },
+];
+
+const ORDER_LEGEND: &str = "accepted = 201 written + 202 queued · lost = accepted, never written · \
+                            durable/s = written per s of crowd + drain";
+
+fn optional<T: ToString>(value: Option<T>) -> String {
+    value.map_or("-".to_string(), |v| v.to_string())
+}
+
+/// The main table's columns for this report: the 202s and the front door
+/// only when the run had them.
+fn columns(report: &Report) -> Vec<&'static Column> {
+    let mut columns = Vec::with_capacity(COLUMNS.len() + 2);
+    for column in &COLUMNS {
+        columns.push(column);
+        if column.title == "sold" && has_accepted_202(report) {
+            columns.push(&ACCEPTED_COLUMN);
+        }
+        if column.title == "purchases/s" && has_front_door(report) {
+            columns.push(&FRONT_DOOR_COLUMN);
+        }
+    }
+    columns
+}
+
 /// The lock's side, a row per mode, when the service has `GET /metrics`.
 const LOCK_COLUMNS: [Column; 8] = [
     Column {
@@ -187,26 +271,50 @@ fn sold_latency(mode: &ModeReport, pick: fn(&Latency) -> f64) -> String {
         .map_or("-".to_string(), |l| format!("{:.1}", pick(l)))
 }
 
-/// The verdict in a word: what went wrong first, or `safe`.
+/// The verdict in a word: what went wrong first, or `safe` (`reference`
+/// for the front door).
 pub fn verdict_word(mode: &ModeReport) -> String {
     match &mode.verdict {
         None => "-",
         Some(v) if v.oversold => "OVERSOLD",
+        Some(v) if v.lost_orders => "LOST ORDERS",
         Some(v) if v.lost_updates => "LOST UPDATES",
         Some(v) if v.duplicates => "DUPLICATES",
+        Some(v) if !v.drained => "NOT DRAINED",
         Some(v) if v.unsold => "UNDERSOLD",
+        Some(v) if v.reference => "reference",
         Some(_) => "safe",
     }
     .to_string()
 }
 
-/// The table as plain text, columns two spaces apart, then the legend; and
-/// the lock's table under it when the service had `GET /metrics`.
+/// Whether the report has the orders' side (not one older than version 4).
+fn has_orders(report: &Report) -> bool {
+    report.modes.iter().any(|m| m.accepted.is_some())
+}
+
+/// The table as plain text, columns two spaces apart, then the legend; the
+/// orders' table under it; and the lock's when the service had
+/// `GET /metrics`.
 pub fn text(out: &mut dyn Write, report: &Report) -> io::Result<()> {
-    text_table(out, report, &COLUMNS, LEGEND)?;
+    text_table(out, report, &columns(report), LEGEND)?;
+    if has_orders(report) {
+        writeln!(out)?;
+        text_table(
+            out,
+            report,
+            &ORDER_COLUMNS.iter().collect::<Vec<_>>(),
+            ORDER_LEGEND,
+        )?;
+    }
     if has_lock(report) {
         writeln!(out)?;
-        text_table(out, report, &LOCK_COLUMNS, LOCK_LEGEND)?;
+        text_table(
+            out,
+            report,
+            &LOCK_COLUMNS.iter().collect::<Vec<_>>(),
+            LOCK_LEGEND,
+        )?;
     }
     Ok(())
 }
@@ -214,7 +322,7 @@ pub fn text(out: &mut dyn Write, report: &Report) -> io::Result<()> {
 fn text_table(
     out: &mut dyn Write,
     report: &Report,
-    columns: &[Column],
+    columns: &[&Column],
     legend: &str,
 ) -> io::Result<()> {
     let cells: Vec<Vec<String>> = report
@@ -229,7 +337,7 @@ fn text_table(
             cells
                 .iter()
                 .map(|row| row[i].chars().count())
-                .chain([column.title.len()])
+                .chain([column.title.chars().count()])
                 .max()
                 .unwrap_or(0)
         })
@@ -237,7 +345,7 @@ fn text_table(
     let titles: Vec<String> = columns.iter().map(|c| c.title.to_string()).collect();
     for row in std::iter::once(&titles).chain(&cells) {
         let mut line = String::new();
-        for ((value, column), width) in row.iter().zip(columns).zip(&widths) {
+        for ((value, column), width) in row.iter().zip(columns.iter()).zip(&widths) {
             if !line.is_empty() {
                 line.push_str("  ");
             }
@@ -252,18 +360,22 @@ fn text_table(
     writeln!(out, "({legend})")
 }
 
-/// The table in Markdown, with the statuses in the titles; and the lock's
-/// table under it when the service had `GET /metrics`.
+/// The table in Markdown, with the statuses in the titles; the orders'
+/// table under it; and the lock's when the service had `GET /metrics`.
 pub fn markdown(out: &mut dyn Write, report: &Report) -> io::Result<()> {
-    markdown_table(out, report, &COLUMNS)?;
+    markdown_table(out, report, &columns(report))?;
+    if has_orders(report) {
+        writeln!(out)?;
+        markdown_table(out, report, &ORDER_COLUMNS.iter().collect::<Vec<_>>())?;
+    }
     if has_lock(report) {
         writeln!(out)?;
-        markdown_table(out, report, &LOCK_COLUMNS)?;
+        markdown_table(out, report, &LOCK_COLUMNS.iter().collect::<Vec<_>>())?;
     }
     Ok(())
 }
 
-fn markdown_table(out: &mut dyn Write, report: &Report, columns: &[Column]) -> io::Result<()> {
+fn markdown_table(out: &mut dyn Write, report: &Report, columns: &[&Column]) -> io::Result<()> {
     let titles: Vec<&str> = columns.iter().map(|c| c.markdown_title).collect();
     writeln!(out, "| {} |", titles.join(" | "))?;
     let aligns: Vec<&str> = columns

@@ -14,6 +14,15 @@
 //! lock's wait and hold times from the service's `GET /metrics`), `fairness`
 //! and `latency_ms.refused`; no field changed meaning. They read as `null`
 //! from older reports.
+//!
+//! Version 4 counts a 202 (accepted into a queue, written later) as a sale:
+//! `requests.accepted_202` is new, and `throughput.purchases_per_s`,
+//! `latency_ms.sold` and `timeline.sold` count 201s and 202s (the same as
+//! before for every strategy that answers 201). Each mode gains `accepted`,
+//! `written`, `lost_orders`, `drain_ms`, `durable_orders_per_s` and
+//! `front_door_ratio`; `server` gains `queued` and `drained`; `verdict`
+//! gains `lost_orders`, `drained` and `reference`; `parameters` gains
+//! `drain_timeout_s`. They read as `null` (or false, or 0) from older reports.
 
 use std::time::Duration;
 
@@ -28,9 +37,15 @@ use crate::stats::{Answer, BUCKET, Outcome, Stats};
 
 mod verdict;
 
-pub use verdict::{Verdict, verdict};
+pub use verdict::{Verdict, reference, verdict};
 
-pub const SCHEMA_VERSION: u32 = 3;
+/// The pseudo-mode `front-door` of `--modes`: `lock=none` purchases of the
+/// product at stock 0, every one answered 409 `sold_out` after one read.
+/// The fastest answer a purchase can get from the service: what the other
+/// modes' throughput is measured against (`front_door_ratio`).
+pub const FRONT_DOOR: &str = "front-door";
+
+pub const SCHEMA_VERSION: u32 = 4;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Report {
@@ -88,6 +103,10 @@ pub struct Parameters {
     /// Set when the generator was benchmarked on `GET {get_path}` instead of
     /// running a sale.
     pub get_path: Option<String>,
+    /// `--drain-timeout`: how long each mode's queue was given to drain
+    /// (`null` in older reports).
+    #[serde(default)]
+    pub drain_timeout_s: Option<f64>,
 }
 
 /// One lock mode's crowd and what the service says it sold.
@@ -114,6 +133,31 @@ pub struct ModeReport {
     /// Answers over time (`null` in reports older than version 3).
     #[serde(default)]
     pub timeline: Option<Timeline>,
+    /// Buyers told yes: 201 (written) + 202 (accepted into a queue). `null`
+    /// for `--get` and in reports older than version 4, as are the fields
+    /// below.
+    #[serde(default)]
+    pub accepted: Option<u64>,
+    /// Order rows written: the product's `orders` once the queue drained.
+    #[serde(default)]
+    pub written: Option<i64>,
+    /// Accepted orders that were never written:
+    /// `accepted - written - still queued`, never below 0.
+    #[serde(default)]
+    pub lost_orders: Option<i64>,
+    /// From the crowd's last answer to the reading that found nothing
+    /// queued (or to the drain timeout); 0 when the first reading found
+    /// nothing queued.
+    #[serde(default)]
+    pub drain_ms: Option<u64>,
+    /// `written / (elapsed_s + drain_ms / 1000)`: orders in the database per
+    /// second of the crowd and its drain.
+    #[serde(default)]
+    pub durable_orders_per_s: Option<f64>,
+    /// `purchases_per_s` over the `front-door` mode's `requests_per_s`, when
+    /// the run had one (`null` otherwise, and for the front door itself).
+    #[serde(default)]
+    pub front_door_ratio: Option<f64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -126,6 +170,9 @@ pub struct Requests {
     /// Requests that got an HTTP answer (any status).
     pub completed: u64,
     pub sold_201: u64,
+    /// 202: accepted into the service's queue, to be written later.
+    #[serde(default)]
+    pub accepted_202: u64,
     /// 409 `sold_out`.
     pub sold_out_409: u64,
     /// 409 `lock_lost`: the buyer's lock was lost before it wrote; it wrote
@@ -138,7 +185,7 @@ pub struct Requests {
     pub busy_429: u64,
     pub other_4xx: u64,
     pub server_5xx: u64,
-    /// 2xx answers other than 201 (the answers `--get` counts).
+    /// 2xx answers other than 201 and 202 (the answers `--get` counts).
     pub other_2xx: u64,
     /// 1xx and 3xx answers (none expected).
     pub other_status: u64,
@@ -170,13 +217,40 @@ pub struct ServerOutcome {
     /// lock (409 `lock_lost`): the undersell of a lock that fails fast or
     /// expires. 0 when nobody got either.
     pub unsold: i64,
+    /// Orders accepted and still not written at the last reading: 0 once
+    /// drained (and from a service without a queue), `null` when the
+    /// service could not say.
+    #[serde(default = "some_zero")]
+    pub queued: Option<i64>,
+    /// Whether the queue was empty at the last reading (or nothing of this
+    /// crowd was queued); `false`: the drain timed out.
+    #[serde(default = "yes")]
+    pub drained: bool,
+}
+
+fn some_zero() -> Option<i64> {
+    Some(0)
+}
+
+fn yes() -> bool {
+    true
+}
+
+impl ServerOutcome {
+    /// Orders accepted (`accepted`: 201 + 202) that are neither written nor
+    /// still queued. A request the client gave up on may have been written
+    /// all the same, hence never below 0.
+    pub fn lost_orders(&self, accepted: u64) -> i64 {
+        (accepted as i64 - self.orders - self.queued.unwrap_or(0)).max(0)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Throughput {
     /// Answers per second (`completed / elapsed_s`).
     pub requests_per_s: f64,
-    /// 201s per second.
+    /// Sales per second: 201s and 202s (accepted, not necessarily written;
+    /// see `durable_orders_per_s`).
     pub purchases_per_s: f64,
 }
 
@@ -184,7 +258,7 @@ pub struct Throughput {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LatencyByOutcome {
     pub all: Option<Latency>,
-    /// 201.
+    /// 201 and 202.
     pub sold: Option<Latency>,
     /// 409 `sold_out`.
     pub sold_out: Option<Latency>,
@@ -236,7 +310,8 @@ impl Fairness {
     pub fn of(mode: &ModeReport, concurrency: usize, closed_model: bool) -> Option<Fairness> {
         let sold = mode.latency_ms.sold.as_ref()?;
         let per_s = mode.throughput.purchases_per_s;
-        let share = mode.requests.sold_201 as f64 / mode.requests.completed.max(1) as f64;
+        let sales = mode.requests.sold_201 + mode.requests.accepted_202;
+        let share = sales as f64 / mode.requests.completed.max(1) as f64;
         if !closed_model || mode.verdict.is_none() || share < Self::MIN_SOLD_SHARE || per_s <= 0.0 {
             return None;
         }
@@ -257,7 +332,7 @@ pub struct Timeline {
     pub bucket_ms: u64,
     /// HTTP answers (any status) per bucket.
     pub completed: Vec<u64>,
-    /// 201s per bucket.
+    /// Sales (201s and 202s) per bucket.
     pub sold: Vec<u64>,
 }
 
@@ -315,9 +390,40 @@ impl Latency {
     }
 }
 
+/// How the product's queue drained after a crowd (see
+/// [`crate::service::drain`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Drain {
+    /// From the crowd's end to the reading that found the queue empty, or
+    /// to giving up.
+    pub waited: Duration,
+    pub drained: bool,
+}
+
+impl Drain {
+    /// Nothing to wait for: the first reading found the queue empty.
+    pub const NONE: Drain = Drain {
+        waited: Duration::ZERO,
+        drained: true,
+    };
+}
+
 impl ModeReport {
-    /// Puts one crowd's merged numbers and the service's read-back together.
+    /// Puts one crowd's merged numbers and the service's read-back together,
+    /// the read-back taken with nothing left to drain.
     pub fn new(mode: &str, stats: &Stats, product: Option<&Product>) -> ModeReport {
+        Self::after_drain(mode, stats, product, Drain::NONE)
+    }
+
+    /// Puts one crowd's merged numbers, the service's last reading and how
+    /// the queue drained together. The `front-door` mode gets a reference
+    /// verdict, not a sale's.
+    pub fn after_drain(
+        mode: &str,
+        stats: &Stats,
+        product: Option<&Product>,
+        drain: Drain,
+    ) -> ModeReport {
         let elapsed_s = stats.elapsed.as_secs_f64();
         let per_s = |n: u64| {
             if elapsed_s > 0.0 {
@@ -336,12 +442,15 @@ impl ModeReport {
             lost_updates: p.lost_updates,
             duplicates: p.duplicates,
             unsold: if turned_away > 0 { p.stock.max(0) } else { 0 },
+            queued: p.queued_now(),
+            drained: drain.drained,
         });
         let requests = Requests {
             sent: stats.sent,
             retries: stats.retries,
             completed: stats.completed(),
             sold_201: stats.count(Answer::Sold),
+            accepted_202: stats.count(Answer::Accepted),
             sold_out_409: stats.count(Answer::SoldOut),
             lock_lost_409: stats.count(Answer::LockLost),
             restocked_409: stats.count(Answer::Restocked),
@@ -360,15 +469,35 @@ impl ModeReport {
             other: transport(TransportError::Other),
             total: stats.transport_errors(),
         };
-        let verdict = server
-            .as_ref()
-            .map(|s| verdict(s, &requests, &transport_errors));
+        let verdict = server.as_ref().map(|s| {
+            if mode == FRONT_DOOR {
+                reference(s, &requests, &transport_errors, per_s(requests.completed))
+            } else {
+                verdict(s, &requests, &transport_errors)
+            }
+        });
+        let accepted = requests.sold_201 + requests.accepted_202;
+        let drain_ms = drain.waited.as_millis() as u64;
+        let durable = server.as_ref().map(|s| {
+            let seconds = elapsed_s + drain.waited.as_secs_f64();
+            if seconds > 0.0 {
+                round3(s.orders.max(0) as f64 / seconds)
+            } else {
+                0.0
+            }
+        });
         ModeReport {
             mode: mode.to_string(),
             throughput: Throughput {
                 requests_per_s: per_s(requests.completed),
-                purchases_per_s: per_s(requests.sold_201),
+                purchases_per_s: per_s(accepted),
             },
+            accepted: server.as_ref().map(|_| accepted),
+            written: server.as_ref().map(|s| s.orders),
+            lost_orders: server.as_ref().map(|s| s.lost_orders(accepted)),
+            drain_ms: server.as_ref().map(|_| drain_ms),
+            durable_orders_per_s: durable,
+            front_door_ratio: None,
             requests,
             transport_errors,
             server,
@@ -402,7 +531,27 @@ fn refused(stats: &Stats) -> Histogram<u64> {
 }
 
 impl Report {
-    /// The modes named in `expect_safe` that oversold or lost an update.
+    /// Sets every mode's `front_door_ratio` when the run had a `front-door`
+    /// mode that answered: its purchases per second over the front door's
+    /// answers per second.
+    pub fn compare_with_front_door(&mut self) {
+        let Some(door) = self
+            .modes
+            .iter()
+            .find(|m| m.mode == FRONT_DOOR)
+            .map(|m| m.throughput.requests_per_s)
+            .filter(|&per_s| per_s > 0.0)
+        else {
+            return;
+        };
+        for mode in self.modes.iter_mut().filter(|m| m.mode != FRONT_DOOR) {
+            mode.front_door_ratio =
+                Some((mode.throughput.purchases_per_s / door * 100.0).round() / 100.0);
+        }
+    }
+
+    /// The modes named in `expect_safe` that oversold, lost an update or an
+    /// order, or did not drain.
     pub fn unsafe_expected(&self) -> Vec<&ModeReport> {
         self.modes
             .iter()

@@ -1,5 +1,7 @@
 //! The verdict of one mode: the sentence a student needs, and the flags
-//! behind it (what `--expect-safe` checks).
+//! behind it (what `--expect-safe` checks). From worst to mildest: an
+//! oversell, a lost order (a buyer told yes whose order was never written),
+//! a lost update, a duplicate, a queue that did not drain, an undersell.
 
 use serde::{Deserialize, Serialize};
 
@@ -7,24 +9,44 @@ use super::{Requests, ServerOutcome, TransportErrors};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Verdict {
-    /// Neither oversold nor lost an update: what `--expect-safe` checks.
+    /// Neither oversold, lost an update or an order, nor left orders queued:
+    /// what `--expect-safe` checks.
     pub safe: bool,
     pub oversold: bool,
     pub lost_updates: bool,
     /// Orders past a buyer's limit: as unsafe as an oversell.
     #[serde(default)]
     pub duplicates: bool,
+    /// Buyers told yes (201 or 202) whose order was never written: as
+    /// unsafe as an oversell.
+    #[serde(default)]
+    pub lost_orders: bool,
+    /// The queue was empty by the end of the drain; `false` fails the
+    /// verdict (what was accepted may still be lost).
+    #[serde(default = "yes")]
+    pub drained: bool,
+    /// The `front-door` mode: a measure for the others, not a sale.
+    #[serde(default)]
+    pub reference: bool,
     pub unsold: bool,
     /// The sentence, e.g. `sold 137 of 100: OVERSOLD by 37, 37 lost updates`.
     pub summary: String,
 }
 
-/// The sentence a student needs, and the flags behind it.
+fn yes() -> bool {
+    true
+}
+
+/// The sentence a student needs, and the flags behind it. `orders` are the
+/// written orders; the accepted ones are the 201s and 202s.
 pub fn verdict(server: &ServerOutcome, requests: &Requests, errors: &TransportErrors) -> Verdict {
     let oversold = server.oversold > 0;
     let lost = server.lost_updates > 0;
     let unsold = server.unsold > 0;
     let duplicates = server.duplicates > 0;
+    let accepted = requests.sold_201 + requests.accepted_202;
+    let lost_orders = server.lost_orders(accepted);
+    let drained = server.drained;
     let (orders, initial) = (server.orders, server.initial_stock);
     let mut summary = if oversold {
         let mut s = format!(
@@ -34,7 +56,14 @@ pub fn verdict(server: &ServerOutcome, requests: &Requests, errors: &TransportEr
         if lost {
             s.push_str(&format!(", {} lost updates", server.lost_updates));
         }
+        if lost_orders > 0 {
+            s.push_str(&format!(", {lost_orders} LOST ORDERS"));
+        }
         s
+    } else if lost_orders > 0 {
+        format!("accepted {accepted} of {initial} but wrote {orders}: {lost_orders} LOST ORDERS")
+    } else if !drained {
+        format!("accepted {accepted} of {initial}, wrote {orders}: NOT DRAINED")
     } else if lost {
         format!(
             "sold {orders} of {initial} but LOST {} updates (the stock says {} sold)",
@@ -55,6 +84,13 @@ pub fn verdict(server: &ServerOutcome, requests: &Requests, errors: &TransportEr
             server.stock
         )
     };
+    if !drained {
+        // Counted as lost above only once nothing can still be written.
+        summary.push_str(&match server.queued {
+            Some(queued) => format!(" ({queued} still queued)"),
+            None => " (the service cannot say how many are queued)".to_string(),
+        });
+    }
     let mut troubles = Vec::new();
     if duplicates {
         // A count(*) then an insert: two clicks at once both count zero.
@@ -88,12 +124,51 @@ pub fn verdict(server: &ServerOutcome, requests: &Requests, errors: &TransportEr
         summary.push_str(&format!(" ({})", troubles.join(", ")));
     }
     Verdict {
-        safe: !oversold && !lost && !duplicates,
+        safe: !oversold && !lost && !duplicates && lost_orders == 0 && drained,
         oversold,
         lost_updates: lost,
         duplicates,
+        lost_orders: lost_orders > 0,
+        drained,
+        reference: false,
         unsold,
         summary,
+    }
+}
+
+/// The `front-door` mode's verdict: how fast the service answers a purchase
+/// it refuses after one read, the measure for the others. A front door that
+/// sold anything was no front door: it gets a sale's verdict instead.
+pub fn reference(
+    server: &ServerOutcome,
+    requests: &Requests,
+    errors: &TransportErrors,
+    answers_per_s: f64,
+) -> Verdict {
+    let sale = verdict(server, requests, errors);
+    if !sale.safe || server.orders > 0 || requests.sold_201 + requests.accepted_202 > 0 {
+        return sale;
+    }
+    let mut summary = format!(
+        "reference: {} answers, {answers_per_s:.1}/s (lock=none at stock 0: one read, 409 sold_out)",
+        requests.completed
+    );
+    let others = requests.completed.saturating_sub(requests.sold_out_409);
+    let mut troubles = Vec::new();
+    if others > 0 {
+        troubles.push(format!("{others} answered something else"));
+    }
+    if errors.total > 0 {
+        troubles.push(format!("{} transport errors", errors.total));
+    }
+    if !troubles.is_empty() {
+        summary.push_str(&format!(" ({})", troubles.join(", ")));
+    }
+    Verdict {
+        reference: true,
+        unsold: false,
+        summary,
+        ..sale
     }
 }
 

@@ -3,6 +3,7 @@
 
 mod helpers;
 
+mod drain;
 mod errors;
 mod lab;
 mod metrics;

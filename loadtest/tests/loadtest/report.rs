@@ -44,6 +44,17 @@ const MODE_FIELDS: &[&str] = &[
     "/timeline/bucket_ms",
     "/timeline/completed",
     "/timeline/sold",
+    // Issue 16 (version 4).
+    "/requests/accepted_202",
+    "/server/queued",
+    "/server/drained",
+    "/accepted",
+    "/written",
+    "/lost_orders",
+    "/drain_ms",
+    "/durable_orders_per_s",
+    "/verdict/lost_orders",
+    "/verdict/drained",
 ];
 
 const LATENCY_STATS: &[&str] = &["count", "mean", "p50", "p90", "p99", "p99_9", "max"];
@@ -67,6 +78,7 @@ const PARAMETERS: &[&str] = &[
     "expect_safe",
     "run_id",
     "get_path",
+    "drain_timeout_s",
 ];
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -101,7 +113,7 @@ async fn the_json_report_parses_and_carries_every_field() {
     let json: Value = serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
     std::fs::remove_dir_all(&dir).ok();
 
-    assert_eq!(json["schema_version"], 3);
+    assert_eq!(json["schema_version"], 4);
     for field in PARAMETERS {
         assert!(
             json["parameters"].get(field).is_some(),
@@ -154,6 +166,12 @@ async fn the_json_report_parses_and_carries_every_field() {
         }
         // The server's numbers, not the client's, are the truth: they agree here.
         assert_eq!(mode["server"]["orders"], mode["requests"]["sold_201"]);
+        // Every answer a 201: accepted is written, nothing lost, no drain.
+        assert_eq!(mode["accepted"], mode["requests"]["sold_201"]);
+        assert_eq!(mode["written"], mode["server"]["orders"]);
+        assert_eq!(mode["lost_orders"], 0);
+        assert_eq!(mode["drain_ms"], 0);
+        assert_eq!(mode["server"]["drained"], true);
         // The timeline counts every answer once, and every sale.
         let sum = |series: &str| -> u64 {
             mode["timeline"][series]

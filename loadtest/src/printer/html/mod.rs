@@ -40,6 +40,7 @@ td.empty { color: #999; }
 .word.bad { background: #fbe3e1; color: #8e1b12; }
 .word.under { background: #fdf0d8; color: #6b4300; }
 .word.safe { background: #e2f2e5; color: #1d5a2a; }
+.word.ref { background: #e4e7ec; color: #333; }
 .scroll { overflow-x: auto; }
 ul.verdicts, ul.fairness { list-style: none; padding: 0; font-size: 14px; }
 ul.verdicts li { margin: .1rem 0; }
@@ -308,9 +309,12 @@ mod tests {
             assert!(
                 [
                     "OVERSOLD",
+                    "LOST ORDERS",
                     "LOST UPDATES",
                     "DUPLICATES",
+                    "NOT DRAINED",
                     "UNDERSOLD",
+                    "reference",
                     "safe"
                 ]
                 .contains(&word.as_str())
@@ -322,8 +326,9 @@ mod tests {
             let summary: String = select(&page, &selector)[0].text().collect();
             assert_eq!(summary, mode["verdict"]["summary"].as_str().unwrap());
         }
-        // 13 numbers, 5 of the lock and the fairness ratio per mode.
-        assert_eq!(checked, report.modes.len() * 19);
+        // 13 numbers, 5 of the orders, 5 of the lock and the fairness ratio
+        // per mode.
+        assert_eq!(checked, report.modes.len() * 24);
     }
 
     #[test]
@@ -379,7 +384,9 @@ mod tests {
                 area.value().attr("data-total"),
                 Some(sold.to_string().as_str())
             );
-            assert_eq!(sold, mode["requests"]["sold_201"].as_u64().unwrap());
+            let accepted = mode["requests"]["sold_201"].as_u64().unwrap()
+                + mode["requests"]["accepted_202"].as_u64().unwrap();
+            assert_eq!(sold, accepted);
         }
     }
 

@@ -2,7 +2,7 @@
 //! cell naming its JSON field, then the verdict sentences.
 
 use super::svg::esc;
-use crate::printer::{column_title, verdict_word};
+use crate::printer::{column_title, has_accepted_202, has_front_door, verdict_word};
 use crate::report::{ModeReport, Report};
 
 /// One numeric column of the verdict table.
@@ -110,6 +110,63 @@ const PURCHASE_COLUMNS: [Column; 13] = [
     },
 ];
 
+/// After `sold`, when any mode was answered 202.
+const ACCEPTED_COLUMN: Column = Column {
+    title: "accepted",
+    note: "202, queued",
+    field: "/requests/accepted_202",
+    decimals: 0,
+    value: |m| Some(m.requests.accepted_202 as f64),
+};
+
+/// After `purchases/s`, when the run had a front door.
+const FRONT_DOOR_COLUMN: Column = Column {
+    title: "× front door",
+    note: "purchases/s over its answers/s",
+    field: "/front_door_ratio",
+    decimals: 2,
+    value: |m| m.front_door_ratio,
+};
+
+/// What became of the orders once the queue drained.
+const ORDER_COLUMNS: [Column; 5] = [
+    Column {
+        title: "accepted",
+        note: "201 + 202",
+        field: "/accepted",
+        decimals: 0,
+        value: |m| m.accepted.map(|n| n as f64),
+    },
+    Column {
+        title: "written",
+        note: "order rows",
+        field: "/written",
+        decimals: 0,
+        value: |m| m.written.map(|n| n as f64),
+    },
+    Column {
+        title: "lost orders",
+        note: "accepted, never written",
+        field: "/lost_orders",
+        decimals: 0,
+        value: |m| m.lost_orders.map(|n| n as f64),
+    },
+    Column {
+        title: "drain",
+        note: "ms",
+        field: "/drain_ms",
+        decimals: 0,
+        value: |m| m.drain_ms.map(|n| n as f64),
+    },
+    Column {
+        title: "durable orders/s",
+        note: "written per s of crowd + drain",
+        field: "/durable_orders_per_s",
+        decimals: 1,
+        value: |m| m.durable_orders_per_s,
+    },
+];
+
 /// The lock's side, when the service had `GET /metrics`.
 const LOCK_COLUMNS: [Column; 5] = [
     Column {
@@ -212,7 +269,18 @@ pub(super) fn table(report: &Report) -> String {
     if report.parameters.get_path.is_some() {
         columns.extend(GET_COLUMNS.iter());
     } else {
-        columns.extend(PURCHASE_COLUMNS.iter());
+        for column in &PURCHASE_COLUMNS {
+            columns.push(column);
+            if column.field == "/requests/sold_201" && has_accepted_202(report) {
+                columns.push(&ACCEPTED_COLUMN);
+            }
+            if column.field == "/throughput/purchases_per_s" && has_front_door(report) {
+                columns.push(&FRONT_DOOR_COLUMN);
+            }
+        }
+        if modes.iter().any(|m| m.accepted.is_some()) {
+            columns.extend(ORDER_COLUMNS.iter());
+        }
         if modes.iter().any(|m| m.lock.is_some()) {
             columns.extend(LOCK_COLUMNS.iter());
         }
@@ -281,6 +349,7 @@ fn word(mode: &ModeReport) -> String {
     let word = verdict_word(mode);
     let class = match word.as_str() {
         "safe" => "safe",
+        "reference" => "ref",
         "UNDERSOLD" => "under",
         "-" => "",
         _ => "bad",
