@@ -94,7 +94,6 @@ async fn the_front_door_answers_every_purchase_409_sells_nothing_and_is_the_refe
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "needs redis-stream (issue 16)"]
 async fn redis_stream_is_exact_once_drained_and_loses_no_order() {
     // A pause in each batch of the writer, so that orders are likely still
     // queued when the crowd ends and the drain has something to wait for.
@@ -145,7 +144,6 @@ async fn redis_stream_is_exact_once_drained_and_loses_no_order() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "needs redis-stream (issue 16)"]
 async fn a_queue_nobody_writes_is_not_drained_by_the_timeout_and_fails_the_run() {
     // No order writer in this instance: the accepted orders stay queued.
     let app = spawn_app_with(|settings| settings.order_writer = false).await;
