@@ -83,6 +83,14 @@ pub async fn list(db: &PgPool) -> Result<Vec<ProductStats>, sqlx::Error> {
     Ok(rows.into_iter().map(ProductStats::from).collect())
 }
 
+/// The products' ids, in order.
+pub async fn ids(db: &PgPool) -> Result<Vec<ProductId>, sqlx::Error> {
+    let ids: Vec<i64> = sqlx::query_scalar("SELECT id FROM products ORDER BY id")
+        .fetch_all(db)
+        .await?;
+    Ok(ids.into_iter().map(ProductId::from).collect())
+}
+
 #[tracing::instrument(skip(db))]
 pub async fn find(
     db: impl sqlx::PgExecutor<'_>,

@@ -40,20 +40,29 @@ impl Shop {
         }
     }
 
-    /// Every product with its numbers, `queued` included.
+    /// Every product with its numbers, `queued` included (read from Redis
+    /// before the rows: see `OrderStream::queued_now`).
     pub async fn products(&self) -> Result<Vec<ProductStats>, sqlx::Error> {
+        let ids = products::ids(&self.db).await?;
+        let queued = self.lab.stream().queued_now(&ids).await;
         let mut list = products::list(&self.db).await?;
-        self.lab.stream().fill_queued(&mut list).await;
+        if let Some(queued) = queued {
+            queued.fill(&mut list);
+        }
         Ok(list)
     }
 
-    /// One product with its numbers, `queued` included.
+    /// One product with its numbers, `queued` included (read from Redis
+    /// before the row: see `OrderStream::queued_now`).
     pub async fn product(&self, id: ProductId) -> Result<Option<ProductStats>, sqlx::Error> {
+        let queued = self.lab.stream().queued_now(&[id]).await;
         let Some(product) = products::find(&self.db, id).await? else {
             return Ok(None);
         };
         let mut one = [product];
-        self.lab.stream().fill_queued(&mut one).await;
+        if let Some(queued) = queued {
+            queued.fill(&mut one);
+        }
         let [product] = one;
         Ok(Some(product))
     }

@@ -1,6 +1,6 @@
 //! Issue 16 through the generator: the front door every other mode is
 //! measured against, and the drain of `redis-stream`'s queue (accepted,
-//! written, lost orders).
+//! written, lost orders — also when Redis loses the queue).
 
 use std::time::Duration;
 
@@ -189,4 +189,70 @@ async fn a_queue_nobody_writes_is_not_drained_by_the_timeout_and_fails_the_run()
             .contains("error: lock=redis-stream was expected to be safe"),
         "{run:?}"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn orders_redis_forgot_before_they_were_written_are_lost_and_fail_the_run() {
+    // No order writer: the 20 accepted orders wait in Redis, and Redis then
+    // loses them (as a restart without persistence would) before any is
+    // written. The drain sees nothing queued any more: all 20 are lost.
+    let app = spawn_app_with(|settings| settings.order_writer = false).await;
+    let prefix = app.settings.lock_key_prefix.clone();
+    let mut redis = app.redis.clone();
+    let forget = tokio::spawn(async move {
+        let stock_key = format!("{prefix}:stock:product:1");
+        for _ in 0..600 {
+            let queued: Option<i64> = redis::cmd("HGET")
+                .arg(&stock_key)
+                .arg("queued")
+                .query_async(&mut redis)
+                .await
+                .unwrap();
+            if queued == Some(20) {
+                let _: i64 = redis::cmd("DEL")
+                    .arg(&stock_key)
+                    .arg(format!("{prefix}:orders:stream"))
+                    .arg(format!("{prefix}:orders:queued"))
+                    .query_async(&mut redis)
+                    .await
+                    .unwrap();
+                return true;
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        false
+    });
+
+    let run = loadtest(&[
+        "--url",
+        &app.address,
+        "--modes",
+        "redis-stream",
+        "--stock",
+        "20",
+        "--requests",
+        "20",
+        "--concurrency",
+        "10",
+        "--expect-safe",
+        "redis-stream",
+        "--format",
+        "json",
+    ])
+    .await;
+
+    assert!(forget.await.unwrap(), "the 20 were queued, then forgotten");
+    assert_eq!(run.code(), Some(1), "{run:?}");
+    let report = run.json();
+    let stream = mode(&report, "redis-stream");
+    assert_eq!(stream.accepted, Some(20), "{run:?}");
+    assert_eq!(stream.written, Some(0));
+    assert_eq!(stream.lost_orders, Some(20), "{run:?}");
+    let verdict = stream.verdict.as_ref().unwrap();
+    assert!(
+        !verdict.safe && verdict.lost_orders && verdict.drained,
+        "{run:?}"
+    );
+    assert!(verdict.summary.contains("LOST"), "{}", verdict.summary);
+    assert_eq!(app.order_count(1).await, 0);
 }

@@ -406,17 +406,22 @@ impl OrderStream {
         Ok(entries)
     }
 
-    /// Fill in each product's `queued` (null for all when Redis does not
-    /// answer). A product whose stock in Redis is of another generation, or
-    /// absent, has none queued that can still be written.
-    pub async fn fill_queued(&self, products: &mut [ProductStats]) {
-        if products.is_empty() {
-            return;
+    /// Each product's orders queued in Redis, as `(generation, queued)` of
+    /// its stock there (`None` for all when Redis does not answer).
+    ///
+    /// Read it *before* the products' rows: an order is acknowledged (and
+    /// leaves `queued`) only after its commit, so a `queued` of 0 read first
+    /// means every order is in the rows read next. Read after, a batch
+    /// committed in between would be missing from rows read too early while
+    /// `queued` already says 0 — a drain that ends before it has.
+    pub async fn queued_now(&self, ids: &[ProductId]) -> Option<QueuedNow> {
+        if ids.is_empty() {
+            return Some(QueuedNow::default());
         }
         let mut pipe = redis::pipe();
-        for product in products.iter() {
+        for id in ids {
             pipe.cmd("HMGET")
-                .arg(self.keys.stock(product.id))
+                .arg(self.keys.stock(*id))
                 .arg("generation")
                 .arg("queued");
         }
@@ -424,18 +429,10 @@ impl OrderStream {
         let replies: Result<Vec<(Option<i64>, Option<i64>)>, _> =
             self.node.call(pipe.query_async(&mut connection)).await;
         match replies {
-            Ok(replies) => {
-                for (product, (generation, queued)) in products.iter_mut().zip(replies) {
-                    product.queued = Some(match generation {
-                        Some(generation) if generation == product.generation => {
-                            queued.unwrap_or(0).max(0)
-                        }
-                        _ => 0,
-                    });
-                }
-            }
+            Ok(replies) => Some(QueuedNow(ids.iter().copied().zip(replies).collect())),
             Err(error) => {
                 tracing::debug!(error = %error, "could not read the queued orders from Redis");
+                None
             }
         }
     }
@@ -481,6 +478,27 @@ impl OrderStream {
             (None, Ok(_)) => Ok(None),
             // Not in Postgres, and Redis could not say whether it is queued.
             (None, Err(error)) => Err(FindError::Redis(error)),
+        }
+    }
+}
+
+/// What [`OrderStream::queued_now`] read: per product, the generation of
+/// its stock in Redis and its orders queued.
+#[derive(Debug, Default)]
+pub struct QueuedNow(HashMap<ProductId, (Option<i64>, Option<i64>)>);
+
+impl QueuedNow {
+    /// Put each product's `queued` on it. A product whose stock in Redis is
+    /// of another generation, or absent, has none queued that can still be
+    /// written.
+    pub fn fill(&self, products: &mut [ProductStats]) {
+        for product in products {
+            product.queued = Some(match self.0.get(&product.id) {
+                Some((Some(generation), queued)) if *generation == product.generation => {
+                    queued.unwrap_or(0).max(0)
+                }
+                _ => 0,
+            });
         }
     }
 }
