@@ -132,15 +132,7 @@ impl LockSwitch {
         let mut chosen_option = None;
         for strategy in Strategy::ALL {
             let info = strategy.info();
-            let reason = availability
-                .iter()
-                .find(|(s, _)| *s == strategy)
-                .filter(|(_, a)| !a.available)
-                .map(|(_, a)| {
-                    a.unavailable_reason
-                        .clone()
-                        .unwrap_or_else(|| "not available right now".to_owned())
-                });
+            let reason = unavailable(availability, strategy);
             let checked = strategy == chosen;
             let option = LockOption {
                 value: strategy.as_str(),
@@ -173,6 +165,19 @@ impl LockSwitch {
     }
 }
 
+/// Why `strategy` cannot run now (`None`: it can, or it is not listed).
+fn unavailable(availability: &[(Strategy, Availability)], strategy: Strategy) -> Option<String> {
+    availability
+        .iter()
+        .find(|(s, _)| *s == strategy)
+        .filter(|(_, a)| !a.available)
+        .map(|(_, a)| {
+            a.unavailable_reason
+                .clone()
+                .unwrap_or_else(|| "not available right now".to_owned())
+        })
+}
+
 /// The strategy a page opened without `lock=` starts on: `default`, unless
 /// it cannot run now (a class would press *Flash crowd* on a dead lock and
 /// read the refusals as the lesson) — then the first safe strategy of the
@@ -182,17 +187,7 @@ pub fn starting_strategy(
     availability: &[(Strategy, Availability)],
     default: Strategy,
 ) -> (Strategy, Option<String>) {
-    let unavailable = |strategy: Strategy| {
-        availability
-            .iter()
-            .find(|(s, _)| *s == strategy)
-            .filter(|(_, a)| !a.available)
-            .map(|(_, a)| {
-                a.unavailable_reason
-                    .clone()
-                    .unwrap_or_else(|| "not available right now".to_owned())
-            })
-    };
+    let unavailable = |strategy: Strategy| unavailable(availability, strategy);
     let Some(reason) = unavailable(default) else {
         return (default, None);
     };
