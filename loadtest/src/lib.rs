@@ -221,7 +221,10 @@ pub async fn execute(config: &Config, prepared: Prepared) -> anyhow::Result<Repo
             let mut report = ModeReport::after_drain(mode, &stats, Some(&drained.product), drain);
             if let (Some(before), Some(after)) = (before, after) {
                 // By the strategy's label: the front door's is `none`.
-                let lock = LockReading::of(&after, lock).since(&LockReading::of(&before, lock));
+                let slowest = report.latency_ms.all.as_ref().map(|all| all.max);
+                let lock = LockReading::of(&after, lock)
+                    .since(&LockReading::of(&before, lock))
+                    .capped_at(slowest);
                 report.lock = Some(lock);
             }
             report.fairness = Fairness::of(&report, config.concurrency, config.rate.is_none());

@@ -238,7 +238,7 @@ const LOCK_COLUMNS: [Column; 8] = [
 ];
 
 const LOCK_LEGEND: &str = "wait = asking for the lock to holding it or giving up · hold = holding it · \
-                           in ms, estimated from the service's histogram buckets";
+                           in ms, estimated from the service's histogram buckets, never above the slowest answer";
 
 fn lock_count(mode: &ModeReport, pick: fn(&LockMetrics) -> u64) -> String {
     mode.lock
