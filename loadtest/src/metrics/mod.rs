@@ -111,15 +111,16 @@ impl LockMetrics {
     /// percentile never claims more than was observed.
     pub fn capped_at(mut self, slowest_ms: Option<f64>) -> Self {
         if let Some(slowest) = slowest_ms {
-            for percentile in [
+            for value in [
                 &mut self.wait_p50_ms,
                 &mut self.wait_p99_ms,
                 &mut self.hold_p50_ms,
                 &mut self.hold_p99_ms,
-            ] {
-                if let Some(value) = percentile {
-                    *value = value.min(slowest);
-                }
+            ]
+            .into_iter()
+            .flatten()
+            {
+                *value = value.min(slowest);
             }
         }
         self
