@@ -16,6 +16,7 @@
 pub mod catalogue;
 pub mod cli;
 pub mod crowd;
+pub mod drain;
 pub mod http;
 pub mod metrics;
 pub mod printer;
@@ -202,7 +203,7 @@ pub async fn execute(config: &Config, prepared: Prepared) -> anyhow::Result<Repo
             };
             let stats = crowd(config, work, &title).await;
             let ended = tokio::time::Instant::now();
-            let drained = service::drain(
+            let drained = drain::drain(
                 first,
                 config.product,
                 ended,

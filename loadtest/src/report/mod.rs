@@ -391,7 +391,7 @@ impl Latency {
 }
 
 /// How the product's queue drained after a crowd (see
-/// [`crate::service::drain`]).
+/// [`crate::drain::drain`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Drain {
     /// From the crowd's end to the reading that found the queue empty, or
