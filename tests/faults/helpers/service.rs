@@ -23,13 +23,16 @@ pub struct Service {
 
 impl Service {
     pub async fn start(env: Vec<(String, String)>) -> Self {
-        // A free port can be taken between the check and the bind: try again.
+        // With a log, the service binds port 0 and the log says which port
+        // it got: a free port picked here could be taken by another test's
+        // instance before this one binds it, and that instance's /readyz
+        // would then answer for this one.
         for _ in 0..3 {
-            let port = free_port();
             let log = (std::env::var_os("TEST_LOG").is_none()).then(|| {
                 std::env::temp_dir()
                     .join(format!("flashsale-fault-{}.log", Uuid::new_v4().simple()))
             });
+            let port = if log.is_some() { 0 } else { free_port() };
             let mut command = Command::new(env!("CARGO_BIN_EXE_flashsale"));
             command
                 .env_clear()
@@ -51,6 +54,15 @@ impl Service {
                     .unwrap(),
                 log,
             };
+            if service.log.is_some() {
+                match service.bound_port(Duration::from_secs(20)).await {
+                    Ok(bound) => {
+                        service.port = bound;
+                        service.address = format!("http://127.0.0.1:{bound}");
+                    }
+                    Err(why) => panic!("the service did not start: {why}"),
+                }
+            }
             match service.wait_ready(Duration::from_secs(20)).await {
                 Ok(()) => return service,
                 Err(why) if why.contains("cannot listen") => continue,
@@ -58,6 +70,33 @@ impl Service {
             }
         }
         panic!("no free port for the service after 3 tries")
+    }
+
+    /// The port the service says it listens on (`flashsale listening on
+    /// http://127.0.0.1:PORT` in its log).
+    async fn bound_port(&mut self, limit: Duration) -> Result<u16, String> {
+        const SAID: &str = "listening on http://127.0.0.1:";
+        let log = self.log.clone().expect("a log to read");
+        let deadline = Instant::now() + limit;
+        loop {
+            let text = std::fs::read_to_string(&log).unwrap_or_default();
+            if let Some(at) = text.find(SAID) {
+                let digits: String = text[at + SAID.len()..]
+                    .chars()
+                    .take_while(char::is_ascii_digit)
+                    .collect();
+                if let Ok(port) = digits.parse() {
+                    return Ok(port);
+                }
+            }
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return Err(format!("exited ({status}): {}", self.log_tail()));
+            }
+            if Instant::now() > deadline {
+                return Err(format!("no port after {limit:?}: {}", self.log_tail()));
+            }
+            sleep(Duration::from_millis(20)).await;
+        }
     }
 
     /// Until `GET /readyz` answers 200; `Err` with the log's last line if the
