@@ -24,6 +24,7 @@ use crate::lock::{self, LockTiming, RedisNode};
 use crate::purchase::Shop;
 use crate::routes::gate::{self, Gate};
 use crate::routes::limits::{self, RequestLimits};
+use crate::routes::rate_limit::PurchaseRateLimit;
 use crate::state::AppState;
 use crate::{products, routes};
 
@@ -41,16 +42,21 @@ impl Application {
     pub async fn build(settings: &Settings) -> anyhow::Result<Self> {
         // Settings first, then Redis: neither a bad setting nor a missing
         // Redis should leave a new database behind.
-        let gate = Gate::new(
-            settings.served_hosts().map_err(anyhow::Error::msg)?,
-            settings.admin_token.clone(),
-            settings.rate_limit_rps,
-            settings.trusted_proxies.clone(),
-        );
+        let hosts = settings.served_hosts().map_err(anyhow::Error::msg)?;
         let limits = RequestLimits {
             timeout: settings.request_timeout,
         };
         let redis = connect_redis(settings).await?;
+        let gate = Gate::new(
+            hosts,
+            settings.admin_token.clone(),
+            PurchaseRateLimit::new(
+                RedisNode::new(redis.clone(), settings.redis_timeout),
+                &settings.lock_key_prefix,
+                settings.rate_limit_rps,
+            ),
+            settings.trusted_proxies.clone(),
+        );
         let db = prepare_database(settings).await?;
         let state = app_state(settings, db, redis);
         // Stopped with the service (and with the lab, when a test drops it).

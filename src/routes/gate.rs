@@ -16,7 +16,7 @@
 
 use std::future::{Ready, ready};
 use std::net::IpAddr;
-use std::num::NonZeroU32;
+use std::pin::Pin;
 use std::time::Duration;
 
 use actix_web::body::{EitherBody, MessageBody};
@@ -25,7 +25,6 @@ use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
 use actix_web::http::{Method, header};
 use actix_web::middleware::Next;
 use actix_web::{FromRequest, HttpRequest, HttpResponse, web};
-use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use serde::Deserialize;
 
 use crate::configuration::{AdminToken, AllowedHosts, TrustedProxies};
@@ -33,6 +32,7 @@ use crate::domain::{Knobs, LockDeadline, LockTtl, PauseDelay};
 use crate::error::ApiError;
 use crate::routes::attempts::FailedAttempts;
 use crate::routes::client;
+use crate::routes::rate_limit::PurchaseRateLimit;
 
 /// The cookie the page's admin form sets.
 pub const ADMIN_COOKIE: &str = "flashsale_admin";
@@ -48,7 +48,8 @@ pub const ADMIN_COOKIE_MAX_AGE: Duration = Duration::from_secs(12 * 60 * 60);
 pub struct Gate {
     pub hosts: AllowedHosts,
     pub admin: Option<AdminToken>,
-    pub limiter: Option<DefaultKeyedRateLimiter<IpAddr>>,
+    /// RATE_LIMIT_RPS, held in Redis for every instance at once.
+    pub rate_limit: Option<PurchaseRateLimit>,
     /// Whose X-Forwarded-For and X-Forwarded-Proto are believed.
     pub proxies: TrustedProxies,
     /// Wrong admin tokens, per client.
@@ -59,14 +60,13 @@ impl Gate {
     pub fn new(
         hosts: AllowedHosts,
         admin: Option<AdminToken>,
-        rate_limit_rps: u32,
+        rate_limit: Option<PurchaseRateLimit>,
         proxies: TrustedProxies,
     ) -> Self {
         Self {
             hosts,
             admin,
-            limiter: NonZeroU32::new(rate_limit_rps)
-                .map(|rps| RateLimiter::keyed(Quota::per_second(rps))),
+            rate_limit,
             proxies,
             attempts: FailedAttempts::default(),
         }
@@ -266,30 +266,24 @@ impl FromRequest for AdminOnly {
     }
 }
 
-/// A purchase within the client's rate limit (RATE_LIMIT_RPS), if any.
+/// A purchase within the client's rate limit (RATE_LIMIT_RPS), if any:
+/// one Redis call ([`PurchaseRateLimit`]), shared by every instance.
 pub struct PurchaseQuota;
 
 impl FromRequest for PurchaseQuota {
     type Error = ApiError;
-    type Future = Ready<Result<Self, ApiError>>;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
 
     fn from_request(request: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let Some(gate) = request.app_data::<web::Data<Gate>>() else {
-            return ready(Ok(PurchaseQuota));
-        };
-        let Some(limiter) = gate.limiter.as_ref() else {
-            return ready(Ok(PurchaseQuota));
-        };
-        let Some(client) = gate.client(request) else {
-            return ready(Ok(PurchaseQuota));
-        };
-        // Forget idle clients now and then, so the table stays small.
-        if limiter.len() > 10_000 {
-            limiter.retain_recent();
-        }
-        ready(match limiter.check_key(&client) {
-            Ok(()) => Ok(PurchaseQuota),
-            Err(_) => Err(ApiError::RateLimited),
+        let gate = request.app_data::<web::Data<Gate>>();
+        let limit = gate.and_then(|gate| Some((gate.rate_limit.clone()?, gate.client(request)?)));
+        Box::pin(async move {
+            match limit {
+                Some((limit, client)) if limit.check(client).await.is_err() => {
+                    Err(ApiError::RateLimited)
+                }
+                _ => Ok(PurchaseQuota),
+            }
         })
     }
 }
@@ -387,7 +381,7 @@ mod tests {
         let gate = Gate::new(
             AllowedHosts::loopback(),
             Some(token.clone()),
-            0,
+            None,
             TrustedProxies::default(),
         );
         let guesser = from("198.51.100.9:4711");

@@ -16,6 +16,7 @@ mod orders;
 mod pages;
 mod products;
 mod purchase;
+pub mod rate_limit;
 mod sold;
 mod strategies;
 

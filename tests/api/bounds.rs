@@ -309,3 +309,32 @@ async fn with_a_rate_limit_a_burst_of_purchases_from_one_client_gets_some_429_ra
     assert!(sold >= 1 && limited >= 10, "{sold} sold, {limited} limited");
     assert_eq!(app.order_count(1).await, sold);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_rate_limit_holds_across_instances_three_allow_the_rate_once_not_three_times() {
+    // One a second, a burst of one: the three instances share one budget.
+    let app = spawn_app_with(|settings| settings.rate_limit_rps = 1).await;
+    let peers = [app.spawn_peer().await, app.spawn_peer().await];
+    let instances = [app.address.as_str(), peers[0].as_str(), peers[1].as_str()];
+    let client = client();
+
+    let started = Instant::now();
+    let mut sold = 0;
+    for n in 0..12 {
+        let answer = purchase(&client, instances[n % 3], 1, "lock=none").await;
+        match answer.status() {
+            StatusCode::CREATED => sold += 1,
+            status => {
+                assert_error(answer, status, "rate_limited").await;
+            }
+        }
+    }
+    let seconds = started.elapsed().as_secs();
+
+    // Per instance, each would have sold one at once (three in all).
+    assert!(
+        (1..=1 + seconds).contains(&sold),
+        "{sold} sold in {seconds} s"
+    );
+    assert_eq!(app.order_count(1).await, sold as i64);
+}
