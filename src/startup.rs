@@ -248,9 +248,14 @@ pub async fn prepare_database(settings: &Settings) -> anyhow::Result<PgPool> {
         options.get_port(),
         settings.database_name()
     );
-    create_database_if_missing(options, settings.database_name(), settings.db_timeout)
-        .await
-        .with_context(|| format!("cannot prepare {target}"))?;
+    create_database_if_missing(
+        options,
+        settings.database_name(),
+        settings.db_max_connections,
+        settings.db_timeout,
+    )
+    .await
+    .with_context(|| format!("cannot prepare {target}"))?;
 
     let statement_timeout = settings.db_timeout.as_millis().to_string();
     let pool = PgPoolOptions::new()
@@ -289,6 +294,7 @@ pub async fn prepare_database(settings: &Settings) -> anyhow::Result<PgPool> {
 async fn create_database_if_missing(
     options: &PgConnectOptions,
     name: &str,
+    pool: u32,
     limit: Duration,
 ) -> anyhow::Result<()> {
     // Connect to the maintenance database of the same server.
@@ -296,6 +302,7 @@ async fn create_database_if_missing(
     let mut connection = timeout(limit, PgConnection::connect_with(&maintenance))
         .await
         .context("connection timed out")??;
+    check_pool_fits(&mut connection, pool).await?;
     let exists: bool =
         sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)")
             .bind(name)
@@ -345,4 +352,26 @@ pub async fn connect_redis(settings: &Settings) -> anyhow::Result<ConnectionMana
         .map_err(|_| anyhow::anyhow!("timed out"))
         .and_then(|connected| connected.map_err(Into::into))
         .with_context(|| format!("cannot reach {target}"))
+}
+
+/// Refuses a pool that this Postgres could never give: past
+/// `max_connections` (less the slots kept for superusers) the pool's last
+/// connections would fail under load, mid-sale, instead of at start-up.
+/// Several instances share the same server: each one's pool must fit in
+/// what the others leave (the README's "scale out" says how to size them).
+async fn check_pool_fits(connection: &mut PgConnection, pool: u32) -> anyhow::Result<()> {
+    let (max, reserved): (i32, i32) = sqlx::query_as(
+        "SELECT current_setting('max_connections')::int, \
+                current_setting('superuser_reserved_connections')::int",
+    )
+    .fetch_one(&mut *connection)
+    .await?;
+    let allowed = (max - reserved).max(0) as u32;
+    if pool > allowed {
+        anyhow::bail!(
+            "DB_MAX_CONNECTIONS {pool} is more than this server allows \
+             (max_connections {max} − {reserved} reserved for superusers = {allowed})"
+        );
+    }
+    Ok(())
 }

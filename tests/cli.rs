@@ -67,6 +67,40 @@ fn an_unreachable_redis_is_named_in_one_line_and_creates_no_database() {
 }
 
 #[test]
+fn a_pool_larger_than_postgres_allows_refuses_to_start_in_one_line_and_creates_no_database() {
+    let database = format!("flashsale_never_{}", uuid::Uuid::new_v4().simple());
+    let url = format!("postgres://postgres@127.0.0.1:5432/{database}");
+
+    let output = flashsale(
+        &[],
+        &[("DATABASE_URL", &url), ("DB_MAX_CONNECTIONS", "1000")],
+    );
+
+    assert_eq!(output.status.code(), Some(1));
+    let lines = stderr_lines(&output);
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    let max: u32 = psql_value("SHOW max_connections").parse().unwrap();
+    let reserved: u32 = psql_value("SHOW superuser_reserved_connections")
+        .parse()
+        .unwrap();
+    let expected = format!(
+        "DB_MAX_CONNECTIONS 1000 is more than this server allows \
+         (max_connections {max} − {reserved} reserved for superusers = {})",
+        max - reserved
+    );
+    assert!(lines[0].ends_with(&expected), "{lines:?}");
+    assert!(!database_exists(&database), "{database} was created");
+}
+
+fn psql_value(sql: &str) -> String {
+    let output = Command::new("psql")
+        .args(["-h", "127.0.0.1", "-U", "postgres", "-Atc", sql])
+        .output()
+        .expect("run psql");
+    String::from_utf8_lossy(&output.stdout).trim().to_owned()
+}
+
+#[test]
 fn bad_settings_are_rejected_before_anything_starts() {
     for (args, env, named) in [
         (vec!["--lock-retry-ms", "0"], vec![], "--lock-retry-ms"),
