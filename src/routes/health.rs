@@ -10,8 +10,13 @@ pub async fn healthz() -> HttpResponse {
     HttpResponse::Ok().json(json!({ "status": "ok" }))
 }
 
-/// Ready only while both Postgres and Redis answer.
+/// Ready only while both Postgres and Redis answer, and not once a shutdown
+/// has begun: a load balancer (HAProxy, a Kubernetes Service) then stops
+/// sending buyers here while the sales in flight finish.
 pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
+    if state.shop.shutdown.is_cancelled() {
+        return HttpResponse::ServiceUnavailable().json(json!({ "status": "shutting_down" }));
+    }
     let postgres = async {
         let ping = sqlx::query("SELECT 1").execute(&state.shop.db);
         matches!(timeout(state.db_timeout, ping).await, Ok(Ok(_)))

@@ -1,6 +1,7 @@
 //! The service's own process fails, or its client does: an instance killed
-//! while it holds the lock, one sent SIGTERM mid-sale, and a client hanging
-//! up mid-purchase.
+//! while it holds the lock, one sent SIGTERM mid-sale (its /readyz answers
+//! 503 at once, so a load balancer drains it), and a client hanging up
+//! mid-purchase.
 
 use std::time::{Duration, Instant};
 
@@ -78,6 +79,20 @@ async fn sigterm_mid_sale_lets_the_sale_finish_then_exits_0_leaving_no_lock() {
         "the sale holds the lock"
     );
     service.signal("TERM");
+    sleep(Duration::from_millis(300)).await;
+    let ready = service
+        .client
+        .get(format!("{}/readyz", service.address))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        ready.status(),
+        StatusCode::SERVICE_UNAVAILABLE,
+        "a load balancer takes the instance out while its last sale finishes"
+    );
+    let ready: serde_json::Value = ready.json().await.unwrap();
+    assert_eq!(ready["status"], "shutting_down");
     let status = tokio::task::block_in_place(|| service.wait_exit(Duration::from_secs(15)));
     let answer = sale.await.unwrap();
 
