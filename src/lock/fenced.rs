@@ -44,7 +44,7 @@ pub const INFO: StrategyInfo = StrategyInfo {
     family: Family::Redis,
     safe: true,
     lesson: "Each holder gets a token that only grows; Postgres accepts a write only from the newest one, so a stale holder writes nothing.",
-    breaks_when: "holds when the work outlives the TTL, when a holder pauses, and when Redis restarts: the stale holder gets 409 lock_lost",
+    breaks_when: "holds when the work outlives the TTL, when a holder pauses, and when Redis restarts or fails over: the stale holder gets 409 lock_lost",
     needs: Needs::Redis,
     uses_ttl: true,
 };

@@ -13,7 +13,7 @@ pub const INFO: StrategyInfo = StrategyInfo {
     family: Family::Redis,
     safe: true,
     lesson: "SET NX PX with a random token, retried until a deadline, released by a Lua compare-and-delete: one buyer at a time.",
-    breaks_when: "the work or a pause outlives the TTL: the lock expires under its holder and the next buyer reads the same stock",
+    breaks_when: "the work or a pause outlives the TTL, or Redis fails over to a replica that never got the lock: a second buyer takes it and reads the same stock",
     needs: Needs::Redis,
     uses_ttl: true,
 };

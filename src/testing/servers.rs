@@ -14,6 +14,8 @@ pub struct RedisServer {
     child: Option<std::process::Child>,
     /// The directory of its append-only file, when it keeps one.
     aof_dir: Option<std::path::PathBuf>,
+    /// The master's port, for a replica.
+    replica_of: Option<u16>,
 }
 
 impl RedisServer {
@@ -23,6 +25,22 @@ impl RedisServer {
             port,
             child: None,
             aof_dir: None,
+            replica_of: None,
+        };
+        server.restart();
+        server
+    }
+
+    /// A replica (`--replicaof`) of the master on loopback port `master`
+    /// (or of a proxy in front of it, which can hold the link up), for the
+    /// failover lesson: what the master acknowledged reaches it later, or
+    /// never.
+    pub fn start_replica_of(master: u16) -> Self {
+        let mut server = Self {
+            port: free_port(),
+            child: None,
+            aof_dir: None,
+            replica_of: Some(master),
         };
         server.restart();
         server
@@ -39,6 +57,7 @@ impl RedisServer {
             port,
             child: None,
             aof_dir: Some(dir),
+            replica_of: None,
         };
         server.restart();
         server
@@ -77,6 +96,9 @@ impl RedisServer {
             "--save",
             "",
         ]);
+        if let Some(master) = self.replica_of {
+            command.args(["--replicaof", "127.0.0.1", &master.to_string()]);
+        }
         match &self.aof_dir {
             Some(dir) => command
                 .args(["--appendonly", "yes", "--appendfsync", "always"])

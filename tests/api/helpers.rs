@@ -159,6 +159,7 @@ pub struct TcpProxy {
     accept: JoinHandle<()>,
     connections: Arc<Mutex<Vec<JoinHandle<()>>>>,
     stalled: Arc<tokio::sync::watch::Sender<bool>>,
+    target: Arc<Mutex<SocketAddr>>,
 }
 
 impl TcpProxy {
@@ -166,7 +167,7 @@ impl TcpProxy {
     pub const POSTGRES: &str = "127.0.0.1:5432";
 
     pub async fn start(target: &str) -> Self {
-        let target: SocketAddr = target.parse().unwrap();
+        let target = Arc::new(Mutex::new(target.parse::<SocketAddr>().unwrap()));
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind proxy");
         let port = listener.local_addr().unwrap().port();
         let connections: Arc<Mutex<Vec<JoinHandle<()>>>> = Arc::default();
@@ -174,9 +175,11 @@ impl TcpProxy {
         let accept = {
             let connections = connections.clone();
             let stalled = stalled.clone();
+            let target = target.clone();
             tokio::spawn(async move {
                 while let Ok((mut inbound, _)) = listener.accept().await {
                     let mut stalled = stalled.subscribe();
+                    let target = *target.lock().unwrap();
                     let task = tokio::spawn(async move {
                         let Ok(mut outbound) = TcpStream::connect(target).await else {
                             return;
@@ -201,6 +204,16 @@ impl TcpProxy {
             accept,
             connections,
             stalled,
+            target,
+        }
+    }
+
+    /// Send new connections to `target` and close the open ones, as a
+    /// failover does when a client follows the new master.
+    pub fn switch_to(&self, target: &str) {
+        *self.target.lock().unwrap() = target.parse().unwrap();
+        for task in self.connections.lock().unwrap().drain(..) {
+            task.abort();
         }
     }
 

@@ -10,6 +10,7 @@ mod bulkheads;
 mod cross_site;
 mod crowd;
 mod crowd_running;
+mod failover;
 mod fair;
 mod fair_crash;
 mod fencing;
