@@ -12,9 +12,11 @@
 //!
 //! One file per thing that fails: `redis_restart`, `postgres_restart`,
 //! `pg_batch` (Postgres killed mid-batch), and
-//! `instances` (an instance killed or stopped, a client hanging up); the
-//! harness they share is in `helpers`.
+//! `instances` (an instance killed or stopped, a client hanging up),
+//! `balancer` (an instance killed behind HAProxy); the harness they share
+//! is in `helpers`.
 
+mod balancer;
 mod helpers;
 mod instances;
 mod pg_batch;

@@ -38,6 +38,11 @@ impl Crowd {
             .count()
     }
 
+    /// How many answers had this status (0: no HTTP answer at all).
+    pub fn count(&self, status: u16) -> usize {
+        self.answers.iter().filter(|(_, s, _)| *s == status).count()
+    }
+
     pub fn order_ids(&self) -> impl Iterator<Item = Uuid> + '_ {
         self.answers.iter().filter_map(|(_, _, id)| *id)
     }

@@ -1,10 +1,12 @@
 //! The harness: a shop (a database and a Redis key prefix of the test's
 //! own), the service's instances on it, and crowds of buyers.
 
+mod balancer;
 mod crowd;
 pub mod service;
 mod shop;
 
+pub use balancer::Balancer;
 pub use crowd::{Crowd, flash_crowd};
 pub use service::send_purchase;
 pub use shop::Shop;

@@ -19,9 +19,32 @@ pub struct Service {
     pub address: String,
     pub client: Client,
     log: Option<PathBuf>,
+    env: Vec<(String, String)>,
 }
 
 impl Service {
+    /// The same instance again, on the same port (a load balancer knows it
+    /// by its port), after [`Service::kill`].
+    pub async fn restart(&mut self) {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_flashsale"));
+        command
+            .env_clear()
+            .envs(self.env.iter().map(|(n, v)| (n, v)))
+            .env("PORT", self.port.to_string())
+            .stdin(Stdio::null());
+        if let Some(log) = &self.log {
+            let file = std::fs::OpenOptions::new()
+                .append(true)
+                .open(log)
+                .expect("open the service's log");
+            command.stdout(file.try_clone().unwrap()).stderr(file);
+        }
+        self.child = command.spawn().expect("restart flashsale");
+        if let Err(why) = self.wait_ready(Duration::from_secs(20)).await {
+            panic!("the restarted service did not become ready: {why}");
+        }
+    }
+
     pub async fn start(env: Vec<(String, String)>) -> Self {
         // With a log, the service binds port 0 and the log says which port
         // it got: a free port picked here could be taken by another test's
@@ -53,6 +76,7 @@ impl Service {
                     .build()
                     .unwrap(),
                 log,
+                env: env.clone(),
             };
             if service.log.is_some() {
                 match service.bound_port(Duration::from_secs(20)).await {
