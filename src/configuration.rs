@@ -62,7 +62,7 @@ pub struct Settings {
     #[arg(long = "lock-retry-ms", value_name = "MS", env = "LOCK_RETRY_MS", default_value = "50", value_parser = parse_positive_millis)]
     pub lock_retry: Duration,
 
-    /// Prefix of every Redis key: locks live at {prefix}:lock:product:{id}.
+    /// Prefix of every Redis key: locks live at {prefix}:lock:{product:ID}.
     #[arg(long, env = "LOCK_KEY_PREFIX", default_value = "flashsale", value_parser = parse_key_prefix)]
     pub lock_key_prefix: String,
 
@@ -406,8 +406,15 @@ fn parse_redlock_urls(value: &str) -> Result<RedlockNodes, String> {
 }
 
 fn parse_key_prefix(value: &str) -> Result<String, String> {
-    if value.is_empty() || value.len() > 64 || value.chars().any(|c| c.is_whitespace()) {
-        return Err("expected 1 to 64 characters without spaces".into());
+    // Braces would move the keys' hash tags (`{product:1}`), which keep a
+    // product's keys in one Redis Cluster slot.
+    if value.is_empty()
+        || value.len() > 64
+        || value
+            .chars()
+            .any(|c| c.is_whitespace() || c == '{' || c == '}')
+    {
+        return Err("expected 1 to 64 characters without spaces or braces".into());
     }
     Ok(value.to_owned())
 }

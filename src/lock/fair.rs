@@ -110,7 +110,8 @@ impl FairLock {
 
     /// Lock, queue, liveness, ticket counter, TTLs.
     fn keys(&self, product: ProductId) -> [String; 5] {
-        let fair = |what: &str| format!("{}:fair:{what}:product:{product}", self.base.prefix);
+        let tag = super::product_tag(product);
+        let fair = |what: &str| format!("{}:fair:{what}:{tag}", self.base.prefix);
         [
             self.base.key(product),
             fair("queue"),

@@ -68,9 +68,13 @@ impl FencedLock {
         Self { redis, db }
     }
 
-    /// The product's fence counter, e.g. `flashsale:fence:product:1`.
+    /// The product's fence counter, e.g. `flashsale:fence:{product:1}`.
     pub fn counter_key(&self, product: ProductId) -> String {
-        format!("{}:fence:product:{product}", self.redis.prefix)
+        format!(
+            "{}:fence:{}",
+            self.redis.prefix,
+            super::product_tag(product)
+        )
     }
 
     /// Claim the row for `guard.fence`, moving the counter past a fence left

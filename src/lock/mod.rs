@@ -201,10 +201,17 @@ pub fn with_resp3(info: redis::ConnectionInfo) -> redis::ConnectionInfo {
     info.set_redis_settings(settings)
 }
 
-/// The Redis key of the lock on `product`, e.g. `flashsale:lock:product:1`.
-/// Every Redis strategy uses the same key, so they exclude one another.
+/// The Redis key of the lock on `product`, e.g. `flashsale:lock:{product:1}`.
+/// Every Redis strategy uses the same key, so they exclude one another. The
+/// braces are a hash tag: on Redis Cluster every key of one product (lock,
+/// fence, fair queue) lands in one slot, so a script may take several.
 pub fn lock_key(prefix: &str, product: ProductId) -> String {
-    format!("{prefix}:lock:product:{product}")
+    format!("{prefix}:lock:{}", product_tag(product))
+}
+
+/// `{product:1}`: the hash tag of every per-product key of the locks.
+pub fn product_tag(product: ProductId) -> String {
+    format!("{{product:{product}}}")
 }
 
 /// A fresh random token: proof that a lock is ours and nobody else's.

@@ -108,11 +108,11 @@ async fn a_crashed_holder_or_waiter_blocks_the_line_no_longer_than_its_lease() {
         .unwrap();
     let _: () = redis::pipe()
         .cmd("ZADD")
-        .arg(format!("{prefix}:fair:queue:product:1"))
+        .arg(format!("{prefix}:fair:queue:{{product:1}}"))
         .arg(0)
         .arg("dead-waiter")
         .cmd("ZADD")
-        .arg(format!("{prefix}:fair:alive:product:1"))
+        .arg(format!("{prefix}:fair:alive:{{product:1}}"))
         .arg(now_ms(&mut redis).await + 1500)
         .arg("dead-waiter")
         .query_async(&mut redis)

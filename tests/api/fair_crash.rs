@@ -21,7 +21,7 @@ async fn the_fair_lock_sells_again_within_2_s_when_an_instance_dies_with_buyers_
     let app = spawn_app().await;
     let mut doomed = ChildInstance::start(&app).await;
     let prefix = &app.settings.lock_key_prefix;
-    let queue = format!("{prefix}:fair:queue:product:1");
+    let queue = format!("{prefix}:fair:queue:{{product:1}}");
 
     // The survivor's holder works 1.5 s; three buyers queue on the doomed
     // instance, then one on the survivor, behind them.

@@ -68,7 +68,7 @@ async fn the_lock_is_taken_with_a_ttl_and_a_fresh_token() {
     assert!((1..=5000).contains(&ttl_ms), "PTTL {ttl_ms}");
     assert_eq!(
         first.key,
-        format!("{}:lock:product:7", app.settings.lock_key_prefix)
+        format!("{}:lock:{{product:7}}", app.settings.lock_key_prefix)
     );
     let first_token = first.token.clone();
     lock.release(first).await.unwrap();

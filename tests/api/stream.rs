@@ -99,7 +99,10 @@ async fn a_stock_redis_lost_is_seeded_from_postgres_minus_the_orders_still_queue
 
     // Redis forgets the stock (a flush of that key): nothing may sell from a
     // guess. Postgres still says 10; four of them are queued.
-    let stock_key = format!("{}:stock:product:1", app.settings.lock_key_prefix);
+    let stock_key = format!(
+        "{}:{{orders}}:stock:product:1",
+        app.settings.lock_key_prefix
+    );
     let mut redis = app.redis.clone();
     let _: i64 = redis::cmd("DEL")
         .arg(&stock_key)

@@ -200,7 +200,7 @@ async fn orders_redis_forgot_before_they_were_written_are_lost_and_fail_the_run(
     let prefix = app.settings.lock_key_prefix.clone();
     let mut redis = app.redis.clone();
     let forget = tokio::spawn(async move {
-        let stock_key = format!("{prefix}:stock:product:1");
+        let stock_key = format!("{prefix}:{{orders}}:stock:product:1");
         for _ in 0..600 {
             let queued: Option<i64> = redis::cmd("HGET")
                 .arg(&stock_key)
@@ -211,8 +211,8 @@ async fn orders_redis_forgot_before_they_were_written_are_lost_and_fail_the_run(
             if queued == Some(20) {
                 let _: i64 = redis::cmd("DEL")
                     .arg(&stock_key)
-                    .arg(format!("{prefix}:orders:stream"))
-                    .arg(format!("{prefix}:orders:queued"))
+                    .arg(format!("{prefix}:{{orders}}:stream"))
+                    .arg(format!("{prefix}:{{orders}}:queued"))
                     .query_async(&mut redis)
                     .await
                     .unwrap();

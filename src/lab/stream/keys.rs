@@ -37,6 +37,11 @@ impl Queue {
 }
 
 /// The Redis keys of the stream designs under one prefix.
+/// The hash tag of every key of the stream designs: the gate takes a
+/// product's stock and the shared stream in one script, so on Redis Cluster
+/// they must share a slot — one shard holds the whole queue.
+const ORDERS_TAG: &str = "{orders}";
+
 #[derive(Debug, Clone)]
 pub struct Keys {
     prefix: String,
@@ -52,24 +57,24 @@ impl Keys {
     /// The product's stock in Redis: `generation`, `stock`, `queued`,
     /// `per_buyer`.
     pub fn stock(&self, product: ProductId) -> String {
-        format!("{}:stock:product:{product}", self.prefix)
+        format!("{}:{ORDERS_TAG}:stock:product:{product}", self.prefix)
     }
 
     /// Units per buyer of the product's current generation.
     pub fn buyers(&self, product: ProductId) -> String {
-        format!("{}:buyers:product:{product}", self.prefix)
+        format!("{}:{ORDERS_TAG}:buyers:product:{product}", self.prefix)
     }
 
     pub fn stream(&self, queue: Queue) -> String {
         match queue {
-            Queue::Safe => format!("{}:orders:stream", self.prefix),
-            Queue::AckFirst => format!("{}:orders:stream-ack-first", self.prefix),
+            Queue::Safe => format!("{}:{ORDERS_TAG}:stream", self.prefix),
+            Queue::AckFirst => format!("{}:{ORDERS_TAG}:stream-ack-first", self.prefix),
         }
     }
 
     /// The ids of the orders queued and not yet written (-> product id).
     pub fn queued_ids(&self) -> String {
-        format!("{}:orders:queued", self.prefix)
+        format!("{}:{ORDERS_TAG}:queued", self.prefix)
     }
 }
 

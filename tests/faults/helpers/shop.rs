@@ -117,7 +117,10 @@ impl Shop {
             .await
             .expect("connect to Redis");
         let queued: Option<i64> = redis::cmd("HGET")
-            .arg(format!("{}:stock:product:{PRODUCT}", self.prefix))
+            .arg(format!(
+                "{}:{{orders}}:stock:product:{PRODUCT}",
+                self.prefix
+            ))
             .arg("queued")
             .query_async(&mut redis)
             .await
