@@ -11,12 +11,14 @@
 //! log file of each service it started.
 //!
 //! One file per thing that fails: `redis_restart`, `postgres_restart`,
-//! `pg_batch` (Postgres killed mid-batch), and
-//! `instances` (an instance killed or stopped, a client hanging up); the
-//! harness they share is in `helpers`.
+//! `pg_batch` (Postgres killed mid-batch),
+//! `instances` (an instance killed or stopped, a client hanging up), and
+//! `locust` (a crowd from Locust's master and two workers on two
+//! instances); the harness they share is in `helpers`.
 
 mod helpers;
 mod instances;
+mod locust;
 mod pg_batch;
 mod postgres_restart;
 mod redis_restart;
