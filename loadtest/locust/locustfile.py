@@ -223,7 +223,12 @@ def verdict(environment, **_):
     accepted = run.answers["201"] + run.answers["202"]
     if run.first_sent and run.last_answer and run.last_answer > run.first_sent:
         elapsed = run.last_answer - run.first_sent
-        print(f"flashsale purchases/s: {accepted / elapsed:.1f} ({accepted} in {elapsed:.2f} s)", flush=True)
+        answers = sum(run.answers.values())
+        print(
+            f"flashsale purchases/s: {accepted / elapsed:.1f} ({accepted} in {elapsed:.2f} s;"
+            f" {answers / elapsed:.1f} answers/s)",
+            flush=True,
+        )
     print(f"flashsale verdict (lock={options.lock}): {summary}", flush=True)
     environment.process_exit_code = 0 if safe else 1
 
