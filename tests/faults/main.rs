@@ -11,14 +11,16 @@
 //! log file of each service it started.
 //!
 //! One file per thing that fails: `redis_restart`, `postgres_restart`,
-//! `pg_batch` (Postgres killed mid-batch), and
+//! `pg_batch` (Postgres killed mid-batch),
 //! `instances` (an instance killed or stopped, a client hanging up),
-//! `balancer` (an instance killed behind HAProxy); the harness they share
-//! is in `helpers`.
+//! `balancer` (an instance killed behind HAProxy), and `locust` (a crowd
+//! from Locust's master and two workers on two instances); the harness they
+//! share is in `helpers`.
 
 mod balancer;
 mod helpers;
 mod instances;
+mod locust;
 mod pg_batch;
 mod postgres_restart;
 mod redis_restart;
