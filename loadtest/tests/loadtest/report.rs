@@ -113,7 +113,7 @@ async fn the_json_report_parses_and_carries_every_field() {
     let json: Value = serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
     std::fs::remove_dir_all(&dir).ok();
 
-    assert_eq!(json["schema_version"], 4);
+    assert_eq!(json["schema_version"], 5);
     for field in PARAMETERS {
         assert!(
             json["parameters"].get(field).is_some(),
