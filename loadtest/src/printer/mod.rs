@@ -293,4 +293,6 @@ pub fn markdown(out: &mut dyn Write, report: &Report) -> io::Result<()> {
 }
 
 #[cfg(test)]
+mod readme_tests;
+#[cfg(test)]
 pub(crate) mod tests;
