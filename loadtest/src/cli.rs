@@ -163,10 +163,20 @@ pub struct Args {
     #[arg(long, value_name = "PATH", value_parser = parse_path)]
     pub get: Option<String>,
 
-    /// Never draw the progress bar (it is drawn only when stdout is a terminal).
-    #[arg(long)]
-    pub no_progress: bool,
+    /// Run each mode N times (1 to 100), restocking before each run, and
+    /// report the median and the spread (min–max) of its throughput and p99
+    /// beside every run's verdict. Any run that fails fails the mode.
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=MAX_REPEAT as i64))]
+    pub repeat: u32,
+
+    /// Draw no progress on stderr (it is drawn whenever stderr is a
+    /// terminal, whatever stdout is).
+    #[arg(long, short = 'q', visible_alias = "no-progress")]
+    pub quiet: bool,
 }
+
+/// `--repeat` at most: a hundred runs of every mode already take hours.
+pub const MAX_REPEAT: u32 = 100;
 
 /// Everything a run needs, validated.
 #[derive(Debug, Clone)]
@@ -193,6 +203,8 @@ pub struct Config {
     /// As asked: may hold `safe` (see [`crate::catalogue::expected_safe`]).
     pub expect_safe: Vec<String>,
     pub get_path: Option<String>,
+    /// `--repeat`: runs per mode.
+    pub repeat: u32,
     pub progress: bool,
 }
 
@@ -236,7 +248,8 @@ impl Args {
                 .filter(|m| !m.is_empty())
                 .collect(),
             get_path: self.get,
-            progress: !self.no_progress && std::io::stdout().is_terminal(),
+            repeat: self.repeat,
+            progress: !self.quiet && std::io::stderr().is_terminal(),
         }
     }
 }
@@ -452,10 +465,23 @@ mod tests {
             &["--deadline-ms", "30001"],
             &["--pause-ms", "-1"],
             &["--pause-ms", "30001"],
+            &["--repeat", "0"],
+            &["--repeat", "101"],
+            &["--repeat", "twice"],
             &["--bogus"],
         ] {
             assert!(parse(args).is_err(), "{args:?} should be refused");
         }
+    }
+
+    #[test]
+    fn repeat_runs_each_mode_up_to_a_hundred_times_and_quiet_keeps_its_old_name() {
+        let repeat = |args: &[&str]| parse(args).unwrap().into_config().repeat;
+        assert_eq!((repeat(&[]), repeat(&["--repeat", "100"])), (1, 100));
+        for quiet in ["--quiet", "-q", "--no-progress"] {
+            assert!(!parse(&[quiet]).unwrap().into_config().progress, "{quiet}");
+        }
+        assert_eq!(parse(&["--repeat", "0"]).unwrap_err().exit_code(), 2);
     }
 
     #[test]

@@ -11,7 +11,8 @@
 //!   `/metrics` calls;
 //! - [`metrics`]: the Prometheus text, and the lock's side of each crowd;
 //! - [`report`]: the report and its verdicts (the stable JSON);
-//! - [`printer`]: text, JSON, Markdown, CSV and HTML to any `Write`.
+//! - [`printer`]: text, JSON, Markdown, CSV and HTML to any `Write`;
+//! - [`progress`]: which crowd of how many, and its progress, on stderr.
 
 pub mod catalogue;
 pub mod cli;
@@ -20,23 +21,23 @@ pub mod drain;
 pub mod http;
 pub mod metrics;
 pub mod printer;
+pub mod progress;
 pub mod report;
 pub mod request;
 pub mod service;
 pub mod stats;
 
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use anyhow::bail;
-use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::catalogue::{SkippedMode, expected_safe, select_modes};
 use crate::cli::Config;
 use crate::crowd::{Plan, Shared, Stop};
 use crate::http::Target;
 use crate::metrics::{Exposition, LockReading};
+use crate::progress::{Progress, Step};
 use crate::report::{Drain, FRONT_DOOR, Fairness, ModeReport, Parameters, Report, SCHEMA_VERSION};
 use crate::request::{Knobs, Work};
 use crate::stats::{Answer, Stats};
@@ -151,85 +152,41 @@ async fn scrape_all(targets: &[Target]) -> Result<Vec<Exposition>, String> {
     Ok(pages)
 }
 
-/// Sends the crowds: for each mode, resets the product, reads every
-/// instance's `/metrics`, sends the crowd, waits for the queue to drain
-/// while reading the product back, and reads `/metrics` again (with `--get`,
-/// one crowd of `GET`s).
+/// Sends the crowds: for each mode (`--repeat` times), resets the product,
+/// reads every instance's `/metrics`, sends the crowd, waits for the queue
+/// to drain while reading the product back, and reads `/metrics` again
+/// (with `--get`, crowds of `GET`s).
 pub async fn execute(config: &Config, prepared: Prepared) -> anyhow::Result<Report> {
     let mut modes = Vec::new();
+    let runs = config.repeat.max(1);
     if let Some(path) = &config.get_path {
         let title = format!("GET {path}");
-        let work = Work::Get { path: path.clone() };
-        let stats = crowd(config, work, &title).await;
-        modes.push(ModeReport::new(&title, &stats, None));
+        let mut reports = Vec::new();
+        for run in 1..=runs {
+            let step = Step {
+                mode: 1,
+                modes: 1,
+                run,
+                runs,
+            };
+            let work = Work::Get { path: path.clone() };
+            let stats = crowd(config, work, step.label(&title)).await;
+            reports.push(ModeReport::new(&title, &stats, None));
+        }
+        modes.push(ModeReport::of_runs(reports));
     } else {
-        let first = &config.targets[0];
-        for mode in &prepared.modes {
-            let front_door = mode == FRONT_DOOR;
-            let (lock, knobs) = sent_as(mode, &config.knobs);
-            let work = if front_door {
-                // Nothing on sale, one plain buyer per request: the least a
-                // purchase asks of the service.
-                service::reset(first, config.product, 0, None).await?;
-                Work::Purchase {
-                    product: config.product,
-                    mode: lock.to_string(),
-                    knobs,
-                    run_id: prepared.run_id.clone(),
-                    buyers: None,
-                    duplicate_check: None,
-                    idempotent: false,
-                }
-            } else {
-                service::reset(first, config.product, config.stock, config.per_buyer).await?;
-                Work::Purchase {
-                    product: config.product,
-                    mode: mode.clone(),
-                    knobs,
-                    run_id: prepared.run_id.clone(),
-                    buyers: config.buyers,
-                    duplicate_check: config.duplicate_check.clone(),
-                    idempotent: config.retry > 0,
-                }
-            };
-            let before = match prepared.no_metrics {
-                None => scrape_all(&config.targets).await.ok(),
-                Some(_) => None,
-            };
-            let title = if front_door {
-                FRONT_DOOR.to_string()
-            } else {
-                format!("lock={mode}")
-            };
-            let stats = crowd(config, work, &title).await;
-            let ended = tokio::time::Instant::now();
-            let drained = drain::drain(
-                first,
-                config.product,
-                ended,
-                config.drain_timeout,
-                stats.count(Answer::Accepted),
-            )
-            .await?;
-            let after = match before {
-                Some(_) => scrape_all(&config.targets).await.ok(),
-                None => None,
-            };
-            let drain = Drain {
-                waited: drained.waited,
-                drained: drained.drained,
-            };
-            let mut report = ModeReport::after_drain(mode, &stats, Some(&drained.product), drain);
-            if let (Some(before), Some(after)) = (before, after) {
-                // By the strategy's label: the front door's is `none`.
-                let slowest = report.latency_ms.all.as_ref().map(|all| all.max);
-                let lock = LockReading::of(&after, lock)
-                    .since(&LockReading::of(&before, lock))
-                    .capped_at(slowest);
-                report.lock = Some(lock);
+        for (k, mode) in prepared.modes.iter().enumerate() {
+            let mut reports = Vec::new();
+            for run in 1..=runs {
+                let step = Step {
+                    mode: k + 1,
+                    modes: prepared.modes.len(),
+                    run,
+                    runs,
+                };
+                reports.push(one_crowd(config, &prepared, mode, step).await?);
             }
-            report.fairness = Fairness::of(&report, config.concurrency, config.rate.is_none());
-            modes.push(report);
+            modes.push(ModeReport::of_runs(reports));
         }
     }
 
@@ -239,6 +196,81 @@ pub async fn execute(config: &Config, prepared: Prepared) -> anyhow::Result<Repo
         modes,
     };
     report.compare_with_front_door();
+    Ok(report)
+}
+
+/// One run of one mode: restock, crowd, drain, read back.
+async fn one_crowd(
+    config: &Config,
+    prepared: &Prepared,
+    mode: &str,
+    step: Step,
+) -> anyhow::Result<ModeReport> {
+    let first = &config.targets[0];
+    let front_door = mode == FRONT_DOOR;
+    let (lock, knobs) = sent_as(mode, &config.knobs);
+    let work = if front_door {
+        // Nothing on sale, one plain buyer per request: the least a
+        // purchase asks of the service.
+        service::reset(first, config.product, 0, None).await?;
+        Work::Purchase {
+            product: config.product,
+            mode: lock.to_string(),
+            knobs,
+            run_id: prepared.run_id.clone(),
+            buyers: None,
+            duplicate_check: None,
+            idempotent: false,
+        }
+    } else {
+        service::reset(first, config.product, config.stock, config.per_buyer).await?;
+        Work::Purchase {
+            product: config.product,
+            mode: mode.to_string(),
+            knobs,
+            run_id: prepared.run_id.clone(),
+            buyers: config.buyers,
+            duplicate_check: config.duplicate_check.clone(),
+            idempotent: config.retry > 0,
+        }
+    };
+    let before = match prepared.no_metrics {
+        None => scrape_all(&config.targets).await.ok(),
+        Some(_) => None,
+    };
+    let title = if front_door {
+        FRONT_DOOR.to_string()
+    } else {
+        format!("lock={mode}")
+    };
+    let stats = crowd(config, work, step.label(&title)).await;
+    let ended = tokio::time::Instant::now();
+    let drained = drain::drain(
+        first,
+        config.product,
+        ended,
+        config.drain_timeout,
+        stats.count(Answer::Accepted),
+    )
+    .await?;
+    let after = match before {
+        Some(_) => scrape_all(&config.targets).await.ok(),
+        None => None,
+    };
+    let drain = Drain {
+        waited: drained.waited,
+        drained: drained.drained,
+    };
+    let mut report = ModeReport::after_drain(mode, &stats, Some(&drained.product), drain);
+    if let (Some(before), Some(after)) = (before, after) {
+        // By the strategy's label: the front door's is `none`.
+        let slowest = report.latency_ms.all.as_ref().map(|all| all.max);
+        let lock = LockReading::of(&after, lock)
+            .since(&LockReading::of(&before, lock))
+            .capped_at(slowest);
+        report.lock = Some(lock);
+    }
+    report.fairness = Fairness::of(&report, config.concurrency, config.rate.is_none());
     Ok(report)
 }
 
@@ -279,6 +311,7 @@ fn parameters(config: &Config, prepared: Prepared) -> Parameters {
             .get_path
             .is_none()
             .then_some(config.drain_timeout.as_secs_f64()),
+        repeat: config.repeat,
     }
 }
 
@@ -298,8 +331,8 @@ fn run_id() -> String {
     id.iter().rev().collect()
 }
 
-/// One crowd, with a progress bar on a terminal.
-async fn crowd(config: &Config, work: Work, title: &str) -> Stats {
+/// One crowd, with its progress on stderr when stderr is a terminal.
+async fn crowd(config: &Config, work: Work, label: String) -> Stats {
     let plan = Arc::new(Plan {
         targets: config.targets.clone(),
         work,
@@ -312,61 +345,12 @@ async fn crowd(config: &Config, work: Work, title: &str) -> Stats {
     let shared = Shared::new();
     let progress = config
         .progress
-        .then(|| progress_bar(&plan, title, shared.clone()));
+        .then(|| Progress::start(&plan, label, shared.clone()));
     let stats = crowd::run(plan, shared).await;
-    if let Some((bar, ticker)) = progress {
-        ticker.abort();
-        bar.finish_and_clear();
+    if let Some(progress) = progress {
+        progress.finish();
     }
     stats
-}
-
-fn progress_bar(
-    plan: &Plan,
-    title: &str,
-    shared: Arc<Shared>,
-) -> (ProgressBar, tokio::task::JoinHandle<()>) {
-    let total = crowd::total_requests(plan);
-    let (length, template) = match total {
-        Some(n) => (
-            n,
-            "{msg} [{elapsed_precise}] {wide_bar} {pos}/{len} eta {eta}",
-        ),
-        None => (
-            plan.stop_duration_ms(),
-            "{msg} [{elapsed_precise}] {wide_bar} {prefix} answers",
-        ),
-    };
-    let bar = ProgressBar::new(length);
-    if let Ok(style) = ProgressStyle::with_template(template) {
-        bar.set_style(style);
-    }
-    bar.set_message(title.to_string());
-    let ticking = bar.clone();
-    let started = std::time::Instant::now();
-    let ticker = tokio::spawn(async move {
-        loop {
-            let done = shared.done.load(Ordering::Relaxed);
-            match total {
-                Some(_) => ticking.set_position(done),
-                None => {
-                    ticking.set_position(started.elapsed().as_millis() as u64);
-                    ticking.set_prefix(done.to_string());
-                }
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-    });
-    (bar, ticker)
-}
-
-impl Plan {
-    fn stop_duration_ms(&self) -> u64 {
-        match self.stop {
-            Stop::Duration(d) => d.as_millis() as u64,
-            Stop::Requests(_) => 0,
-        }
-    }
 }
 
 #[cfg(test)]

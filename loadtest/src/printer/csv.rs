@@ -3,7 +3,8 @@
 
 use std::io::{self, Write};
 
-use crate::report::{ModeReport, Report};
+use super::rows::word_of;
+use crate::report::{ModeReport, Repeat, Report};
 
 const LATENCY_COLUMNS: [&str; 7] = ["count", "mean", "p50", "p90", "p99", "p99_9", "max"];
 
@@ -41,6 +42,10 @@ const ORDER_COLUMNS: [&str; 9] = [
     "durable_orders_per_s",
     "front_door_ratio",
 ];
+
+/// `--repeat` (schema version 5): the spread over the runs, each as
+/// `{name}_median`, `_min` and `_max`, before the verdict.
+const SPREAD_COLUMNS: [&str; 4] = ["purchases_per_s", "requests_per_s", "sold_p99_ms", "p99_ms"];
 
 /// The CSV header: one column per number of a [`ModeReport`].
 pub fn csv_header() -> Vec<String> {
@@ -100,6 +105,11 @@ pub fn csv_header() -> Vec<String> {
     columns.extend(METRICS_OUTCOMES.map(|o| format!("metrics_purchases_{o}")));
     columns.extend(["fifo_wait_ms", "fairness_ratio"].map(String::from));
     columns.extend(ORDER_COLUMNS.map(String::from));
+    columns.extend(["repeat_runs", "repeat_failed", "repeat_shown_run"].map(String::from));
+    for spread in SPREAD_COLUMNS {
+        columns.extend(["median", "min", "max"].map(|stat| format!("{spread}_{stat}")));
+    }
+    columns.push("run_verdicts".to_string());
     columns.extend(["safe", "verdict"].map(String::from));
     columns
 }
@@ -217,6 +227,7 @@ fn csv_row(mode: &ModeReport) -> Vec<String> {
     row.push(number(mode.drain_ms.map(|n| n as i64)));
     row.push(optional(mode.durable_orders_per_s));
     row.push(optional(mode.front_door_ratio));
+    repeat_cells(&mut row, mode.repeat.as_ref());
     match &mode.verdict {
         Some(v) => {
             row.push(v.safe.to_string());
@@ -225,6 +236,35 @@ fn csv_row(mode: &ModeReport) -> Vec<String> {
         None => row.extend([String::new(), String::new()]),
     }
     row
+}
+
+/// Empty for a single run.
+fn repeat_cells(row: &mut Vec<String>, repeat: Option<&Repeat>) {
+    let Some(repeat) = repeat else {
+        row.extend(std::iter::repeat_n(
+            String::new(),
+            4 + 3 * SPREAD_COLUMNS.len(),
+        ));
+        return;
+    };
+    row.extend([repeat.runs.len(), repeat.failed, repeat.shown_run].map(|n| n.to_string()));
+    for spread in [
+        Some(&repeat.purchases_per_s),
+        Some(&repeat.requests_per_s),
+        repeat.sold_p99_ms.as_ref(),
+        repeat.p99_ms.as_ref(),
+    ] {
+        match spread {
+            Some(s) => row.extend([s.median, s.min, s.max].map(|x| x.to_string())),
+            None => row.extend(std::iter::repeat_n(String::new(), 3)),
+        }
+    }
+    let words: Vec<String> = repeat
+        .runs
+        .iter()
+        .map(|run| word_of(run.verdict.as_ref()))
+        .collect();
+    row.push(words.join(" "));
 }
 
 /// A header line and one row per mode.

@@ -9,6 +9,7 @@
 mod columns;
 mod csv;
 mod html;
+mod repeat;
 mod rows;
 
 use std::io::{self, Write};
@@ -16,7 +17,8 @@ use std::io::{self, Write};
 use clap::ValueEnum;
 
 pub use self::csv::{csv, csv_header};
-pub use self::rows::verdict_word;
+pub use self::repeat::has_repeats;
+pub use self::rows::{verdict_word, word_of};
 use crate::report::{FRONT_DOOR, Fairness, ModeReport, Report};
 
 /// Up to this many modes are printed side by side; more get a row each.
@@ -99,7 +101,8 @@ fn headline(report: &Report) -> String {
     };
     match &p.get_path {
         Some(path) => format!(
-            "flashsale-loadtest: GET {path}, {budget}, concurrency {}, {model}",
+            "flashsale-loadtest: GET {path}, {budget}{}, concurrency {}, {model}",
+            runs(p.repeat),
             p.concurrency
         ),
         None => {
@@ -114,10 +117,22 @@ fn headline(report: &Report) -> String {
                 }
             }
             format!(
-                "flashsale-loadtest: product {}, stock {}, {budget} per mode, concurrency {}, {knobs}, {model}",
-                p.product, p.stock, p.concurrency
+                "flashsale-loadtest: product {}, stock {}, {budget} per mode{}, concurrency {}, {knobs}, {model}",
+                p.product,
+                p.stock,
+                runs(p.repeat),
+                p.concurrency
             )
         }
+    }
+}
+
+/// `, 5 runs` after the budget with `--repeat 5`; nothing for one run.
+fn runs(repeat: u32) -> String {
+    if repeat > 1 {
+        format!(", {repeat} runs")
+    } else {
+        String::new()
     }
 }
 
@@ -216,7 +231,7 @@ pub fn text(out: &mut dyn Write, report: &Report) -> io::Result<()> {
             writeln!(out, "{title:width$}  {sentence}")?;
         }
     }
-    Ok(())
+    repeat::text(out, report)
 }
 
 /// Just the verdict lines (what `--out` leaves on stdout).
@@ -228,8 +243,16 @@ pub fn verdicts(out: &mut dyn Write, report: &Report) -> io::Result<()> {
         .collect();
     let width = titles.iter().map(String::len).max().unwrap_or(0);
     for (mode, title) in report.modes.iter().zip(&titles) {
+        let runs = mode.repeat.as_ref().map_or(String::new(), |r| {
+            let words: Vec<String> = r
+                .runs
+                .iter()
+                .map(|run| word_of(run.verdict.as_ref()))
+                .collect();
+            format!(" (runs: {})", words.join(" "))
+        });
         match &mode.verdict {
-            Some(v) => writeln!(out, "{title:width$}  {}", v.summary)?,
+            Some(v) => writeln!(out, "{title:width$}  {}{runs}", v.summary)?,
             None => writeln!(
                 out,
                 "{title:width$}  {} answers in {:.2} s: {:.1} requests/s",
@@ -266,8 +289,10 @@ pub fn markdown(out: &mut dyn Write, report: &Report) -> io::Result<()> {
             writeln!(out, "- **{title}** {sentence}")?;
         }
     }
-    Ok(())
+    repeat::markdown(out, report)
 }
 
+#[cfg(test)]
+mod readme_tests;
 #[cfg(test)]
 pub(crate) mod tests;

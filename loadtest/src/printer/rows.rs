@@ -6,7 +6,7 @@ use std::io::{self, Write};
 
 use super::{front_door_times, has_accepted_202, has_front_door};
 use crate::metrics::LockMetrics;
-use crate::report::{Latency, ModeReport, Report};
+use crate::report::{Latency, ModeReport, Report, Verdict};
 
 /// One column: its title in text and in Markdown, how to show a mode's value,
 /// and whether it is numeric (right-aligned).
@@ -274,7 +274,12 @@ fn sold_latency(mode: &ModeReport, pick: fn(&Latency) -> f64) -> String {
 /// The verdict in a word: what went wrong first, or `safe` (`reference`
 /// for the front door).
 pub fn verdict_word(mode: &ModeReport) -> String {
-    match &mode.verdict {
+    word_of(mode.verdict.as_ref())
+}
+
+/// [`verdict_word`] of one verdict (`-` for none).
+pub fn word_of(verdict: Option<&Verdict>) -> String {
+    match verdict {
         None => "-",
         Some(v) if v.oversold => "OVERSOLD",
         Some(v) if v.lost_orders => "LOST ORDERS",

@@ -23,6 +23,10 @@
 //! `front_door_ratio`; `server` gains `queued` and `drained`; `verdict`
 //! gains `lost_orders`, `drained` and `reference`; `parameters` gains
 //! `drain_timeout_s`. They read as `null` (or false, or 0) from older reports.
+//!
+//! Version 5 adds `parameters.repeat` (`--repeat`, 1 in older reports) and
+//! each mode's `repeat` (every run's throughput, p99 and verdict, and their
+//! median and spread; `null` for a single run); no field changed meaning.
 
 use std::time::Duration;
 
@@ -36,10 +40,12 @@ use crate::service::Product;
 use crate::stats::{Answer, Outcome, Stats};
 
 mod latency;
+mod repeat;
 mod verdict;
 
 pub use latency::{Latency, LatencyByOutcome, Timeline};
 use latency::{ms, round3};
+pub use repeat::{Repeat, Run, Spread, measured_by_answers};
 pub use verdict::{Verdict, reference, verdict};
 
 /// The pseudo-mode `front-door` of `--modes`: `lock=none` purchases of the
@@ -48,7 +54,7 @@ pub use verdict::{Verdict, reference, verdict};
 /// modes' throughput is measured against (`front_door_ratio`).
 pub const FRONT_DOOR: &str = "front-door";
 
-pub const SCHEMA_VERSION: u32 = 4;
+pub const SCHEMA_VERSION: u32 = 5;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Report {
@@ -110,6 +116,13 @@ pub struct Parameters {
     /// (`null` in older reports).
     #[serde(default)]
     pub drain_timeout_s: Option<f64>,
+    /// `--repeat`: runs per mode.
+    #[serde(default = "one")]
+    pub repeat: u32,
+}
+
+fn one() -> u32 {
+    1
 }
 
 /// One lock mode's crowd and what the service says it sold.
@@ -161,6 +174,10 @@ pub struct ModeReport {
     /// the run had one (`null` otherwise, and for the front door itself).
     #[serde(default)]
     pub front_door_ratio: Option<f64>,
+    /// `--repeat`: every run of this mode and their spread (`null` for a
+    /// single run). The fields above are those of run `repeat.shown_run`.
+    #[serde(default)]
+    pub repeat: Option<Repeat>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -421,6 +438,7 @@ impl ModeReport {
             lock: None,
             fairness: None,
             timeline: Some(Timeline::of(stats)),
+            repeat: None,
         }
     }
 }
@@ -457,12 +475,15 @@ impl Report {
     }
 
     /// The modes named in `expect_safe` that oversold, lost an update or an
-    /// order, or did not drain.
+    /// order, or did not drain (in any run, with `--repeat`).
     pub fn unsafe_expected(&self) -> Vec<&ModeReport> {
         self.modes
             .iter()
             .filter(|m| self.parameters.expect_safe.iter().any(|e| e == &m.mode))
-            .filter(|m| m.verdict.as_ref().is_some_and(|v| !v.safe))
+            .filter(|m| {
+                m.verdict.as_ref().is_some_and(|v| !v.safe)
+                    || m.repeat.as_ref().is_some_and(|r| r.failed > 0)
+            })
             .collect()
     }
 }

@@ -533,5 +533,6 @@ fn parameters() -> Parameters {
         run_id: "x".into(),
         get_path: None,
         drain_timeout_s: Some(30.0),
+        repeat: 1,
     }
 }

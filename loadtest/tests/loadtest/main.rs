@@ -8,5 +8,6 @@ mod errors;
 mod lab;
 mod metrics;
 mod per_buyer;
+mod repeat;
 mod report;
 mod sale;

@@ -6,6 +6,7 @@
 //! (mode names, reasons, sentences) is escaped.
 
 mod charts;
+mod repeat;
 mod svg;
 mod table;
 
@@ -20,15 +21,15 @@ const STYLE: &str = r#"
 :root { color-scheme: light; }
 body { margin: 0; background: #fff; color: #1d1d1f;
   font: 15px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, "Noto Sans", sans-serif; }
-main { max-width: 1160px; margin: 0 auto; padding: 20px 20px 40px; }
+main { max-width: 1340px; margin: 0 auto; padding: 16px 12px 40px; }
 h1 { font-size: 1.55rem; margin: 0 0 .3rem; }
 h2 { font-size: 1.15rem; margin: 1.8rem 0 .4rem; padding-bottom: .2rem; border-bottom: 1px solid #ddd; }
 p, li { max-width: 85ch; }
 .run { color: #444; margin: .1rem 0; }
 .run li { margin: 0; }
 .note { color: #6b4e00; }
-table { border-collapse: collapse; font-size: 13px; font-variant-numeric: tabular-nums; }
-th, td { padding: 3px 6px; border-bottom: 1px solid #e3e3e3; text-align: left; vertical-align: top; }
+table { border-collapse: collapse; font-size: 12.5px; font-variant-numeric: tabular-nums; }
+th, td { padding: 3px 4px; border-bottom: 1px solid #e3e3e3; text-align: left; vertical-align: top; }
 thead th { border-bottom: 2px solid #888; font-weight: 600; vertical-align: bottom; }
 th small { display: block; font-weight: 400; color: #666; }
 .num { text-align: right; }
@@ -42,6 +43,7 @@ td.empty { color: #999; }
 .word.safe { background: #e2f2e5; color: #1d5a2a; }
 .word.ref { background: #e4e7ec; color: #333; }
 .scroll { overflow-x: auto; }
+.scroll + .scroll { margin-top: 1rem; }
 ul.verdicts, ul.fairness { list-style: none; padding: 0; font-size: 14px; }
 ul.verdicts li { margin: .1rem 0; }
 figure { margin: .4rem 0 1rem; }
@@ -127,6 +129,7 @@ pub fn html(out: &mut dyn Write, report: &Report) -> io::Result<()> {
         );
     }
     page.push_str("</section>\n");
+    page.push_str(&repeat::section(report));
 
     if let Some(svg) = charts::outcomes(report) {
         page.push_str("<section id=\"sold\">\n<h2>What each strategy sold</h2>\n<figure>\n");
@@ -157,7 +160,7 @@ pub fn html(out: &mut dyn Write, report: &Report) -> io::Result<()> {
             page.push_str(&svg);
             page.push_str(
                 "<figcaption>Each row is one crowd from its first request to its last answer, \
-                 on the same time axis. Purchases stop when the stock runs out; a lock shows \
+                 on its own time axis: a crowd of 2 s and one of 25 s both fill the width. Purchases stop when the stock runs out; a lock shows \
                  as a lower, steadier rate than no lock at all.</figcaption>\n</figure>\n</section>\n",
             );
         }
@@ -279,10 +282,19 @@ mod tests {
         let json: Value = serde_json::from_str(&render(&report, Format::Json)).unwrap();
         let page = Html::parse_document(&render(&report, Format::Html));
 
-        let rows = select(&page, "tbody tr");
-        assert_eq!(rows.len(), report.modes.len());
+        let tables = select(&page, "#verdicts table.numbers");
+        assert_eq!(
+            tables.len(),
+            2,
+            "the sale's numbers, then the orders' and the lock's"
+        );
         let mut checked = 0;
-        for (row, mode) in rows.iter().zip(json["modes"].as_array().unwrap()) {
+        let body_rows = Selector::parse("tbody tr").unwrap();
+        for (row, mode) in tables
+            .iter()
+            .flat_map(|t| t.select(&body_rows))
+            .zip(json["modes"].as_array().unwrap().iter().cycle())
+        {
             assert_eq!(row.value().attr("data-mode"), mode["mode"].as_str());
             for cell in row.select(&Selector::parse("td[data-value]").unwrap()) {
                 let field = cell.value().attr("data-field").unwrap();

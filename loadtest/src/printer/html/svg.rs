@@ -110,6 +110,25 @@ impl Svg {
         );
     }
 
+    /// Opens a `<g>` whose `data-*` attributes name what its marks belong
+    /// to; [`Svg::close_group`] closes it.
+    pub fn open_group(&mut self, class: &str, data: &[(&str, String)]) {
+        let mark = Mark {
+            tooltip: None,
+            data: data.to_vec(),
+        };
+        let _ = writeln!(
+            self.body,
+            "<g class=\"{}\"{}>",
+            esc(class),
+            mark.attributes()
+        );
+    }
+
+    pub fn close_group(&mut self) {
+        self.body.push_str("</g>\n");
+    }
+
     pub fn line(&mut self, (x1, y1): (f64, f64), (x2, y2): (f64, f64), class: &str) {
         let _ = writeln!(
             self.body,

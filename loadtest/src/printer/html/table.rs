@@ -265,67 +265,38 @@ const GET_COLUMNS: [Column; 6] = [
 /// and holding its exact value (`data-value`, empty for `null`).
 pub(super) fn table(report: &Report) -> String {
     let modes = &report.modes;
-    let mut columns: Vec<&Column> = Vec::new();
+    // Two tables, the sale's numbers and then the orders' and the lock's,
+    // so that each fits a 1366 px screen instead of scrolling its last
+    // columns out of sight.
+    let mut sale: Vec<&Column> = Vec::new();
+    let mut after: Vec<&Column> = Vec::new();
     if report.parameters.get_path.is_some() {
-        columns.extend(GET_COLUMNS.iter());
+        sale.extend(GET_COLUMNS.iter());
     } else {
         for column in &PURCHASE_COLUMNS {
-            columns.push(column);
+            sale.push(column);
             if column.field == "/requests/sold_201" && has_accepted_202(report) {
-                columns.push(&ACCEPTED_COLUMN);
+                sale.push(&ACCEPTED_COLUMN);
             }
             if column.field == "/throughput/purchases_per_s" && has_front_door(report) {
-                columns.push(&FRONT_DOOR_COLUMN);
+                sale.push(&FRONT_DOOR_COLUMN);
             }
         }
         if modes.iter().any(|m| m.accepted.is_some()) {
-            columns.extend(ORDER_COLUMNS.iter());
+            after.extend(ORDER_COLUMNS.iter());
         }
         if modes.iter().any(|m| m.lock.is_some()) {
-            columns.extend(LOCK_COLUMNS.iter());
+            after.extend(LOCK_COLUMNS.iter());
         }
         if modes.iter().any(|m| m.fairness.is_some()) {
-            columns.push(&FAIRNESS_COLUMN);
+            after.push(&FAIRNESS_COLUMN);
         }
     }
     let with_verdict = modes.iter().any(|m| m.verdict.is_some());
-
-    let mut html =
-        String::from("<div class=\"scroll\">\n<table>\n<thead><tr><th scope=\"col\">lock</th>");
-    for column in &columns {
-        html.push_str(&format!(
-            "<th scope=\"col\" class=\"num\">{}<small>{}</small></th>",
-            esc(column.title),
-            esc(column.note)
-        ));
+    let mut html = numbers(modes, &sale, with_verdict);
+    if !after.is_empty() {
+        html.push_str(&numbers(modes, &after, with_verdict));
     }
-    if with_verdict {
-        html.push_str("<th scope=\"col\">verdict</th>");
-    }
-    html.push_str("</tr></thead>\n<tbody>\n");
-    for mode in modes {
-        html.push_str(&format!(
-            "<tr data-mode=\"{}\"><td class=\"mode\">{}</td>",
-            esc(&mode.mode),
-            esc(&mode.mode)
-        ));
-        for column in &columns {
-            let value = (column.value)(mode);
-            let shown = value.map_or("-".to_string(), |v| format!("{v:.*}", column.decimals));
-            html.push_str(&format!(
-                "<td class=\"num{}\" data-field=\"{}\" data-value=\"{}\">{}</td>",
-                if value.is_some() { "" } else { " empty" },
-                esc(column.field),
-                value.map_or(String::new(), |v| v.to_string()),
-                esc(&shown)
-            ));
-        }
-        if with_verdict {
-            html.push_str(&format!("<td class=\"verdict\">{}</td>", word(mode)));
-        }
-        html.push_str("</tr>\n");
-    }
-    html.push_str("</tbody>\n</table>\n</div>\n");
     if with_verdict {
         html.push_str("<ul class=\"verdicts\">\n");
         for mode in modes {
@@ -341,6 +312,49 @@ pub(super) fn table(report: &Report) -> String {
         }
         html.push_str("</ul>\n");
     }
+    html
+}
+
+/// One table of `columns`, a row per mode, the verdict in a word beside
+/// its name (the word a reader looks for first).
+fn numbers(modes: &[ModeReport], columns: &[&Column], with_verdict: bool) -> String {
+    let mut html = String::from(
+        "<div class=\"scroll\">\n<table class=\"numbers\">\n<thead><tr><th scope=\"col\">lock</th>",
+    );
+    if with_verdict {
+        html.push_str("<th scope=\"col\">verdict</th>");
+    }
+    for column in columns {
+        html.push_str(&format!(
+            "<th scope=\"col\" class=\"num\">{}<small>{}</small></th>",
+            esc(column.title),
+            esc(column.note)
+        ));
+    }
+    html.push_str("</tr></thead>\n<tbody>\n");
+    for mode in modes {
+        html.push_str(&format!(
+            "<tr data-mode=\"{}\"><td class=\"mode\">{}</td>",
+            esc(&mode.mode),
+            esc(&mode.mode)
+        ));
+        if with_verdict {
+            html.push_str(&format!("<td class=\"verdict\">{}</td>", word(mode)));
+        }
+        for column in columns {
+            let value = (column.value)(mode);
+            let shown = value.map_or("-".to_string(), |v| format!("{v:.*}", column.decimals));
+            html.push_str(&format!(
+                "<td class=\"num{}\" data-field=\"{}\" data-value=\"{}\">{}</td>",
+                if value.is_some() { "" } else { " empty" },
+                esc(column.field),
+                value.map_or(String::new(), |v| v.to_string()),
+                esc(&shown)
+            ));
+        }
+        html.push_str("</tr>\n");
+    }
+    html.push_str("</tbody>\n</table>\n</div>\n");
     html
 }
 

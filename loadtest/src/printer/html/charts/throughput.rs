@@ -8,7 +8,7 @@ use crate::report::Report;
 /// merged.
 const MAX_BINS: usize = 400;
 
-/// Purchases per second over time, one row per mode on a shared time axis,
+/// Purchases per second over time, one row per mode on its own time axis
 /// each row on its own scale with its peak and mean written at the right.
 /// `None` when no mode has a timeline (a report older than version 3).
 pub fn throughput(report: &Report) -> Option<String> {
@@ -22,15 +22,15 @@ pub fn throughput(report: &Report) -> Option<String> {
     } else {
         ("answers", "/timeline/completed")
     };
-    const ROW_H: f64 = 42.0;
+    // Each row: its plot, then its own time axis under it.
+    const ROW_H: f64 = 62.0;
+    const PLOT_TOP: f64 = 8.0;
     const PLOT_H: f64 = 30.0;
     let y0 = 12.0;
     let bottom = y0 + modes.len() as f64 * ROW_H;
-    let height = bottom + 46.0;
+    let height = bottom + 30.0;
     let plot_x0 = LABEL_W;
     let plot_w = WIDTH - LABEL_W - 170.0;
-    let span = modes.iter().map(|m| m.elapsed_s).fold(0.1, f64::max);
-    let x = |t: f64| plot_x0 + t.clamp(0.0, span) / span * plot_w;
     let bucket_ms = modes
         .iter()
         .find_map(|m| m.timeline.as_ref().map(|t| t.bucket_ms))
@@ -43,31 +43,25 @@ pub fn throughput(report: &Report) -> Option<String> {
         &format!("{} per second over time", capitalised(what)),
         &format!(
             "One row per strategy: {what} per second in each {bucket_ms} ms of the crowd, \
-             on a shared time axis in seconds; each row is scaled to its own peak, \
-             written at its right with the mean."
+             each row on its own time axis in seconds, from the crowd's first request \
+             to its last answer, and scaled to its own peak, written at its right with \
+             the mean."
         ),
     );
     mode_labels(&mut svg, modes, y0, ROW_H);
-    let step = nice_step(span / 8.0);
-    let mut t = 0.0;
-    while t <= span + 1e-9 {
-        svg.line(
-            (x(t), y0),
-            (x(t), bottom),
-            if t == 0.0 { "axis" } else { "grid" },
-        );
-        svg.text(
-            x(t),
-            bottom + 15.0,
-            "tick",
-            Anchor::Middle,
-            &format!("{} s", number(t, 2)),
-        );
-        t += step;
-    }
-
     for (i, mode) in modes.iter().enumerate() {
-        let base = y0 + i as f64 * ROW_H + (ROW_H - PLOT_H) / 2.0 + PLOT_H;
+        let base = y0 + i as f64 * ROW_H + PLOT_TOP + PLOT_H;
+        // A crowd of 2 s beside one of 25 s: each gets the whole width.
+        let span = mode.elapsed_s.max(0.1);
+        let x = |t: f64| plot_x0 + t.clamp(0.0, span) / span * plot_w;
+        svg.open_group(
+            "row",
+            &[
+                ("mode", mode.mode.clone()),
+                ("elapsed", mode.elapsed_s.to_string()),
+            ],
+        );
+        time_axis(&mut svg, span, base, PLOT_H, &x);
         // The crowd's own span, first request to last answer.
         svg.rect(
             x(0.0),
@@ -93,6 +87,7 @@ pub fn throughput(report: &Report) -> Option<String> {
                 Anchor::Start,
                 "no timeline",
             );
+            svg.close_group();
             continue;
         };
         let counts = if purchases {
@@ -179,6 +174,7 @@ pub fn throughput(report: &Report) -> Option<String> {
                 number(mode.elapsed_s, 1)
             ),
         );
+        svg.close_group();
     }
     let merged = modes
         .iter()
@@ -186,15 +182,42 @@ pub fn throughput(report: &Report) -> Option<String> {
         .any(|t| t.sold.len() > MAX_BINS);
     svg.text(
         plot_x0,
-        bottom + 36.0,
+        bottom + 16.0,
         "axis-title",
         Anchor::Start,
         &format!(
-            "seconds since the crowd started (grey: until its last answer) · {what} per second in each {bucket_ms} ms{} · each row on its own scale",
+            "seconds since each crowd started (grey: until its last answer) · {what} per second in each {bucket_ms} ms{}",
             if merged { " (neighbours merged past 400 bars)" } else { "" }
         ),
     );
     Some(svg.finish())
+}
+
+/// A row's own time axis: grid lines over its plot and round ticks in
+/// seconds under it, from 0 to at most `span`.
+fn time_axis(svg: &mut Svg, span: f64, base: f64, plot_h: f64, x: &dyn Fn(f64) -> f64) {
+    let step = tick_step(span);
+    let ticks = (span / step + 1e-9).floor() as usize;
+    for k in 0..=ticks {
+        let t = k as f64 * step;
+        svg.line(
+            (x(t), base - plot_h),
+            (x(t), base),
+            if k == 0 { "axis" } else { "grid" },
+        );
+        svg.text(
+            x(t),
+            base + 13.0,
+            "tick",
+            Anchor::Middle,
+            &format!("{} s", number(t, 2)),
+        );
+    }
+}
+
+/// About six ticks on a round step.
+pub(super) fn tick_step(span: f64) -> f64 {
+    nice_step(span / 6.0)
 }
 
 fn capitalised(word: &str) -> String {
@@ -202,5 +225,65 @@ fn capitalised(word: &str) -> String {
     match chars.next() {
         Some(first) => first.to_uppercase().chain(chars).collect(),
         None => String::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use scraper::{Html, Selector};
+
+    use super::*;
+    use crate::printer::tests::sample;
+
+    /// Every row's tick labels, by the mode its `<g>` names.
+    fn ticks_by_mode(svg: &str) -> Vec<(String, f64, Vec<String>)> {
+        let page = Html::parse_fragment(svg);
+        let rows = Selector::parse("g.row").unwrap();
+        let ticks = Selector::parse("text.tick").unwrap();
+        page.select(&rows)
+            .map(|row| {
+                let attr = |name: &str| row.value().attr(name).unwrap().to_string();
+                let labels = row
+                    .select(&ticks)
+                    .map(|t| t.text().collect::<String>())
+                    .collect();
+                (
+                    attr("data-mode"),
+                    attr("data-elapsed").parse().unwrap(),
+                    labels,
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn each_crowd_gets_its_own_time_axis_ending_at_its_own_duration() {
+        // A crowd of 1.5 s beside one of 25 s.
+        let mut report = sample();
+        report.modes[1].elapsed_s = 25.0;
+        let svg = throughput(&report).unwrap();
+
+        let rows = ticks_by_mode(&svg);
+        assert_eq!(rows.len(), 2);
+        let last: Vec<(&str, &str)> = rows
+            .iter()
+            .map(|(mode, _, labels)| (mode.as_str(), labels.last().unwrap().as_str()))
+            .collect();
+        assert_eq!(last, [("none", "1.5 s"), ("redis", "25 s")]);
+        for (mode, elapsed, labels) in &rows {
+            let max: f64 = labels
+                .last()
+                .unwrap()
+                .trim_end_matches(" s")
+                .parse()
+                .unwrap();
+            // The last tick is the last round step within the crowd.
+            assert!(
+                max <= *elapsed && max + tick_step(*elapsed) > *elapsed,
+                "{mode}: {labels:?}"
+            );
+            assert_eq!(labels[0], "0 s", "{mode}");
+            assert!((4..=8).contains(&labels.len()), "{mode}: {labels:?}");
+        }
     }
 }

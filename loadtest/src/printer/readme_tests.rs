@@ -1,0 +1,83 @@
+//! The README's sample report must look like the text report of today: the
+//! same sections in the same order, the same blocks under the table.
+
+use super::Format;
+use super::tests::{render, sample};
+use crate::metrics::LockMetrics;
+use crate::report::Fairness;
+
+/// The README's first text block after "A report captured".
+fn readme_sample() -> String {
+    let readme = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md"));
+    let from = readme
+        .find("A report captured")
+        .expect("the README has a sample report");
+    let block = &readme[from..];
+    let start = block.find("```text\n").expect("a text block") + "```text\n".len();
+    let end = block[start..].find("```").expect("the block ends") + start;
+    block[start..end].to_string()
+}
+
+/// The table's section headings: its lines that are not indented, between
+/// the column titles (the first indented line) and the first blank line.
+fn headings(report: &str) -> Vec<&str> {
+    report
+        .lines()
+        .skip_while(|l| !l.starts_with(' '))
+        .skip(1)
+        .take_while(|l| !l.is_empty())
+        .filter(|l| !l.starts_with(' '))
+        .collect()
+}
+
+/// How many blocks the report has, blank lines apart (headline, table,
+/// verdicts, ...).
+fn blocks(report: &str) -> usize {
+    report.trim_end().split("\n\n").count()
+}
+
+#[test]
+fn the_readme_sample_report_has_the_sections_of_todays_text_report() {
+    // The README's command against a service with GET /metrics: the lock's
+    // side for both modes, and a fairness line for the one that sold all
+    // along.
+    let mut report = sample();
+    report.modes[0].fairness = Some(Fairness {
+        fifo_wait_ms: 520.0,
+        sold_p99_ms: 810.0,
+        ratio: 1.6,
+    });
+    for mode in &mut report.modes {
+        mode.lock = Some(LockMetrics {
+            instances: 1,
+            waits: 1000,
+            wait_p50_ms: Some(100.0),
+            wait_p99_ms: Some(2000.0),
+            holds: 1000,
+            hold_p50_ms: Some(21.0),
+            hold_p99_ms: Some(25.0),
+            expired: 0,
+            purchases: Default::default(),
+        });
+    }
+    let today = render(&report, Format::Text);
+    let readme = readme_sample();
+
+    assert_eq!(
+        headings(&readme),
+        headings(&today),
+        "README:\n{readme}\ntoday:\n{today}"
+    );
+    assert_eq!(
+        headings(&today),
+        [
+            "requests",
+            "the service says",
+            "orders (after the drain)",
+            "throughput",
+            "latency ms",
+            "the lock says (GET /metrics)"
+        ]
+    );
+    assert_eq!(blocks(&readme), blocks(&today), "README:\n{readme}");
+}
