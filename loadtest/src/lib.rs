@@ -7,6 +7,7 @@
 //! - [`request`]: what a request is (a purchase and its knobs, or a `GET`);
 //! - [`stats`]: per-worker tallies and histograms, merged at the end;
 //! - [`http`]: URLs, a hyper keep-alive connection, transport error kinds;
+//! - [`listen`]: whether the service's listen queue overflowed (Linux, loopback);
 //! - [`service`]: health, catalogue, reset, mode probe, read-back and
 //!   `/metrics` calls;
 //! - [`metrics`]: the Prometheus text, and the lock's side of each crowd;
@@ -18,6 +19,7 @@ pub mod cli;
 pub mod crowd;
 pub mod drain;
 pub mod http;
+pub mod listen;
 pub mod metrics;
 pub mod printer;
 pub mod report;
@@ -36,8 +38,11 @@ use crate::catalogue::{SkippedMode, expected_safe, select_modes};
 use crate::cli::Config;
 use crate::crowd::{Plan, Shared, Stop};
 use crate::http::Target;
+use crate::listen::ListenQueue;
 use crate::metrics::{Exposition, LockReading};
-use crate::report::{Drain, FRONT_DOOR, Fairness, ModeReport, Parameters, Report, SCHEMA_VERSION};
+use crate::report::{
+    Connecting, Drain, FRONT_DOOR, Fairness, ModeReport, Parameters, Report, SCHEMA_VERSION,
+};
 use crate::request::{Knobs, Work};
 use crate::stats::{Answer, Stats};
 
@@ -160,8 +165,10 @@ pub async fn execute(config: &Config, prepared: Prepared) -> anyhow::Result<Repo
     if let Some(path) = &config.get_path {
         let title = format!("GET {path}");
         let work = Work::Get { path: path.clone() };
-        let stats = crowd(config, work, &title).await;
-        modes.push(ModeReport::new(&title, &stats, None));
+        let (stats, listen_queue) = crowd(config, work, &title).await;
+        let mut report = ModeReport::new(&title, &stats, None);
+        report.connecting = Some(Connecting::of(&stats, listen_queue));
+        modes.push(report);
     } else {
         let first = &config.targets[0];
         for mode in &prepared.modes {
@@ -201,7 +208,7 @@ pub async fn execute(config: &Config, prepared: Prepared) -> anyhow::Result<Repo
             } else {
                 format!("lock={mode}")
             };
-            let stats = crowd(config, work, &title).await;
+            let (stats, listen_queue) = crowd(config, work, &title).await;
             let ended = tokio::time::Instant::now();
             let drained = drain::drain(
                 first,
@@ -220,6 +227,7 @@ pub async fn execute(config: &Config, prepared: Prepared) -> anyhow::Result<Repo
                 drained: drained.drained,
             };
             let mut report = ModeReport::after_drain(mode, &stats, Some(&drained.product), drain);
+            report.connecting = Some(Connecting::of(&stats, listen_queue));
             if let (Some(before), Some(after)) = (before, after) {
                 // By the strategy's label: the front door's is `none`.
                 let slowest = report.latency_ms.all.as_ref().map(|all| all.max);
@@ -298,8 +306,9 @@ fn run_id() -> String {
     id.iter().rev().collect()
 }
 
-/// One crowd, with a progress bar on a terminal.
-async fn crowd(config: &Config, work: Work, title: &str) -> Stats {
+/// One crowd, with a progress bar on a terminal, and the rise of the
+/// machine's listen-queue counters over it (see [`listen`]).
+async fn crowd(config: &Config, work: Work, title: &str) -> (Stats, Option<ListenQueue>) {
     let plan = Arc::new(Plan {
         targets: config.targets.clone(),
         work,
@@ -307,18 +316,22 @@ async fn crowd(config: &Config, work: Work, title: &str) -> Stats {
         concurrency: config.concurrency,
         rate: config.rate,
         timeout: config.timeout,
+        connect_timeout: config.connect_timeout,
         retry: config.retry,
     });
     let shared = Shared::new();
     let progress = config
         .progress
         .then(|| progress_bar(&plan, title, shared.clone()));
+    let listen_before = ListenQueue::read(&config.targets);
     let stats = crowd::run(plan, shared).await;
+    let listen_queue = listen_before
+        .and_then(|before| Some(ListenQueue::read(&config.targets)?.since(&before)));
     if let Some((bar, ticker)) = progress {
         ticker.abort();
         bar.finish_and_clear();
     }
-    stats
+    (stats, listen_queue)
 }
 
 fn progress_bar(

@@ -141,6 +141,63 @@ pub struct Stats {
     /// on (4 bytes per bucket each: 10 minutes is 24 KB a worker).
     pub answered_per_bucket: Vec<u32>,
     pub sold_per_bucket: Vec<u32>,
+    /// Connections opened before the crowd started (one per worker and
+    /// target): their connect time is the generator's set-up, not a request's.
+    pub connects_before: Connects,
+    /// Connections opened during the crowd (the server closed one, or one
+    /// failed before): their connect time is left out of the request's latency.
+    pub connects_during: Connects,
+    /// The most requests in flight at once, as this worker saw when it
+    /// started one (the crowd's peak once merged).
+    pub peak_in_flight: u64,
+}
+
+/// Connections opened, and how long each took to connect (µs).
+#[derive(Debug, Clone)]
+pub struct Connects {
+    /// Connections made.
+    pub opened: u64,
+    /// Connects that failed (refused, timed out).
+    pub failed: u64,
+    pub connect_us: Histogram<u64>,
+    /// The sum of `connect_us`: what a request subtracts from its latency.
+    pub total_us: u64,
+}
+
+impl Connects {
+    pub fn new() -> Connects {
+        Connects {
+            opened: 0,
+            failed: 0,
+            connect_us: histogram(),
+            total_us: 0,
+        }
+    }
+
+    /// Counts one connect that succeeded after `took`.
+    pub fn record(&mut self, took: Duration) {
+        let us = took.as_micros() as u64;
+        self.opened += 1;
+        self.total_us += us;
+        if self.connect_us.record(us.max(1)).is_err() {
+            self.connect_us.saturating_record(us);
+        }
+    }
+
+    fn merge(&mut self, other: &Connects) {
+        self.opened += other.opened;
+        self.failed += other.failed;
+        self.total_us += other.total_us;
+        self.connect_us
+            .add(&other.connect_us)
+            .expect("auto-resizing histograms of the same precision always add");
+    }
+}
+
+impl Default for Connects {
+    fn default() -> Self {
+        Self::new()
+    }
 }
 
 impl Default for Stats {
@@ -164,6 +221,9 @@ impl Stats {
             elapsed: Duration::ZERO,
             answered_per_bucket: Vec::new(),
             sold_per_bucket: Vec::new(),
+            connects_before: Connects::new(),
+            connects_during: Connects::new(),
+            peak_in_flight: 0,
         }
     }
 
@@ -232,6 +292,9 @@ impl Stats {
         self.elapsed = self.elapsed.max(other.elapsed);
         add_buckets(&mut self.answered_per_bucket, &other.answered_per_bucket);
         add_buckets(&mut self.sold_per_bucket, &other.sold_per_bucket);
+        self.connects_before.merge(&other.connects_before);
+        self.connects_during.merge(&other.connects_during);
+        self.peak_in_flight = self.peak_in_flight.max(other.peak_in_flight);
     }
 
     /// All answers' latencies in one histogram.

@@ -12,16 +12,24 @@
 //!   time, as wrk2 does, so a slow server cannot hide behind the generator
 //!   (coordinated omission).
 //!
+//! The crowd's clock starts once every worker has opened its connections
+//! ([`warm`]): connect times are counted apart, never in a request's latency.
+//!
+//! - [`warm`]: the connections opened before the crowd starts;
 //! - [`worker`]: the hot loop of one worker, and its own tallies;
 //! - [`send`]: one request on a worker's keep-alive connection.
 
 mod send;
+mod warm;
 mod worker;
 
-use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
+use tokio::sync::{Barrier, Semaphore};
+
+pub use self::warm::CONNECTS_AT_ONCE;
 use self::worker::worker;
 use crate::http::Target;
 use crate::request::Work;
@@ -48,15 +56,20 @@ pub struct Plan {
     /// Open model: requests per second. `None`: closed model.
     pub rate: Option<f64>,
     pub timeout: Duration,
+    /// `--connect-timeout`: how long each connection opened before the crowd
+    /// may take.
+    pub connect_timeout: Duration,
     /// `--retry`: how many times a request that timed out or lost its
     /// connection is sent again (with its idempotency key).
     pub retry: u32,
 }
 
-/// Shared by the workers of one crowd: the request counter, and a count of
+/// Shared by the workers of one crowd: the request counter, the requests in
+/// flight (for the peak the fairness line divides by), and a count of
 /// answered requests for the progress bar.
 pub struct Shared {
     next: AtomicU64,
+    in_flight: AtomicU64,
     /// Requests finished (answered or failed), for the progress bar.
     pub done: AtomicU64,
 }
@@ -65,8 +78,25 @@ impl Shared {
     pub fn new() -> Arc<Shared> {
         Arc::new(Shared {
             next: AtomicU64::new(0),
+            in_flight: AtomicU64::new(0),
             done: AtomicU64::new(0),
         })
+    }
+}
+
+/// What the workers of every thread share while the crowd warms up: the
+/// bound on connects at once, the wait for all to be connected, and the
+/// moment the crowd starts (set by the first worker past that wait).
+pub(crate) struct Start {
+    gate: Semaphore,
+    connected: Barrier,
+    at: OnceLock<Instant>,
+}
+
+impl Start {
+    /// The crowd's start: the same instant for every worker.
+    fn now(&self) -> Instant {
+        *self.at.get_or_init(Instant::now)
     }
 }
 
@@ -86,15 +116,19 @@ pub fn total_requests(plan: &Plan) -> Option<u64> {
 /// does: a worker and its connection's task then wake each other on the same
 /// thread, never across threads, and no work is stolen between them.
 pub async fn run(plan: Arc<Plan>, shared: Arc<Shared>) -> Stats {
-    let start = Instant::now();
     let workers = plan.concurrency.max(1);
+    let start = Arc::new(Start {
+        gate: Semaphore::new(CONNECTS_AT_ONCE),
+        connected: Barrier::new(workers),
+        at: OnceLock::new(),
+    });
     let cores = std::thread::available_parallelism()
         .map_or(1, |n| n.get())
         .min(workers);
     let threads: Vec<_> = (0..cores)
         .map(|i| {
             let count = workers / cores + usize::from(i < workers % cores);
-            let (plan, shared) = (plan.clone(), shared.clone());
+            let (plan, shared, start) = (plan.clone(), shared.clone(), start.clone());
             std::thread::Builder::new()
                 .name(format!("crowd-{i}"))
                 .spawn(move || run_on_this_thread(count, plan, shared, start))
@@ -109,19 +143,24 @@ pub async fn run(plan: Arc<Plan>, shared: Arc<Shared>) -> Stats {
             Err(e) => std::panic::resume_unwind(e.into_panic()),
         }
     }
-    total.elapsed = start.elapsed();
+    total.elapsed = start.now().elapsed();
     total
 }
 
 /// Runs `count` workers on a single-threaded runtime of this thread.
-fn run_on_this_thread(count: usize, plan: Arc<Plan>, shared: Arc<Shared>, start: Instant) -> Stats {
+fn run_on_this_thread(
+    count: usize,
+    plan: Arc<Plan>,
+    shared: Arc<Shared>,
+    start: Arc<Start>,
+) -> Stats {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .expect("a single-threaded runtime can start");
     runtime.block_on(async {
         let workers: Vec<_> = (0..count)
-            .map(|_| tokio::spawn(worker(plan.clone(), shared.clone(), start)))
+            .map(|_| tokio::spawn(worker(plan.clone(), shared.clone(), start.clone())))
             .collect();
         let mut stats = Stats::new();
         for handle in workers {
@@ -147,6 +186,7 @@ mod tests {
             concurrency: 1,
             rate: Some(50.0),
             timeout: Duration::from_secs(1),
+            connect_timeout: Duration::from_secs(1),
             retry: 0,
         };
         assert_eq!(total_requests(&plan), Some(100));

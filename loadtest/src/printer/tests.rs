@@ -239,7 +239,7 @@ fn the_json_report_round_trips() {
         assert_eq!(parsed, report);
     }
     let value: serde_json::Value = serde_json::from_str(&render(&many(), Format::Json)).unwrap();
-    assert_eq!(value["schema_version"], 4);
+    assert_eq!(value["schema_version"], 5);
     assert_eq!(value["modes"][0]["server"]["oversold"], 37);
     assert_eq!(value["modes"][2]["requests"]["lock_lost_409"], 2);
     assert_eq!(value["modes"][2]["latency_ms"]["lock_lost"]["count"], 2);
@@ -302,6 +302,7 @@ fn with_lock_and_fairness() -> Report {
         fifo_wait_ms: 13.0,
         sold_p99_ms: 910.0,
         ratio: 70.0,
+        in_flight: 64,
     });
     report
 }
@@ -383,6 +384,7 @@ fn durations_and_the_fairness_sentence_read_like_the_issue() {
         fifo_wait_ms: 50.0,
         sold_p99_ms: 90.0,
         ratio: 1.8,
+        in_flight: 64,
     };
     assert_eq!(
         fairness_sentence(&f),

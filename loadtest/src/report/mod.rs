@@ -35,9 +35,13 @@ use crate::metrics::LockMetrics;
 use crate::service::Product;
 use crate::stats::{Answer, Outcome, Stats};
 
+mod connecting;
+mod fairness;
 mod latency;
 mod verdict;
 
+pub use connecting::Connecting;
+pub use fairness::Fairness;
 pub use latency::{Latency, LatencyByOutcome, Timeline};
 use latency::{ms, round3};
 pub use verdict::{Verdict, reference, verdict};
@@ -48,7 +52,7 @@ pub use verdict::{Verdict, reference, verdict};
 /// modes' throughput is measured against (`front_door_ratio`).
 pub const FRONT_DOOR: &str = "front-door";
 
-pub const SCHEMA_VERSION: u32 = 4;
+pub const SCHEMA_VERSION: u32 = 5;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Report {
@@ -161,6 +165,10 @@ pub struct ModeReport {
     /// the run had one (`null` otherwise, and for the front door itself).
     #[serde(default)]
     pub front_door_ratio: Option<f64>,
+    /// The connections the crowd opened, their connect times, and the
+    /// listen queue (`null` in reports older than version 5).
+    #[serde(default)]
+    pub connecting: Option<Connecting>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -195,6 +203,10 @@ pub struct Requests {
     /// Open model: requests that started more than 1 ms after their slot.
     pub started_late: u64,
     pub max_start_lag_ms: f64,
+    /// The most requests in flight at once (0 in reports older than
+    /// version 5).
+    #[serde(default)]
+    pub peak_in_flight: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -255,45 +267,6 @@ pub struct Throughput {
     /// Sales per second: 201s and 202s (accepted, not necessarily written;
     /// see `durable_orders_per_s`).
     pub purchases_per_s: f64,
-}
-
-/// The p99 of sold purchases against the wait of a first-come, first-served
-/// queue: with `concurrency` buyers always in flight and purchases leaving at
-/// `purchases_per_s`, a FIFO queue makes each wait `concurrency /
-/// purchases_per_s`. A fair lock keeps `ratio` near 1; a spin lock, where a
-/// buyer arriving just as the lock frees takes it before those asleep in
-/// their retry, can be tens of times over.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Fairness {
-    pub fifo_wait_ms: f64,
-    pub sold_p99_ms: f64,
-    /// `sold_p99_ms / fifo_wait_ms`.
-    pub ratio: f64,
-}
-
-impl Fairness {
-    /// At least this share of the answers must be sales for the purchases
-    /// per second to measure the queue.
-    pub const MIN_SOLD_SHARE: f64 = 0.9;
-
-    /// Only where a FIFO wait means something: a closed-model crowd (always
-    /// `concurrency` buyers in flight) of purchases where at least 90 % of
-    /// the answers were sales (the stock did not run out, few gave up).
-    pub fn of(mode: &ModeReport, concurrency: usize, closed_model: bool) -> Option<Fairness> {
-        let sold = mode.latency_ms.sold.as_ref()?;
-        let per_s = mode.throughput.purchases_per_s;
-        let sales = mode.requests.sold_201 + mode.requests.accepted_202;
-        let share = sales as f64 / mode.requests.completed.max(1) as f64;
-        if !closed_model || mode.verdict.is_none() || share < Self::MIN_SOLD_SHARE || per_s <= 0.0 {
-            return None;
-        }
-        let fifo_wait_ms = concurrency as f64 / per_s * 1000.0;
-        Some(Fairness {
-            fifo_wait_ms: round3(fifo_wait_ms),
-            sold_p99_ms: sold.p99,
-            ratio: (sold.p99 / fifo_wait_ms * 100.0).round() / 100.0,
-        })
-    }
 }
 
 /// How the product's queue drained after a crowd (see
@@ -367,6 +340,7 @@ impl ModeReport {
             other_status: stats.count(Answer::OtherStatus),
             started_late: stats.started_late,
             max_start_lag_ms: ms(stats.max_start_lag_us),
+            peak_in_flight: stats.peak_in_flight,
         };
         let transport_errors = TransportErrors {
             connect: transport(TransportError::Connect),
@@ -421,6 +395,7 @@ impl ModeReport {
             lock: None,
             fairness: None,
             timeline: Some(Timeline::of(stats)),
+            connecting: Some(Connecting::of(stats, None)),
         }
     }
 }
