@@ -325,8 +325,8 @@ async fn crowd(config: &Config, work: Work, title: &str) -> (Stats, Option<Liste
         .then(|| progress_bar(&plan, title, shared.clone()));
     let listen_before = ListenQueue::read(&config.targets);
     let stats = crowd::run(plan, shared).await;
-    let listen_queue = listen_before
-        .and_then(|before| Some(ListenQueue::read(&config.targets)?.since(&before)));
+    let listen_queue =
+        listen_before.and_then(|before| Some(ListenQueue::read(&config.targets)?.since(&before)));
     if let Some((bar, ticker)) = progress {
         ticker.abort();
         bar.finish_and_clear();

@@ -94,7 +94,10 @@ IpExt: 0 0 12
     #[test]
     fn a_netstat_without_the_counters_says_nothing() {
         assert_eq!(parse("IpExt: InNoRoutes\nIpExt: 0\n"), None);
-        assert_eq!(parse("TcpExt: SyncookiesSent ListenDrops\nTcpExt: 0 4\n"), None);
+        assert_eq!(
+            parse("TcpExt: SyncookiesSent ListenDrops\nTcpExt: 0 4\n"),
+            None
+        );
         assert_eq!(parse(""), None);
     }
 

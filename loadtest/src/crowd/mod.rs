@@ -64,12 +64,10 @@ pub struct Plan {
     pub retry: u32,
 }
 
-/// Shared by the workers of one crowd: the request counter, the requests in
-/// flight (for the peak the fairness line divides by), and a count of
+/// Shared by the workers of one crowd: the request counter, and a count of
 /// answered requests for the progress bar.
 pub struct Shared {
     next: AtomicU64,
-    in_flight: AtomicU64,
     /// Requests finished (answered or failed), for the progress bar.
     pub done: AtomicU64,
 }
@@ -78,7 +76,6 @@ impl Shared {
     pub fn new() -> Arc<Shared> {
         Arc::new(Shared {
             next: AtomicU64::new(0),
-            in_flight: AtomicU64::new(0),
             done: AtomicU64::new(0),
         })
     }
@@ -136,14 +133,21 @@ pub async fn run(plan: Arc<Plan>, shared: Arc<Shared>) -> Stats {
         })
         .collect();
     let mut total = Stats::new();
+    let mut peak_in_flight = 0;
     for thread in threads {
         match tokio::task::spawn_blocking(move || thread.join()).await {
-            Ok(Ok(stats)) => total.merge(&stats),
+            Ok(Ok(stats)) => {
+                // Each thread's peak was counted apart: their sum bounds the
+                // crowd's from above, exactly so on one thread.
+                peak_in_flight += stats.peak_in_flight;
+                total.merge(&stats);
+            }
             Ok(Err(panic)) => std::panic::resume_unwind(panic),
             Err(e) => std::panic::resume_unwind(e.into_panic()),
         }
     }
     total.elapsed = start.now().elapsed();
+    total.peak_in_flight = peak_in_flight;
     total
 }
 
@@ -158,9 +162,20 @@ fn run_on_this_thread(
         .enable_all()
         .build()
         .expect("a single-threaded runtime can start");
+    // The requests in flight on this thread: an atomic only this thread's
+    // workers touch, so counting it never bounces a cache line between cores.
+    let in_flight = Arc::new(AtomicU64::new(0));
     runtime.block_on(async {
         let workers: Vec<_> = (0..count)
-            .map(|_| tokio::spawn(worker(plan.clone(), shared.clone(), start.clone())))
+            .map(|_| {
+                let on_this_thread = in_flight.clone();
+                tokio::spawn(worker(
+                    plan.clone(),
+                    shared.clone(),
+                    start.clone(),
+                    on_this_thread,
+                ))
+            })
             .collect();
         let mut stats = Stats::new();
         for handle in workers {

@@ -139,7 +139,10 @@ mod tests {
             Answer::Other2xx,
             Answer::Server5xx,
         ] {
-            assert_eq!(send(&mut slot, &target, get(&target), &mut Connects::new()).await, Ok(expected));
+            assert_eq!(
+                send(&mut slot, &target, get(&target), &mut Connects::new()).await,
+                Ok(expected)
+            );
         }
         assert_eq!(connections.load(Ordering::Relaxed), 1);
         // `connection: close`: the next request goes on a new connection.

@@ -4,7 +4,7 @@
 //! answer in its own [`Stats`], returned at the end.
 
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use super::send::send;
@@ -14,7 +14,13 @@ use crate::http::TransportError;
 use crate::request::RequestTemplate;
 use crate::stats::Stats;
 
-pub(super) async fn worker(plan: Arc<Plan>, shared: Arc<Shared>, start: Arc<Start>) -> Stats {
+/// `in_flight` counts the requests in flight on this worker's thread.
+pub(super) async fn worker(
+    plan: Arc<Plan>,
+    shared: Arc<Shared>,
+    start: Arc<Start>,
+    in_flight: Arc<AtomicU64>,
+) -> Stats {
     let mut stats = Stats::new();
     let mut conns = open_connections(&plan, &start.gate, &mut stats.connects_before).await;
     start.connected.wait().await;
@@ -67,8 +73,8 @@ pub(super) async fn worker(plan: Arc<Plan>, shared: Arc<Shared>, start: Arc<Star
 
         let t = (n % plan.targets.len() as u64) as usize;
         stats.sent += 1;
-        let in_flight = shared.in_flight.fetch_add(1, Ordering::Relaxed) + 1;
-        stats.peak_in_flight = stats.peak_in_flight.max(in_flight);
+        let now_in_flight = in_flight.fetch_add(1, Ordering::Relaxed) + 1;
+        stats.peak_in_flight = stats.peak_in_flight.max(now_in_flight);
         let connecting_before = stats.connects_during.total_us;
         let mut attempts = 0;
         let result = loop {
@@ -97,7 +103,7 @@ pub(super) async fn worker(plan: Arc<Plan>, shared: Arc<Shared>, start: Arc<Star
             }
             break result;
         };
-        shared.in_flight.fetch_sub(1, Ordering::Relaxed);
+        in_flight.fetch_sub(1, Ordering::Relaxed);
         match result {
             Ok(Ok(answer)) => {
                 let now = Instant::now();
@@ -243,11 +249,14 @@ mod tests {
         let stats = run(Arc::new(purchase_plan(&address, 10, 200)), Shared::new()).await;
 
         assert_eq!(connections.load(Ordering::Relaxed), 200);
-        assert_eq!(stats.connects_before.opened, 200);
-        assert_eq!(stats.connects_before.connect_us.len(), 200);
-        assert_eq!(stats.connects_during.opened, 0);
+        assert_eq!(stats.connects_before.opened(), 200);
+        assert_eq!(stats.connects_before.histogram().len(), 200);
+        assert_eq!(stats.connects_during.opened(), 0);
         assert_eq!(stats.completed(), 10);
-        assert!((1..=10).contains(&stats.peak_in_flight), "{}", stats.peak_in_flight);
+        assert!(stats.peak_in_flight >= 1);
+        let report = crate::report::ModeReport::new("redis", &stats, None);
+        let in_flight = crate::report::Fairness::in_flight(200, &report.requests);
+        assert!((1..=10).contains(&in_flight), "{in_flight}");
     }
 
     #[tokio::test]
@@ -266,7 +275,8 @@ mod tests {
                             Ok(read) => seen.extend_from_slice(&chunk[..read]),
                         }
                     }
-                    let answer = "HTTP/1.1 200 OK\r\nconnection: close\r\ncontent-length: 0\r\n\r\n";
+                    let answer =
+                        "HTTP/1.1 200 OK\r\nconnection: close\r\ncontent-length: 0\r\n\r\n";
                     let _ = socket.write_all(answer.as_bytes()).await;
                 });
             }
@@ -275,10 +285,10 @@ mod tests {
         let stats = run(Arc::new(purchase_plan(&address, 20, 2)), Shared::new()).await;
 
         assert_eq!(stats.count(Answer::Other2xx), 20);
-        assert_eq!(stats.connects_before.opened, 2);
+        assert_eq!(stats.connects_before.opened(), 2);
         // Every request but each worker's first needs a new connection.
-        assert_eq!(stats.connects_during.opened, 18);
-        assert_eq!(stats.connects_during.connect_us.len(), 18);
+        assert_eq!(stats.connects_during.opened(), 18);
+        assert_eq!(stats.connects_during.histogram().len(), 18);
         assert_eq!(stats.latency_all().len(), 20);
     }
 
@@ -316,7 +326,7 @@ mod tests {
         assert_eq!(stats.count(Answer::SoldOut), 10);
         assert_eq!(stats.count(Answer::LockLost), 20);
         assert_eq!(stats.count(Answer::Other4xx), 10);
-        assert_eq!(stats.latency[Outcome::LockLost as usize].len(), 20);
+        assert_eq!(stats.latency(Outcome::LockLost).len(), 20);
     }
 
     #[tokio::test]
@@ -397,7 +407,7 @@ mod tests {
         assert!(stats.started_late > 0);
         assert!(stats.max_start_lag_us > LATE_AFTER.as_micros() as u64);
         // Latency counts from the scheduled start, so it includes the lag.
-        let latency = &stats.latency[Outcome::SoldOut as usize];
+        let latency = stats.latency(Outcome::SoldOut);
         assert!(latency.max() >= stats.max_start_lag_us);
     }
 }

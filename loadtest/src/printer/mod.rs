@@ -200,7 +200,9 @@ fn connecting_lines(report: &Report) -> Vec<(String, String)> {
         .filter_map(|m| {
             m.connecting
                 .as_ref()
-                .filter(|c| c.opened_before + c.failed_before + c.opened_during + c.failed_during > 0)
+                .filter(|c| {
+                    c.opened_before + c.failed_before + c.opened_during + c.failed_during > 0
+                })
                 .map(|c| (column_title(report, m), connecting_sentence(c)))
         })
         .collect()
@@ -330,3 +332,52 @@ pub fn markdown(out: &mut dyn Write, report: &Report) -> io::Result<()> {
 
 #[cfg(test)]
 pub(crate) mod tests;
+
+#[cfg(test)]
+mod connecting_tests {
+    use super::*;
+    use crate::listen::ListenQueue;
+
+    fn latency(p50: f64, max: f64) -> Option<Latency> {
+        Some(Latency {
+            count: 1,
+            mean: p50,
+            p50,
+            p90: max,
+            p99: max,
+            p99_9: max,
+            max,
+        })
+    }
+
+    #[test]
+    fn the_connections_line_says_before_during_and_whether_the_listen_queue_overflowed() {
+        let mut connecting = Connecting {
+            opened_before: 64,
+            failed_before: 0,
+            before_ms: latency(0.12, 1.3),
+            opened_during: 2,
+            failed_during: 1,
+            during_ms: latency(0.2, 0.3),
+            listen_queue: None,
+        };
+        assert_eq!(
+            connecting_sentence(&connecting),
+            "connections: 64 opened before the crowd (connect p50 0.12 ms, max 1.3 ms), \
+             2 during it (connect p50 0.20 ms, max 0.30 ms), 1 failed"
+        );
+        connecting.listen_queue = Some(ListenQueue {
+            overflows: 0,
+            drops: 0,
+        });
+        assert!(connecting_sentence(&connecting).ends_with("; listen queue: no overflow"));
+        connecting.listen_queue = Some(ListenQueue {
+            overflows: 63,
+            drops: 63,
+        });
+        assert!(
+            connecting_sentence(&connecting)
+                .ends_with("; listen queue overflowed 63 times (63 dropped)")
+        );
+    }
+}

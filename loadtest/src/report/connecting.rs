@@ -33,12 +33,12 @@ pub struct Connecting {
 impl Connecting {
     pub fn of(stats: &Stats, listen_queue: Option<ListenQueue>) -> Connecting {
         let (before, during) = (&stats.connects_before, &stats.connects_during);
-        let times = |connects: &Connects| Latency::of(&connects.connect_us);
+        let times = |connects: &Connects| Latency::of(&connects.histogram());
         Connecting {
-            opened_before: before.opened,
+            opened_before: before.opened(),
             failed_before: before.failed,
             before_ms: times(before),
-            opened_during: during.opened,
+            opened_during: during.opened(),
             failed_during: during.failed,
             during_ms: times(during),
             listen_queue,

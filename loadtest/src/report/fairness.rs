@@ -96,7 +96,14 @@ mod tests {
     fn sold(mode: &str, sales: u64, peak: u64) -> ModeReport {
         let mut stats = Stats::new();
         for i in 0..sales {
-            stats.record(Answer::Sold, if i < sales * 98 / 100 { 2_000 } else { 1_280_000 });
+            stats.record(
+                Answer::Sold,
+                if i < sales * 98 / 100 {
+                    2_000
+                } else {
+                    1_280_000
+                },
+            );
         }
         stats.sent = sales;
         stats.peak_in_flight = peak;
@@ -134,7 +141,12 @@ mod tests {
         assert_eq!(fairness.in_flight, 10);
         assert_eq!(fairness.fifo_wait_ms, 2000.0);
         // Fewer in flight than requests: the measured peak.
-        assert_eq!(Fairness::of(&sold("redis", 10, 4), 200, true).unwrap().in_flight, 4);
+        assert_eq!(
+            Fairness::of(&sold("redis", 10, 4), 200, true)
+                .unwrap()
+                .in_flight,
+            4
+        );
     }
 
     #[test]
@@ -145,7 +157,11 @@ mod tests {
             ..sold("redis", 0, 0).requests
         };
         assert_eq!(Fairness::in_flight(200, &requests(10, 10)), 10);
-        assert_eq!(Fairness::in_flight(200, &requests(10, 0)), 10, "an older report");
+        assert_eq!(
+            Fairness::in_flight(200, &requests(10, 0)),
+            10,
+            "an older report"
+        );
         assert_eq!(Fairness::in_flight(64, &requests(20_000, 0)), 64);
         assert_eq!(Fairness::in_flight(64, &requests(20_000, 51)), 51);
         assert_eq!(Fairness::in_flight(64, &requests(0, 0)), 1);

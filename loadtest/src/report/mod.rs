@@ -384,11 +384,11 @@ impl ModeReport {
             elapsed_s: round3(elapsed_s),
             latency_ms: LatencyByOutcome {
                 all: Latency::of(&stats.latency_all()),
-                sold: Latency::of(&stats.latency[Outcome::Sold as usize]),
-                sold_out: Latency::of(&stats.latency[Outcome::SoldOut as usize]),
-                lock_lost: Latency::of(&stats.latency[Outcome::LockLost as usize]),
-                busy: Latency::of(&stats.latency[Outcome::Busy as usize]),
-                other: Latency::of(&stats.latency[Outcome::Other as usize]),
+                sold: Latency::of(stats.latency(Outcome::Sold)),
+                sold_out: Latency::of(stats.latency(Outcome::SoldOut)),
+                lock_lost: Latency::of(stats.latency(Outcome::LockLost)),
+                busy: Latency::of(stats.latency(Outcome::Busy)),
+                other: Latency::of(stats.latency(Outcome::Other)),
                 refused: Latency::of(&refused(stats)),
             },
             verdict,
@@ -402,10 +402,10 @@ impl ModeReport {
 
 /// The refusals' latencies in one histogram: 409 sold out, 409 lock lost, 429.
 fn refused(stats: &Stats) -> Histogram<u64> {
-    let mut refused = stats.latency[Outcome::SoldOut as usize].clone();
+    let mut refused = stats.latency(Outcome::SoldOut).clone();
     for outcome in [Outcome::LockLost, Outcome::Busy] {
         refused
-            .add(&stats.latency[outcome as usize])
+            .add(stats.latency(outcome))
             .expect("auto-resizing histograms of the same precision always add");
     }
     refused

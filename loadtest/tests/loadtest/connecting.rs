@@ -80,7 +80,10 @@ async fn every_connection_is_open_before_the_first_request_and_its_connect_time_
     // Connection 0 is the start-up check's; the crowd's 40 follow, every
     // one accepted before the first of them carried a request.
     let log = log.lock().unwrap().clone();
-    let accepted = log.iter().filter(|e| matches!(e, Event::Accepted(_))).count();
+    let accepted = log
+        .iter()
+        .filter(|e| matches!(e, Event::Accepted(_)))
+        .count();
     assert_eq!(accepted, 1 + 40, "{log:?}");
     let crowd_starts = log
         .iter()
