@@ -55,6 +55,14 @@ const MODE_FIELDS: &[&str] = &[
     "/durable_orders_per_s",
     "/verdict/lost_orders",
     "/verdict/drained",
+    // Version 5.
+    "/requests/peak_in_flight",
+    "/connecting/opened_before",
+    "/connecting/failed_before",
+    "/connecting/before_ms/p99",
+    "/connecting/opened_during",
+    "/connecting/failed_during",
+    "/connecting/listen_queue",
 ];
 
 const LATENCY_STATS: &[&str] = &["count", "mean", "p50", "p90", "p99", "p99_9", "max"];
@@ -113,7 +121,7 @@ async fn the_json_report_parses_and_carries_every_field() {
     let json: Value = serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
     std::fs::remove_dir_all(&dir).ok();
 
-    assert_eq!(json["schema_version"], 4);
+    assert_eq!(json["schema_version"], 5);
     for field in PARAMETERS {
         assert!(
             json["parameters"].get(field).is_some(),
