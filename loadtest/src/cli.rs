@@ -125,6 +125,11 @@ pub struct Args {
     #[arg(long, default_value = "30s", value_parser = parse_duration)]
     pub timeout: Duration,
 
+    /// Give up on a connection opened before the crowd after this long (the
+    /// worker connects again at its first request, counted as a connect error).
+    #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = parse_duration)]
+    pub connect_timeout: Duration,
+
     /// After each mode, wait at most this long for the orders it queued
     /// (202 Accepted) to be written: the product's `queued` back to 0. Still
     /// queued after it: the mode fails as not drained.
@@ -195,6 +200,7 @@ pub struct Config {
     pub retry: u32,
     pub rate: Option<f64>,
     pub timeout: Duration,
+    pub connect_timeout: Duration,
     pub drain_timeout: Duration,
     pub format: Format,
     pub out: Option<PathBuf>,
@@ -238,6 +244,7 @@ impl Args {
             retry: self.retry,
             rate: self.rate,
             timeout: self.timeout,
+            connect_timeout: self.connect_timeout,
             drain_timeout: self.drain_timeout,
             format: self.format,
             out: self.out,

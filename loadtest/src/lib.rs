@@ -7,6 +7,7 @@
 //! - [`request`]: what a request is (a purchase and its knobs, or a `GET`);
 //! - [`stats`]: per-worker tallies and histograms, merged at the end;
 //! - [`http`]: URLs, a hyper keep-alive connection, transport error kinds;
+//! - [`listen`]: whether the service's listen queue overflowed (Linux, loopback);
 //! - [`service`]: health, catalogue, reset, mode probe, read-back and
 //!   `/metrics` calls;
 //! - [`metrics`]: the Prometheus text, and the lock's side of each crowd;
@@ -19,6 +20,7 @@ pub mod cli;
 pub mod crowd;
 pub mod drain;
 pub mod http;
+pub mod listen;
 pub mod metrics;
 pub mod printer;
 pub mod progress;
@@ -36,9 +38,12 @@ use crate::catalogue::{SkippedMode, expected_safe, select_modes};
 use crate::cli::Config;
 use crate::crowd::{Plan, Shared, Stop};
 use crate::http::Target;
+use crate::listen::ListenQueue;
 use crate::metrics::{Exposition, LockReading};
 use crate::progress::{Progress, Step};
-use crate::report::{Drain, FRONT_DOOR, Fairness, ModeReport, Parameters, Report, SCHEMA_VERSION};
+use crate::report::{
+    Connecting, Drain, FRONT_DOOR, Fairness, ModeReport, Parameters, Report, SCHEMA_VERSION,
+};
 use crate::request::{Knobs, Work};
 use crate::stats::{Answer, Stats};
 
@@ -170,8 +175,10 @@ pub async fn execute(config: &Config, prepared: Prepared) -> anyhow::Result<Repo
                 runs,
             };
             let work = Work::Get { path: path.clone() };
-            let stats = crowd(config, work, step.label(&title)).await;
-            reports.push(ModeReport::new(&title, &stats, None));
+            let (stats, listen_queue) = crowd(config, work, step.label(&title)).await;
+            let mut report = ModeReport::new(&title, &stats, None);
+            report.connecting = Some(Connecting::of(&stats, listen_queue));
+            reports.push(report);
         }
         modes.push(ModeReport::of_runs(reports));
     } else {
@@ -243,7 +250,7 @@ async fn one_crowd(
     } else {
         format!("lock={mode}")
     };
-    let stats = crowd(config, work, step.label(&title)).await;
+    let (stats, listen_queue) = crowd(config, work, step.label(&title)).await;
     let ended = tokio::time::Instant::now();
     let drained = drain::drain(
         first,
@@ -262,6 +269,7 @@ async fn one_crowd(
         drained: drained.drained,
     };
     let mut report = ModeReport::after_drain(mode, &stats, Some(&drained.product), drain);
+    report.connecting = Some(Connecting::of(&stats, listen_queue));
     if let (Some(before), Some(after)) = (before, after) {
         // By the strategy's label: the front door's is `none`.
         let slowest = report.latency_ms.all.as_ref().map(|all| all.max);
@@ -331,8 +339,9 @@ fn run_id() -> String {
     id.iter().rev().collect()
 }
 
-/// One crowd, with its progress on stderr when stderr is a terminal.
-async fn crowd(config: &Config, work: Work, label: String) -> Stats {
+/// One crowd, with its progress on stderr when stderr is a terminal, and the
+/// rise of the machine's listen-queue counters over it (see [`listen`]).
+async fn crowd(config: &Config, work: Work, label: String) -> (Stats, Option<ListenQueue>) {
     let plan = Arc::new(Plan {
         targets: config.targets.clone(),
         work,
@@ -340,17 +349,21 @@ async fn crowd(config: &Config, work: Work, label: String) -> Stats {
         concurrency: config.concurrency,
         rate: config.rate,
         timeout: config.timeout,
+        connect_timeout: config.connect_timeout,
         retry: config.retry,
     });
     let shared = Shared::new();
     let progress = config
         .progress
         .then(|| Progress::start(&plan, label, shared.clone()));
+    let listen_before = ListenQueue::read(&config.targets);
     let stats = crowd::run(plan, shared).await;
+    let listen_queue =
+        listen_before.and_then(|before| Some(ListenQueue::read(&config.targets)?.since(&before)));
     if let Some(progress) = progress {
         progress.finish();
     }
-    stats
+    (stats, listen_queue)
 }
 
 #[cfg(test)]

@@ -3,6 +3,7 @@
 //! time. Every worker has its own [`Stats`]; they are merged once, when the
 //! crowd is over.
 
+use std::sync::OnceLock;
 use std::time::Duration;
 
 use hdrhistogram::Histogram;
@@ -133,7 +134,10 @@ pub struct Stats {
     pub started_late: u64,
     pub max_start_lag_us: u64,
     /// Latency histograms, indexed by [`Outcome`].
-    pub latency: [Histogram<u64>; Outcome::COUNT],
+    /// Made on an outcome's first answer: most workers see few outcomes,
+    /// and a histogram at 3 significant figures starts at 16 KB to zero and
+    /// to walk when merged. Read with [`Stats::latency`].
+    by_outcome: [Option<Histogram<u64>>; Outcome::COUNT],
     /// Wall time of the crowd, first claim to last answer (set once merged).
     pub elapsed: Duration,
     /// Answers per [`BUCKET`], by when they arrived since the crowd started:
@@ -141,6 +145,63 @@ pub struct Stats {
     /// on (4 bytes per bucket each: 10 minutes is 24 KB a worker).
     pub answered_per_bucket: Vec<u32>,
     pub sold_per_bucket: Vec<u32>,
+    /// Connections opened before the crowd started (one per worker and
+    /// target): their connect time is the generator's set-up, not a request's.
+    pub connects_before: Connects,
+    /// Connections opened during the crowd (the server closed one, or one
+    /// failed before): their connect time is left out of the request's latency.
+    pub connects_during: Connects,
+    /// The most requests in flight at once, as this worker saw when it
+    /// started one (the crowd's peak once merged).
+    pub peak_in_flight: u64,
+}
+
+/// Connections opened, and how long each took to connect (µs).
+#[derive(Debug, Clone, Default)]
+pub struct Connects {
+    /// Connects that failed (refused, timed out).
+    pub failed: u64,
+    /// Each connect's time, in µs: a worker makes one per target before the
+    /// crowd and rarely another, so a list costs less than a histogram (16 KB
+    /// at 3 significant figures, and a walk over it to merge).
+    pub connect_us: Vec<u64>,
+    /// The sum of `connect_us`: what a request subtracts from its latency.
+    pub total_us: u64,
+}
+
+impl Connects {
+    pub fn new() -> Connects {
+        Connects::default()
+    }
+
+    /// Connections made.
+    pub fn opened(&self) -> u64 {
+        self.connect_us.len() as u64
+    }
+
+    /// Counts one connect that succeeded after `took`.
+    pub fn record(&mut self, took: Duration) {
+        let us = took.as_micros() as u64;
+        self.total_us += us;
+        self.connect_us.push(us);
+    }
+
+    /// The connect times as a histogram, for the report.
+    pub fn histogram(&self) -> Histogram<u64> {
+        let mut times = histogram();
+        for &us in &self.connect_us {
+            if times.record(us.max(1)).is_err() {
+                times.saturating_record(us);
+            }
+        }
+        times
+    }
+
+    fn merge(&mut self, other: &Connects) {
+        self.failed += other.failed;
+        self.total_us += other.total_us;
+        self.connect_us.extend_from_slice(&other.connect_us);
+    }
 }
 
 impl Default for Stats {
@@ -160,10 +221,13 @@ impl Stats {
             transport: [0; 4],
             started_late: 0,
             max_start_lag_us: 0,
-            latency: std::array::from_fn(|_| histogram()),
+            by_outcome: Default::default(),
             elapsed: Duration::ZERO,
             answered_per_bucket: Vec::new(),
             sold_per_bucket: Vec::new(),
+            connects_before: Connects::new(),
+            connects_during: Connects::new(),
+            peak_in_flight: 0,
         }
     }
 
@@ -171,7 +235,7 @@ impl Stats {
     #[inline]
     pub fn record(&mut self, answer: Answer, latency_us: u64) {
         self.answers[answer as usize] += 1;
-        let histogram = &mut self.latency[answer.outcome() as usize];
+        let histogram = self.by_outcome[answer.outcome() as usize].get_or_insert_with(histogram);
         // `record` grows the auto-resizing histogram; it can only fail past
         // 2^62 µs, and `saturating_record` (which never resizes) clamps that.
         if histogram.record(latency_us.max(1)).is_err() {
@@ -225,19 +289,31 @@ impl Stats {
         }
         self.started_late += other.started_late;
         self.max_start_lag_us = self.max_start_lag_us.max(other.max_start_lag_us);
-        for (mine, theirs) in self.latency.iter_mut().zip(&other.latency) {
-            mine.add(theirs)
-                .expect("auto-resizing histograms of the same precision always add");
+        for (mine, theirs) in self.by_outcome.iter_mut().zip(&other.by_outcome) {
+            if let Some(theirs) = theirs {
+                add(mine.get_or_insert_with(histogram), theirs);
+            }
         }
         self.elapsed = self.elapsed.max(other.elapsed);
         add_buckets(&mut self.answered_per_bucket, &other.answered_per_bucket);
         add_buckets(&mut self.sold_per_bucket, &other.sold_per_bucket);
+        self.connects_before.merge(&other.connects_before);
+        self.connects_during.merge(&other.connects_during);
+        self.peak_in_flight = self.peak_in_flight.max(other.peak_in_flight);
     }
 
     /// All answers' latencies in one histogram.
+    /// The latencies of one outcome (empty when nobody got it).
+    pub fn latency(&self, outcome: Outcome) -> &Histogram<u64> {
+        static EMPTY: OnceLock<Histogram<u64>> = OnceLock::new();
+        self.by_outcome[outcome as usize]
+            .as_ref()
+            .unwrap_or_else(|| EMPTY.get_or_init(histogram))
+    }
+
     pub fn latency_all(&self) -> Histogram<u64> {
         let mut all = histogram();
-        for histogram in &self.latency {
+        for histogram in self.by_outcome.iter().flatten() {
             all.add(histogram)
                 .expect("auto-resizing histograms of the same precision always add");
         }
@@ -251,6 +327,15 @@ fn add_buckets(mine: &mut Vec<u32>, theirs: &[u32]) {
     }
     for (mine, theirs) in mine.iter_mut().zip(theirs) {
         *mine += theirs;
+    }
+}
+
+/// Adds `theirs` into `mine`; an empty one costs nothing (adding walks every
+/// bucket, and most workers leave most outcomes empty).
+fn add(mine: &mut Histogram<u64>, theirs: &Histogram<u64>) {
+    if !theirs.is_empty() {
+        mine.add(theirs)
+            .expect("auto-resizing histograms of the same precision always add");
     }
 }
 
@@ -322,13 +407,13 @@ mod tests {
         assert_eq!(stats.completed(), 10);
         assert_eq!(stats.transport_errors(), 1);
         assert_eq!(
-            stats.latency[Outcome::Sold as usize].len(),
+            stats.latency(Outcome::Sold).len(),
             2,
             "a 202 is a sale's wait"
         );
-        assert_eq!(stats.latency[Outcome::SoldOut as usize].len(), 2);
-        assert_eq!(stats.latency[Outcome::LockLost as usize].len(), 1);
-        assert_eq!(stats.latency[Outcome::Other as usize].len(), 4);
+        assert_eq!(stats.latency(Outcome::SoldOut).len(), 2);
+        assert_eq!(stats.latency(Outcome::LockLost).len(), 1);
+        assert_eq!(stats.latency(Outcome::Other).len(), 4);
         assert_eq!(stats.latency_all().len(), 10);
     }
 
@@ -353,7 +438,7 @@ mod tests {
         assert_eq!(a.count(Answer::LockLost), 2);
         assert_eq!(a.transport[TransportError::Connect.index()], 1);
         assert_eq!(a.max_start_lag_us, 7);
-        let sold = &a.latency[Outcome::Sold as usize];
+        let sold = &a.latency(Outcome::Sold);
         assert_eq!(sold.len(), 2);
         assert!(sold.max() >= 9_000_000);
     }

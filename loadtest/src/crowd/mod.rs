@@ -12,16 +12,24 @@
 //!   time, as wrk2 does, so a slow server cannot hide behind the generator
 //!   (coordinated omission).
 //!
+//! The crowd's clock starts once every worker has opened its connections
+//! ([`warm`]): connect times are counted apart, never in a request's latency.
+//!
+//! - [`warm`]: the connections opened before the crowd starts;
 //! - [`worker`]: the hot loop of one worker, and its own tallies;
 //! - [`send`]: one request on a worker's keep-alive connection.
 
 mod send;
+mod warm;
 mod worker;
 
-use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
+use tokio::sync::{Barrier, Semaphore};
+
+pub use self::warm::CONNECTS_AT_ONCE;
 use self::worker::worker;
 use crate::http::Target;
 use crate::request::Work;
@@ -48,6 +56,9 @@ pub struct Plan {
     /// Open model: requests per second. `None`: closed model.
     pub rate: Option<f64>,
     pub timeout: Duration,
+    /// `--connect-timeout`: how long each connection opened before the crowd
+    /// may take.
+    pub connect_timeout: Duration,
     /// `--retry`: how many times a request that timed out or lost its
     /// connection is sent again (with its idempotency key).
     pub retry: u32,
@@ -70,6 +81,22 @@ impl Shared {
     }
 }
 
+/// What the workers of every thread share while the crowd warms up: the
+/// bound on connects at once, the wait for all to be connected, and the
+/// moment the crowd starts (set by the first worker past that wait).
+pub(crate) struct Start {
+    gate: Semaphore,
+    connected: Barrier,
+    at: OnceLock<Instant>,
+}
+
+impl Start {
+    /// The crowd's start: the same instant for every worker.
+    fn now(&self) -> Instant {
+        *self.at.get_or_init(Instant::now)
+    }
+}
+
 /// The number of requests an open-model crowd sends, or a closed one with a
 /// request budget; `None` for a closed crowd bounded by time.
 pub fn total_requests(plan: &Plan) -> Option<u64> {
@@ -86,15 +113,19 @@ pub fn total_requests(plan: &Plan) -> Option<u64> {
 /// does: a worker and its connection's task then wake each other on the same
 /// thread, never across threads, and no work is stolen between them.
 pub async fn run(plan: Arc<Plan>, shared: Arc<Shared>) -> Stats {
-    let start = Instant::now();
     let workers = plan.concurrency.max(1);
+    let start = Arc::new(Start {
+        gate: Semaphore::new(CONNECTS_AT_ONCE),
+        connected: Barrier::new(workers),
+        at: OnceLock::new(),
+    });
     let cores = std::thread::available_parallelism()
         .map_or(1, |n| n.get())
         .min(workers);
     let threads: Vec<_> = (0..cores)
         .map(|i| {
             let count = workers / cores + usize::from(i < workers % cores);
-            let (plan, shared) = (plan.clone(), shared.clone());
+            let (plan, shared, start) = (plan.clone(), shared.clone(), start.clone());
             std::thread::Builder::new()
                 .name(format!("crowd-{i}"))
                 .spawn(move || run_on_this_thread(count, plan, shared, start))
@@ -102,26 +133,49 @@ pub async fn run(plan: Arc<Plan>, shared: Arc<Shared>) -> Stats {
         })
         .collect();
     let mut total = Stats::new();
+    let mut peak_in_flight = 0;
     for thread in threads {
         match tokio::task::spawn_blocking(move || thread.join()).await {
-            Ok(Ok(stats)) => total.merge(&stats),
+            Ok(Ok(stats)) => {
+                // Each thread's peak was counted apart: their sum bounds the
+                // crowd's from above, exactly so on one thread.
+                peak_in_flight += stats.peak_in_flight;
+                total.merge(&stats);
+            }
             Ok(Err(panic)) => std::panic::resume_unwind(panic),
             Err(e) => std::panic::resume_unwind(e.into_panic()),
         }
     }
-    total.elapsed = start.elapsed();
+    total.elapsed = start.now().elapsed();
+    total.peak_in_flight = peak_in_flight;
     total
 }
 
 /// Runs `count` workers on a single-threaded runtime of this thread.
-fn run_on_this_thread(count: usize, plan: Arc<Plan>, shared: Arc<Shared>, start: Instant) -> Stats {
+fn run_on_this_thread(
+    count: usize,
+    plan: Arc<Plan>,
+    shared: Arc<Shared>,
+    start: Arc<Start>,
+) -> Stats {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .expect("a single-threaded runtime can start");
+    // The requests in flight on this thread: an atomic only this thread's
+    // workers touch, so counting it never bounces a cache line between cores.
+    let in_flight = Arc::new(AtomicU64::new(0));
     runtime.block_on(async {
         let workers: Vec<_> = (0..count)
-            .map(|_| tokio::spawn(worker(plan.clone(), shared.clone(), start)))
+            .map(|_| {
+                let on_this_thread = in_flight.clone();
+                tokio::spawn(worker(
+                    plan.clone(),
+                    shared.clone(),
+                    start.clone(),
+                    on_this_thread,
+                ))
+            })
             .collect();
         let mut stats = Stats::new();
         for handle in workers {
@@ -147,6 +201,7 @@ mod tests {
             concurrency: 1,
             rate: Some(50.0),
             timeout: Duration::from_secs(1),
+            connect_timeout: Duration::from_secs(1),
             retry: 0,
         };
         assert_eq!(total_requests(&plan), Some(100));

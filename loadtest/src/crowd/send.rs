@@ -1,12 +1,14 @@
 //! One request on a worker's keep-alive connection, read whole and sorted
 //! into an [`Answer`].
 
+use std::time::Instant;
+
 use bytes::Bytes;
 use http_body_util::Empty;
 use hyper::{Request, StatusCode};
 
 use crate::http::{Conn, Target, TransportError, classify, classify_io};
-use crate::stats::Answer;
+use crate::stats::{Answer, Connects};
 
 /// Sends one request on the slot's connection, opening one if needed, and
 /// reads the whole answer so the connection stays reusable; returns it
@@ -14,11 +16,13 @@ use crate::stats::Answer;
 /// Never retries once the request may have reached the service: a
 /// purchase is not idempotent. A connection the server closed while it sat
 /// idle (or after a `connection: close` answer) is replaced before anything
-/// is sent on it.
+/// is sent on it; each connection opened here is counted in `connects`
+/// with its connect time.
 pub(super) async fn send(
     slot: &mut Option<Conn<Empty<Bytes>>>,
     target: &Target,
     request: Request<Empty<Bytes>>,
+    connects: &mut Connects,
 ) -> Result<Answer, TransportError> {
     if slot.as_ref().is_some_and(Conn::is_closed) {
         *slot = None;
@@ -27,13 +31,19 @@ pub(super) async fn send(
     let conn = loop {
         let conn = match slot {
             Some(conn) => conn,
-            None => slot.insert(Conn::open(target).await.map_err(|e| {
-                match classify_io(&e) {
-                    TransportError::Timeout => TransportError::Timeout,
-                    // A failed connect is a connect error whatever its cause.
-                    _ => TransportError::Connect,
-                }
-            })?),
+            None => {
+                let began = Instant::now();
+                let opened = Conn::open(target).await.map_err(|e| {
+                    connects.failed += 1;
+                    match classify_io(&e) {
+                        TransportError::Timeout => TransportError::Timeout,
+                        // A failed connect is a connect error whatever its cause.
+                        _ => TransportError::Connect,
+                    }
+                })?;
+                connects.record(began.elapsed());
+                slot.insert(opened)
+            }
         };
         match conn.ready().await {
             Ok(()) => break slot.as_mut().expect("just made ready"),
@@ -129,12 +139,15 @@ mod tests {
             Answer::Other2xx,
             Answer::Server5xx,
         ] {
-            assert_eq!(send(&mut slot, &target, get(&target)).await, Ok(expected));
+            assert_eq!(
+                send(&mut slot, &target, get(&target), &mut Connects::new()).await,
+                Ok(expected)
+            );
         }
         assert_eq!(connections.load(Ordering::Relaxed), 1);
         // `connection: close`: the next request goes on a new connection.
         assert_eq!(
-            send(&mut slot, &target, get(&target)).await,
+            send(&mut slot, &target, get(&target), &mut Connects::new()).await,
             Ok(Answer::Other2xx)
         );
         assert_eq!(connections.load(Ordering::Relaxed), 2);
@@ -150,11 +163,11 @@ mod tests {
         let mut slot = None;
 
         assert_eq!(
-            send(&mut slot, &target, get(&target)).await,
+            send(&mut slot, &target, get(&target), &mut Connects::new()).await,
             Ok(Answer::Other2xx)
         );
         assert_eq!(
-            send(&mut slot, &target, get(&target)).await,
+            send(&mut slot, &target, get(&target), &mut Connects::new()).await,
             Ok(Answer::Sold)
         );
         assert_eq!(connections.load(Ordering::Relaxed), 2);
@@ -167,13 +180,13 @@ mod tests {
         ]])
         .await;
         assert_eq!(
-            send(&mut None, &target, get(&target)).await,
+            send(&mut None, &target, get(&target), &mut Connects::new()).await,
             Err(TransportError::Reset)
         );
 
         let (target, _) = scripted(vec![vec![b"SMTP ready\r\n\r\n"]]).await;
         assert_eq!(
-            send(&mut None, &target, get(&target)).await,
+            send(&mut None, &target, get(&target), &mut Connects::new()).await,
             Err(TransportError::Other)
         );
     }
@@ -187,7 +200,7 @@ mod tests {
         .await;
         let mut slot = None;
         assert_eq!(
-            send(&mut slot, &target, get(&target)).await,
+            send(&mut slot, &target, get(&target), &mut Connects::new()).await,
             Ok(Answer::Other2xx)
         );
 
@@ -195,7 +208,7 @@ mod tests {
         tokio::time::sleep(Duration::from_millis(50)).await;
 
         assert_eq!(
-            send(&mut slot, &target, get(&target)).await,
+            send(&mut slot, &target, get(&target), &mut Connects::new()).await,
             Ok(Answer::Other2xx)
         );
         assert_eq!(connections.load(Ordering::Relaxed), 2);

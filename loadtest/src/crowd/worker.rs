@@ -1,23 +1,30 @@
-//! One worker of the crowd: claims a request with one atomic increment,
-//! waits for its slot in the open model, sends it on its own connection and
-//! counts the answer in its own [`Stats`], returned at the end.
+//! One worker of the crowd: opens its connections and waits for the others
+//! to have theirs, then claims a request with one atomic increment, waits for
+//! its slot in the open model, sends it on its own connection and counts the
+//! answer in its own [`Stats`], returned at the end.
 
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use bytes::Bytes;
-use http_body_util::Empty;
-
 use super::send::send;
-use super::{LATE_AFTER, Plan, Shared, Stop, total_requests};
-use crate::http::{Conn, TransportError};
+use super::warm::open_connections;
+use super::{LATE_AFTER, Plan, Shared, Start, Stop, total_requests};
+use crate::http::TransportError;
 use crate::request::RequestTemplate;
 use crate::stats::Stats;
 
-pub(super) async fn worker(plan: Arc<Plan>, shared: Arc<Shared>, start: Instant) -> Stats {
+/// `in_flight` counts the requests in flight on this worker's thread.
+pub(super) async fn worker(
+    plan: Arc<Plan>,
+    shared: Arc<Shared>,
+    start: Arc<Start>,
+    in_flight: Arc<AtomicU64>,
+) -> Stats {
     let mut stats = Stats::new();
-    let mut conns: Vec<Option<Conn<Empty<Bytes>>>> = plan.targets.iter().map(|_| None).collect();
+    let mut conns = open_connections(&plan, &start.gate, &mut stats.connects_before).await;
+    start.connected.wait().await;
+    let start = start.now();
     let total = total_requests(&plan);
     let deadline = match plan.stop {
         Stop::Duration(d) if plan.rate.is_none() => Some(start + d),
@@ -66,12 +73,19 @@ pub(super) async fn worker(plan: Arc<Plan>, shared: Arc<Shared>, start: Instant)
 
         let t = (n % plan.targets.len() as u64) as usize;
         stats.sent += 1;
+        let now_in_flight = in_flight.fetch_add(1, Ordering::Relaxed) + 1;
+        stats.peak_in_flight = stats.peak_in_flight.max(now_in_flight);
+        let connecting_before = stats.connects_during.total_us;
         let mut attempts = 0;
         let result = loop {
             let request = templates[t].request(n);
-            let result =
-                tokio::time::timeout(plan.timeout, send(&mut conns[t], &plan.targets[t], request))
-                    .await;
+            let sending = send(
+                &mut conns[t],
+                &plan.targets[t],
+                request,
+                &mut stats.connects_during,
+            );
+            let result = tokio::time::timeout(plan.timeout, sending).await;
             // Timed out or lost its connection: the outcome is unknown. The
             // same idempotency key makes sending it again safe.
             let unknown = matches!(
@@ -89,10 +103,14 @@ pub(super) async fn worker(plan: Arc<Plan>, shared: Arc<Shared>, start: Instant)
             }
             break result;
         };
+        in_flight.fetch_sub(1, Ordering::Relaxed);
         match result {
             Ok(Ok(answer)) => {
                 let now = Instant::now();
-                stats.record(answer, (now - began).as_micros() as u64);
+                // A connect made for this request is counted apart.
+                let connecting = stats.connects_during.total_us - connecting_before;
+                let latency = (now - began).as_micros() as u64;
+                stats.record(answer, latency.saturating_sub(connecting));
                 stats.record_at(answer, now - start);
             }
             Ok(Err(kind)) => {
@@ -196,6 +214,7 @@ mod tests {
             concurrency,
             rate: None,
             timeout: Duration::from_secs(5),
+            connect_timeout: Duration::from_secs(5),
             retry: 0,
         }
     }
@@ -221,6 +240,56 @@ mod tests {
         assert_eq!(stats.count(Answer::Busy), 100);
         assert_eq!(stats.transport_errors(), 0);
         assert_eq!(shared.done.load(Ordering::Relaxed), 400);
+    }
+
+    #[tokio::test]
+    async fn every_worker_connects_before_the_crowd_and_ten_requests_are_ten_in_flight_at_most() {
+        let (address, connections, _) = canned(&[409]).await;
+
+        let stats = run(Arc::new(purchase_plan(&address, 10, 200)), Shared::new()).await;
+
+        assert_eq!(connections.load(Ordering::Relaxed), 200);
+        assert_eq!(stats.connects_before.opened(), 200);
+        assert_eq!(stats.connects_before.histogram().len(), 200);
+        assert_eq!(stats.connects_during.opened(), 0);
+        assert_eq!(stats.completed(), 10);
+        assert!(stats.peak_in_flight >= 1);
+        let report = crate::report::ModeReport::new("redis", &stats, None);
+        let in_flight = crate::report::Fairness::in_flight(200, &report.requests);
+        assert!((1..=10).contains(&in_flight), "{in_flight}");
+    }
+
+    #[tokio::test]
+    async fn a_connection_the_server_closes_is_opened_again_and_counted_apart() {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(async move {
+            loop {
+                let (mut socket, _) = listener.accept().await.unwrap();
+                tokio::spawn(async move {
+                    let mut seen = Vec::new();
+                    let mut chunk = [0u8; 1024];
+                    while !seen.windows(4).any(|w| w == b"\r\n\r\n") {
+                        match socket.read(&mut chunk).await {
+                            Ok(0) | Err(_) => return,
+                            Ok(read) => seen.extend_from_slice(&chunk[..read]),
+                        }
+                    }
+                    let answer =
+                        "HTTP/1.1 200 OK\r\nconnection: close\r\ncontent-length: 0\r\n\r\n";
+                    let _ = socket.write_all(answer.as_bytes()).await;
+                });
+            }
+        });
+
+        let stats = run(Arc::new(purchase_plan(&address, 20, 2)), Shared::new()).await;
+
+        assert_eq!(stats.count(Answer::Other2xx), 20);
+        assert_eq!(stats.connects_before.opened(), 2);
+        // Every request but each worker's first needs a new connection.
+        assert_eq!(stats.connects_during.opened(), 18);
+        assert_eq!(stats.connects_during.histogram().len(), 18);
+        assert_eq!(stats.latency_all().len(), 20);
     }
 
     #[tokio::test]
@@ -257,7 +326,7 @@ mod tests {
         assert_eq!(stats.count(Answer::SoldOut), 10);
         assert_eq!(stats.count(Answer::LockLost), 20);
         assert_eq!(stats.count(Answer::Other4xx), 10);
-        assert_eq!(stats.latency[Outcome::LockLost as usize].len(), 20);
+        assert_eq!(stats.latency(Outcome::LockLost).len(), 20);
     }
 
     #[tokio::test]
@@ -338,7 +407,7 @@ mod tests {
         assert!(stats.started_late > 0);
         assert!(stats.max_start_lag_us > LATE_AFTER.as_micros() as u64);
         // Latency counts from the scheduled start, so it includes the lag.
-        let latency = &stats.latency[Outcome::SoldOut as usize];
+        let latency = stats.latency(Outcome::SoldOut);
         assert!(latency.max() >= stats.max_start_lag_us);
     }
 }

@@ -4,7 +4,7 @@
 use std::io::{self, Write};
 
 use super::rows::word_of;
-use crate::report::{ModeReport, Repeat, Report};
+use crate::report::{Latency, ModeReport, Repeat, Report};
 
 const LATENCY_COLUMNS: [&str; 7] = ["count", "mean", "p50", "p90", "p99", "p99_9", "max"];
 
@@ -104,6 +104,7 @@ pub fn csv_header() -> Vec<String> {
     );
     columns.extend(METRICS_OUTCOMES.map(|o| format!("metrics_purchases_{o}")));
     columns.extend(["fifo_wait_ms", "fairness_ratio"].map(String::from));
+    columns.extend(CONNECT_COLUMNS.map(String::from));
     columns.extend(ORDER_COLUMNS.map(String::from));
     columns.extend(["repeat_runs", "repeat_failed", "repeat_shown_run"].map(String::from));
     for spread in SPREAD_COLUMNS {
@@ -112,6 +113,30 @@ pub fn csv_header() -> Vec<String> {
     columns.push("run_verdicts".to_string());
     columns.extend(["safe", "verdict"].map(String::from));
     columns
+}
+
+/// The connections apart from the requests (`connecting` in the JSON).
+const CONNECT_COLUMNS: [&str; 5] = [
+    "connects_before",
+    "connect_before_p99_ms",
+    "connects_during",
+    "connect_during_p99_ms",
+    "listen_overflows",
+];
+
+fn connect_fields(mode: &ModeReport) -> Vec<String> {
+    let Some(c) = &mode.connecting else {
+        return vec![String::new(); CONNECT_COLUMNS.len()];
+    };
+    let p99 = |l: &Option<Latency>| l.as_ref().map_or(String::new(), |l| l.p99.to_string());
+    vec![
+        c.opened_before.to_string(),
+        p99(&c.before_ms),
+        c.opened_during.to_string(),
+        p99(&c.during_ms),
+        c.listen_queue
+            .map_or(String::new(), |q| q.overflows.to_string()),
+    ]
 }
 
 fn csv_field(value: &str) -> String {
@@ -213,6 +238,7 @@ fn csv_row(mode: &ModeReport) -> Vec<String> {
     }
     row.push(optional(mode.fairness.as_ref().map(|f| f.fifo_wait_ms)));
     row.push(optional(mode.fairness.as_ref().map(|f| f.ratio)));
+    row.extend(connect_fields(mode));
     let number = |n: Option<i64>| n.map_or(String::new(), |n| n.to_string());
     row.push(mode.requests.accepted_202.to_string());
     row.push(number(mode.accepted.map(|n| n as i64)));

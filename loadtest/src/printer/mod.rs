@@ -19,7 +19,7 @@ use clap::ValueEnum;
 pub use self::csv::{csv, csv_header};
 pub use self::repeat::has_repeats;
 pub use self::rows::{verdict_word, word_of};
-use crate::report::{FRONT_DOOR, Fairness, ModeReport, Report};
+use crate::report::{Connecting, FRONT_DOOR, Fairness, Latency, ModeReport, Report};
 
 /// Up to this many modes are printed side by side; more get a row each.
 pub const SIDE_BY_SIDE_MAX: usize = 3;
@@ -164,6 +164,65 @@ pub fn duration(ms: f64) -> String {
     }
 }
 
+/// `connections: 64 opened before the crowd (connect p50 0.12 ms, max 1.3
+/// ms), 0 during it; listen queue: no overflow`: the set-up the requests'
+/// latency leaves out.
+pub fn connecting_sentence(connecting: &Connecting) -> String {
+    let times = |latency: &Option<Latency>| {
+        latency.as_ref().map_or(String::new(), |l| {
+            format!(
+                " (connect p50 {}, max {})",
+                duration(l.p50),
+                duration(l.max)
+            )
+        })
+    };
+    let failed = |n: u64| {
+        if n > 0 {
+            format!(", {n} failed")
+        } else {
+            String::new()
+        }
+    };
+    let mut sentence = format!(
+        "connections: {} opened before the crowd{}{}, {} during it{}{}",
+        connecting.opened_before,
+        times(&connecting.before_ms),
+        failed(connecting.failed_before),
+        connecting.opened_during,
+        times(&connecting.during_ms),
+        failed(connecting.failed_during),
+    );
+    if let Some(queue) = connecting.listen_queue {
+        if connecting.overflowed() {
+            sentence.push_str(&format!(
+                "; listen queue overflowed {} times ({} dropped)",
+                queue.overflows, queue.drops
+            ));
+        } else {
+            sentence.push_str("; listen queue: no overflow");
+        }
+    }
+    sentence
+}
+
+/// `(lock=redis, connections sentence)` for every mode that opened (or
+/// tried to open) a connection.
+fn connecting_lines(report: &Report) -> Vec<(String, String)> {
+    report
+        .modes
+        .iter()
+        .filter_map(|m| {
+            m.connecting
+                .as_ref()
+                .filter(|c| {
+                    c.opened_before + c.failed_before + c.opened_during + c.failed_during > 0
+                })
+                .map(|c| (column_title(report, m), connecting_sentence(c)))
+        })
+        .collect()
+}
+
 /// `(lock=redis, fairness sentence)` for every mode that has one.
 fn fairness_lines(report: &Report) -> Vec<(String, String)> {
     report
@@ -223,12 +282,13 @@ pub fn text(out: &mut dyn Write, report: &Report) -> io::Result<()> {
             writeln!(out, "{title:width$}  {summary}")?;
         }
     }
-    let fairness = fairness_lines(report);
-    if !fairness.is_empty() {
-        writeln!(out)?;
-        let width = fairness.iter().map(|(t, _)| t.len()).max().unwrap_or(0);
-        for (title, sentence) in fairness {
-            writeln!(out, "{title:width$}  {sentence}")?;
+    for lines in [connecting_lines(report), fairness_lines(report)] {
+        if !lines.is_empty() {
+            writeln!(out)?;
+            let width = lines.iter().map(|(t, _)| t.len()).max().unwrap_or(0);
+            for (title, sentence) in lines {
+                writeln!(out, "{title:width$}  {sentence}")?;
+            }
         }
     }
     repeat::text(out, report)
@@ -282,11 +342,12 @@ pub fn markdown(out: &mut dyn Write, report: &Report) -> io::Result<()> {
             writeln!(out, "- **{title}**: {summary}")?;
         }
     }
-    let fairness = fairness_lines(report);
-    if !fairness.is_empty() {
-        writeln!(out)?;
-        for (title, sentence) in fairness {
-            writeln!(out, "- **{title}** {sentence}")?;
+    for lines in [connecting_lines(report), fairness_lines(report)] {
+        if !lines.is_empty() {
+            writeln!(out)?;
+            for (title, sentence) in lines {
+                writeln!(out, "- **{title}** {sentence}")?;
+            }
         }
     }
     repeat::markdown(out, report)
@@ -296,3 +357,52 @@ pub fn markdown(out: &mut dyn Write, report: &Report) -> io::Result<()> {
 mod readme_tests;
 #[cfg(test)]
 pub(crate) mod tests;
+
+#[cfg(test)]
+mod connecting_tests {
+    use super::*;
+    use crate::listen::ListenQueue;
+
+    fn latency(p50: f64, max: f64) -> Option<Latency> {
+        Some(Latency {
+            count: 1,
+            mean: p50,
+            p50,
+            p90: max,
+            p99: max,
+            p99_9: max,
+            max,
+        })
+    }
+
+    #[test]
+    fn the_connections_line_says_before_during_and_whether_the_listen_queue_overflowed() {
+        let mut connecting = Connecting {
+            opened_before: 64,
+            failed_before: 0,
+            before_ms: latency(0.12, 1.3),
+            opened_during: 2,
+            failed_during: 1,
+            during_ms: latency(0.2, 0.3),
+            listen_queue: None,
+        };
+        assert_eq!(
+            connecting_sentence(&connecting),
+            "connections: 64 opened before the crowd (connect p50 0.12 ms, max 1.3 ms), \
+             2 during it (connect p50 0.20 ms, max 0.30 ms), 1 failed"
+        );
+        connecting.listen_queue = Some(ListenQueue {
+            overflows: 0,
+            drops: 0,
+        });
+        assert!(connecting_sentence(&connecting).ends_with("; listen queue: no overflow"));
+        connecting.listen_queue = Some(ListenQueue {
+            overflows: 63,
+            drops: 63,
+        });
+        assert!(
+            connecting_sentence(&connecting)
+                .ends_with("; listen queue overflowed 63 times (63 dropped)")
+        );
+    }
+}

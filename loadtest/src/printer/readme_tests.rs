@@ -3,8 +3,9 @@
 
 use super::Format;
 use super::tests::{render, sample};
+use crate::listen::ListenQueue;
 use crate::metrics::LockMetrics;
-use crate::report::Fairness;
+use crate::report::Connecting;
 
 /// The README's first text block after "A report captured".
 fn readme_sample() -> String {
@@ -39,15 +40,23 @@ fn blocks(report: &str) -> usize {
 #[test]
 fn the_readme_sample_report_has_the_sections_of_todays_text_report() {
     // The README's command against a service with GET /metrics: the lock's
-    // side for both modes, and a fairness line for the one that sold all
-    // along.
+    // side and the connections of both modes (no fairness line: most of the
+    // locked crowd was told "sold out").
     let mut report = sample();
-    report.modes[0].fairness = Some(Fairness {
-        fifo_wait_ms: 520.0,
-        sold_p99_ms: 810.0,
-        ratio: 1.6,
-    });
     for mode in &mut report.modes {
+        // Every crowd opens its connections first (one per worker).
+        mode.connecting = Some(Connecting {
+            opened_before: 200,
+            failed_before: 0,
+            before_ms: None,
+            opened_during: 0,
+            failed_during: 0,
+            during_ms: None,
+            listen_queue: Some(ListenQueue {
+                overflows: 0,
+                drops: 0,
+            }),
+        });
         mode.lock = Some(LockMetrics {
             instances: 1,
             waits: 1000,

@@ -303,6 +303,7 @@ fn with_lock_and_fairness() -> Report {
         fifo_wait_ms: 13.0,
         sold_p99_ms: 910.0,
         ratio: 70.0,
+        in_flight: 64,
     });
     report
 }
@@ -384,6 +385,7 @@ fn durations_and_the_fairness_sentence_read_like_the_issue() {
         fifo_wait_ms: 50.0,
         sold_p99_ms: 90.0,
         ratio: 1.8,
+        in_flight: 64,
     };
     assert_eq!(
         fairness_sentence(&f),

@@ -39,10 +39,14 @@ use crate::metrics::LockMetrics;
 use crate::service::Product;
 use crate::stats::{Answer, Outcome, Stats};
 
+mod connecting;
+mod fairness;
 mod latency;
 mod repeat;
 mod verdict;
 
+pub use connecting::Connecting;
+pub use fairness::Fairness;
 pub use latency::{Latency, LatencyByOutcome, Timeline};
 use latency::{ms, round3};
 pub use repeat::{Repeat, Run, Spread, measured_by_answers};
@@ -178,6 +182,10 @@ pub struct ModeReport {
     /// single run). The fields above are those of run `repeat.shown_run`.
     #[serde(default)]
     pub repeat: Option<Repeat>,
+    /// The connections the crowd opened, their connect times, and the
+    /// listen queue (`null` in reports older than version 5).
+    #[serde(default)]
+    pub connecting: Option<Connecting>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -212,6 +220,10 @@ pub struct Requests {
     /// Open model: requests that started more than 1 ms after their slot.
     pub started_late: u64,
     pub max_start_lag_ms: f64,
+    /// The most requests in flight at once (0 in reports older than
+    /// version 5).
+    #[serde(default)]
+    pub peak_in_flight: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -272,45 +284,6 @@ pub struct Throughput {
     /// Sales per second: 201s and 202s (accepted, not necessarily written;
     /// see `durable_orders_per_s`).
     pub purchases_per_s: f64,
-}
-
-/// The p99 of sold purchases against the wait of a first-come, first-served
-/// queue: with `concurrency` buyers always in flight and purchases leaving at
-/// `purchases_per_s`, a FIFO queue makes each wait `concurrency /
-/// purchases_per_s`. A fair lock keeps `ratio` near 1; a spin lock, where a
-/// buyer arriving just as the lock frees takes it before those asleep in
-/// their retry, can be tens of times over.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Fairness {
-    pub fifo_wait_ms: f64,
-    pub sold_p99_ms: f64,
-    /// `sold_p99_ms / fifo_wait_ms`.
-    pub ratio: f64,
-}
-
-impl Fairness {
-    /// At least this share of the answers must be sales for the purchases
-    /// per second to measure the queue.
-    pub const MIN_SOLD_SHARE: f64 = 0.9;
-
-    /// Only where a FIFO wait means something: a closed-model crowd (always
-    /// `concurrency` buyers in flight) of purchases where at least 90 % of
-    /// the answers were sales (the stock did not run out, few gave up).
-    pub fn of(mode: &ModeReport, concurrency: usize, closed_model: bool) -> Option<Fairness> {
-        let sold = mode.latency_ms.sold.as_ref()?;
-        let per_s = mode.throughput.purchases_per_s;
-        let sales = mode.requests.sold_201 + mode.requests.accepted_202;
-        let share = sales as f64 / mode.requests.completed.max(1) as f64;
-        if !closed_model || mode.verdict.is_none() || share < Self::MIN_SOLD_SHARE || per_s <= 0.0 {
-            return None;
-        }
-        let fifo_wait_ms = concurrency as f64 / per_s * 1000.0;
-        Some(Fairness {
-            fifo_wait_ms: round3(fifo_wait_ms),
-            sold_p99_ms: sold.p99,
-            ratio: (sold.p99 / fifo_wait_ms * 100.0).round() / 100.0,
-        })
-    }
 }
 
 /// How the product's queue drained after a crowd (see
@@ -384,6 +357,7 @@ impl ModeReport {
             other_status: stats.count(Answer::OtherStatus),
             started_late: stats.started_late,
             max_start_lag_ms: ms(stats.max_start_lag_us),
+            peak_in_flight: stats.peak_in_flight,
         };
         let transport_errors = TransportErrors {
             connect: transport(TransportError::Connect),
@@ -427,11 +401,11 @@ impl ModeReport {
             elapsed_s: round3(elapsed_s),
             latency_ms: LatencyByOutcome {
                 all: Latency::of(&stats.latency_all()),
-                sold: Latency::of(&stats.latency[Outcome::Sold as usize]),
-                sold_out: Latency::of(&stats.latency[Outcome::SoldOut as usize]),
-                lock_lost: Latency::of(&stats.latency[Outcome::LockLost as usize]),
-                busy: Latency::of(&stats.latency[Outcome::Busy as usize]),
-                other: Latency::of(&stats.latency[Outcome::Other as usize]),
+                sold: Latency::of(stats.latency(Outcome::Sold)),
+                sold_out: Latency::of(stats.latency(Outcome::SoldOut)),
+                lock_lost: Latency::of(stats.latency(Outcome::LockLost)),
+                busy: Latency::of(stats.latency(Outcome::Busy)),
+                other: Latency::of(stats.latency(Outcome::Other)),
                 refused: Latency::of(&refused(stats)),
             },
             verdict,
@@ -439,16 +413,17 @@ impl ModeReport {
             fairness: None,
             timeline: Some(Timeline::of(stats)),
             repeat: None,
+            connecting: Some(Connecting::of(stats, None)),
         }
     }
 }
 
 /// The refusals' latencies in one histogram: 409 sold out, 409 lock lost, 429.
 fn refused(stats: &Stats) -> Histogram<u64> {
-    let mut refused = stats.latency[Outcome::SoldOut as usize].clone();
+    let mut refused = stats.latency(Outcome::SoldOut).clone();
     for outcome in [Outcome::LockLost, Outcome::Busy] {
         refused
-            .add(&stats.latency[outcome as usize])
+            .add(stats.latency(outcome))
             .expect("auto-resizing histograms of the same precision always add");
     }
     refused

@@ -31,6 +31,7 @@ fn requests(busy: u64) -> Requests {
         other_status: 0,
         started_late: 0,
         max_start_lag_ms: 0.0,
+        peak_in_flight: 0,
     }
 }
 
@@ -146,60 +147,6 @@ fn unsold_is_the_stock_left_only_when_someone_got_a_429() {
     assert_eq!(busy.server.unwrap().unsold, 13);
     assert!(busy.latency_ms.busy.unwrap().p50 >= 4_990.0);
     assert!(busy.latency_ms.sold_out.is_none());
-}
-
-fn endless_stock() -> Product {
-    Product {
-        id: 1,
-        name: "p".into(),
-        initial_stock: 1_000_000,
-        stock: 999_000,
-        orders: 1000,
-        oversold: 0,
-        lost_updates: 0,
-        duplicates: 0,
-        queued: None,
-    }
-}
-
-#[test]
-fn fairness_compares_the_sold_p99_with_the_wait_of_a_fifo_queue() {
-    // 64 buyers, 1000 purchases in 2 s (500/s): a FIFO queue makes each
-    // wait 64 / 500 s = 128 ms.
-    let mut stats = Stats::new();
-    for i in 0..1000u64 {
-        stats.record(Answer::Sold, if i < 980 { 2_000 } else { 1_280_000 });
-    }
-    stats.elapsed = Duration::from_secs(2);
-    let mode = ModeReport::new("redis", &stats, Some(&endless_stock()));
-
-    let fairness = Fairness::of(&mode, 64, true).unwrap();
-
-    assert_eq!(fairness.fifo_wait_ms, 128.0);
-    assert!(
-        (1279.0..1282.0).contains(&fairness.sold_p99_ms),
-        "{fairness:?}"
-    );
-    // 1280 ms as the histogram keeps it (3 significant digits).
-    assert!((10.0..=10.01).contains(&fairness.ratio), "{fairness:?}");
-    assert_eq!(Fairness::of(&mode, 64, false), None, "open model");
-}
-
-#[test]
-fn fairness_is_left_out_when_most_buyers_did_not_buy() {
-    let mut stats = Stats::new();
-    stats.record(Answer::Sold, 1_000);
-    for _ in 0..9 {
-        stats.record(Answer::Busy, 5_000);
-    }
-    stats.elapsed = Duration::from_secs(1);
-    let failfast = ModeReport::new("redis-failfast", &stats, Some(&endless_stock()));
-    assert_eq!(Fairness::of(&failfast, 10, true), None);
-
-    let mut stats = Stats::new();
-    stats.elapsed = Duration::from_secs(1);
-    let nothing = ModeReport::new("broken-lua-nil", &stats, Some(&endless_stock()));
-    assert_eq!(Fairness::of(&nothing, 10, true), None);
 }
 
 #[test]

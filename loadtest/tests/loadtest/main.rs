@@ -3,6 +3,7 @@
 
 mod helpers;
 
+mod connecting;
 mod drain;
 mod errors;
 mod lab;

@@ -55,6 +55,14 @@ const MODE_FIELDS: &[&str] = &[
     "/durable_orders_per_s",
     "/verdict/lost_orders",
     "/verdict/drained",
+    // Version 5.
+    "/requests/peak_in_flight",
+    "/connecting/opened_before",
+    "/connecting/failed_before",
+    "/connecting/before_ms/p99",
+    "/connecting/opened_during",
+    "/connecting/failed_during",
+    "/connecting/listen_queue",
 ];
 
 const LATENCY_STATS: &[&str] = &["count", "mean", "p50", "p90", "p99", "p99_9", "max"];

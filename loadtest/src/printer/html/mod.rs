@@ -240,6 +240,7 @@ mod tests {
             fifo_wait_ms: 13.0,
             sold_p99_ms: 910.0,
             ratio: 70.0,
+            in_flight: 64,
         });
         report.parameters.skipped.push(SkippedMode {
             mode: "zk".into(),
