@@ -172,3 +172,45 @@ async fn without_swagger_ui_installed_the_docs_page_says_how_to_install_it() {
     )
     .await;
 }
+
+/// `schema` with the document's components beside it, so its `$ref`s resolve.
+fn rooted(schema: &Value, document: &Value) -> Value {
+    serde_json::json!({"allOf": [schema], "components": document["components"]})
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_example_in_the_document_matches_its_own_schema() {
+    let app = spawn_app().await;
+    let document = document(&app).await;
+
+    let mut examples = Vec::new();
+    for (path, item) in document["paths"].as_object().unwrap() {
+        for (method, operation) in item.as_object().unwrap() {
+            let bodies = operation["requestBody"]["content"].as_object();
+            let answers = operation["responses"].as_object().unwrap().values();
+            let contents = answers.filter_map(|answer| answer["content"].as_object());
+            for content in contents.chain(bodies) {
+                for media in content.values() {
+                    if let Some(example) = media.get("example") {
+                        examples.push((format!("{method} {path}"), &media["schema"], example));
+                    }
+                }
+            }
+        }
+    }
+    for (name, schema) in document["components"]["schemas"].as_object().unwrap() {
+        if let Some(example) = schema.get("example") {
+            examples.push((name.clone(), schema, example));
+        }
+    }
+
+    let mut wrong = Vec::new();
+    for (place, schema, example) in &examples {
+        let validator = jsonschema::validator_for(&rooted(schema, &document)).unwrap();
+        for error in validator.iter_errors(example) {
+            wrong.push(format!("{place}: {error} at {}", error.instance_path()));
+        }
+    }
+    assert_eq!(wrong, Vec::<String>::new());
+    assert!(examples.len() >= 12, "{} examples", examples.len());
+}
