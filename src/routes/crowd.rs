@@ -112,7 +112,7 @@ impl CrowdBody {
     security((), ("admin_token" = [])),
     responses(
         (status = 200, description = "What the crowd did; kept for `GET /api/crowds/{id}`.", body = CrowdReport,
-            example = json!(crate::routes::openapi::examples::crowd_report())),
+            example = json!(crate::routes::examples::crowd_report())),
         (status = 400, description = "`invalid_product_id`, `invalid_buyers`, `invalid_lock_mode`, `invalid_work_ms`, `invalid_pause_ms`, `invalid_ttl_ms`, `invalid_deadline_ms`, `invalid_stock`, `invalid_per_buyer`, `invalid_duplicate_check`, `invalid_clicks_per_buyer`, `invalid_trace` or `invalid_body`.", body = ErrorBody),
         (status = 401, description = "`admin_token_required`.", body = ErrorBody),
         (status = 404, description = "`product_not_found`.", body = ErrorBody),
@@ -144,7 +144,7 @@ pub async fn flash_crowd(
     params(("id" = uuid::Uuid, Path, description = "The `crowd_id` of a crowd's report.")),
     responses(
         (status = 200, description = "The crowd's report.", body = CrowdReport,
-            example = json!(crate::routes::openapi::examples::crowd_report())),
+            example = json!(crate::routes::examples::crowd_report())),
         (status = 400, description = "`invalid_crowd_id`: not a UUID.", body = ErrorBody),
         (status = 404, description = "`not_found`: no such crowd kept.", body = ErrorBody),
         (status = 503, description = "`service_unavailable`.", body = ErrorBody),

@@ -8,6 +8,7 @@ mod client;
 mod crowd;
 mod docs;
 mod endpoint;
+mod examples;
 pub mod gate;
 mod health;
 mod idempotent;

@@ -14,7 +14,7 @@ use crate::state::AppState;
     tag = "products",
     responses(
         (status = 200, description = "Every product with its live numbers.", body = [ProductStats],
-            example = json!([crate::routes::openapi::examples::product()])),
+            example = json!([crate::routes::examples::product()])),
         (status = 503, description = "`service_unavailable`: Postgres did not answer.", body = ErrorBody),
     )
 )]
@@ -30,7 +30,7 @@ pub async fn list(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> 
     params(ProductPath),
     responses(
         (status = 200, description = "The product with its live numbers.", body = ProductStats,
-            example = json!(crate::routes::openapi::examples::product())),
+            example = json!(crate::routes::examples::product())),
         (status = 400, description = "`invalid_product_id`: not a positive integer.", body = ErrorBody),
         (status = 404, description = "`product_not_found`.", body = ErrorBody),
         (status = 503, description = "`service_unavailable`: Postgres did not answer.", body = ErrorBody),
@@ -82,7 +82,7 @@ pub struct RestockBody {
     security((), ("admin_token" = [])),
     responses(
         (status = 200, description = "The product, restocked.", body = ProductStats,
-            example = json!(crate::routes::openapi::examples::product())),
+            example = json!(crate::routes::examples::product())),
         (status = 400, description = "`invalid_product_id`, `invalid_stock`, `invalid_per_buyer` or `invalid_body`.", body = ErrorBody),
         (status = 401, description = "`admin_token_required`: an ADMIN_TOKEN is set and the request does not carry it.", body = ErrorBody),
         (status = 404, description = "`product_not_found`.", body = ErrorBody),

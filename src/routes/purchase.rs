@@ -77,10 +77,10 @@ impl PurchaseQuery {
     security((), ("admin_token" = [])),
     responses(
         (status = 201, description = "Sold: the order is written.", body = Order,
-            example = json!(crate::routes::openapi::examples::order("written"))),
+            example = json!(crate::routes::examples::order("written"))),
         (status = 202, description = "Accepted: the order is queued in Redis (`redis-stream`, `broken-ack-first`); `Location` says where to ask about it.",
             body = Order, headers(("Location" = String, description = "`/api/orders/{order_id}`")),
-            example = json!(crate::routes::openapi::examples::order("queued"))),
+            example = json!(crate::routes::examples::order("queued"))),
         (status = 400, description = "`invalid_product_id`, `invalid_lock_mode`, `invalid_user`, `user_required`, `invalid_duplicate_check`, `invalid_work_ms`, `invalid_pause_ms`, `invalid_ttl_ms`, `invalid_deadline_ms`, `invalid_idempotency_key` or `invalid_query`.", body = ErrorBody),
         (status = 401, description = "`admin_token_required`: a pause, a TTL, a deadline or `work_ms` above 100 need the admin token when one is set.", body = ErrorBody),
         (status = 404, description = "`product_not_found`.", body = ErrorBody),
