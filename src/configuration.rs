@@ -4,6 +4,7 @@
 //! so `flashsale` with no arguments serves the demo on http://127.0.0.1:8080.
 
 use std::net::IpAddr;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::Parser;
@@ -175,7 +176,18 @@ pub struct Settings {
     /// production).
     #[arg(long = "order-writer-gap-ms", value_name = "MS", env = "ORDER_WRITER_GAP_MS", default_value = "0", value_parser = parse_millis)]
     pub order_writer_gap: Duration,
+
+    /// Swagger UI's files (`swagger-ui-dist`), served by `GET /api/docs`
+    /// (default: where `npm ci --prefix api-docs` puts them in this
+    /// repository).
+    #[arg(long, env = "API_DOCS_DIR", default_value = DEFAULT_API_DOCS_DIR)]
+    pub api_docs_dir: PathBuf,
 }
+
+pub const DEFAULT_API_DOCS_DIR: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/api-docs/node_modules/swagger-ui-dist"
+);
 
 /// The Host names served; `None` inside means any.
 #[derive(Debug, Clone, PartialEq, Eq)]

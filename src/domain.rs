@@ -46,6 +46,21 @@ impl ProductId {
     }
 }
 
+/// In the OpenAPI document: a positive 64-bit integer.
+impl utoipa::PartialSchema for ProductId {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, SchemaFormat, Type};
+        ObjectBuilder::new()
+            .schema_type(Type::Integer)
+            .format(Some(SchemaFormat::KnownFormat(KnownFormat::Int64)))
+            .minimum(Some(1))
+            .examples([1])
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for ProductId {}
+
 impl From<i64> for ProductId {
     fn from(id: i64) -> Self {
         Self(id)
@@ -151,11 +166,23 @@ bounded_millis!(
 
 /// The lab's knobs on one purchase, as they arrive (query string, JSON body
 /// or form), before parsing. Shared by the purchase, the crowd and the page.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+/// The document's bounds are the types' own (a test in `routes::openapi`
+/// compares them).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct RawKnobs {
+    /// The business step inside the critical section, in ms. Above 100 it
+    /// needs the admin token when one is set.
+    #[param(value_type = Option<u64>, minimum = 0, maximum = 2000, example = 20)]
     pub work_ms: Option<String>,
+    /// A pause right after the stock was read, in ms (admin token).
+    #[param(value_type = Option<u64>, minimum = 0, maximum = 30000)]
     pub pause_ms: Option<String>,
+    /// The lock's TTL for this purchase, in ms (admin token).
+    #[param(value_type = Option<u64>, minimum = 100, maximum = 60000)]
     pub ttl_ms: Option<String>,
+    /// How long to wait for the lock before 429, in ms (admin token).
+    #[param(value_type = Option<u64>, minimum = 0, maximum = 30000)]
     pub deadline_ms: Option<String>,
 }
 
@@ -252,7 +279,7 @@ impl PerBuyer {
 /// How a purchase checks the per-buyer limit: `key` (the database's counter
 /// row, in the same statement as the decrement) or `count` (the tutorials'
 /// `SELECT count(*)` before the sale, which two clicks at once both pass).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum DuplicateCheck {
     #[default]

@@ -81,6 +81,10 @@ pub enum ApiError {
         #[source]
         source: anyhow::Error,
     },
+    #[error(
+        "the API page's files (swagger-ui-dist) are not in {0}: run `npm ci --prefix api-docs` in the repository (./dev run does), or set API_DOCS_DIR"
+    )]
+    DocsAssetsMissing(String),
     #[error("an unexpected error occurred")]
     Internal(#[source] anyhow::Error),
 }
@@ -100,8 +104,11 @@ impl std::fmt::Display for Dependency {
     }
 }
 
-#[derive(Debug, Serialize)]
+/// Every error's body: a stable code for programs, a sentence for people.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(as = Error, example = json!({"error": "sold_out", "message": "product 1 is sold out"}))]
 pub struct ErrorBody<'a> {
+    /// A stable code: each answer's description lists those it can carry.
     pub error: &'a str,
     pub message: String,
 }
@@ -136,6 +143,7 @@ impl ApiError {
             // One code for both: a client slows down the same way.
             ApiError::RateLimited | ApiError::AdminAttemptsLimited => "rate_limited",
             ApiError::Unavailable { .. } => "service_unavailable",
+            ApiError::DocsAssetsMissing(_) => "docs_assets_missing",
             ApiError::Internal(_) => "internal_error",
         }
     }
@@ -259,7 +267,8 @@ impl ResponseError for ApiError {
             | ApiError::AdminAttemptsLimited => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Unavailable { .. }
             | ApiError::StrategyUnavailable { .. }
-            | ApiError::ShuttingDown => StatusCode::SERVICE_UNAVAILABLE,
+            | ApiError::ShuttingDown
+            | ApiError::DocsAssetsMissing(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }

@@ -6,7 +6,8 @@ use sqlx::{FromRow, PgPool};
 use crate::domain::{PerBuyer, ProductId, StockLevel};
 
 /// A product with the damage a sale did to it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[schema(as = Product)]
 pub struct ProductStats {
     pub id: ProductId,
     pub name: String,

@@ -33,7 +33,7 @@ pub struct PurchaseRequest {
 
 /// Where an order is: written in Postgres (201), or accepted by a gate in
 /// Redis and queued for the order writer (202, `redis-stream`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum OrderStatus {
     Written,
@@ -41,7 +41,7 @@ pub enum OrderStatus {
 }
 
 /// A unit sold.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Order {
     pub order_id: Uuid,
     pub product_id: ProductId,

@@ -191,6 +191,7 @@ fn app_state(settings: &Settings, db: PgPool, redis: ConnectionManager) -> AppSt
         default_lock_mode: settings.default_lock_mode,
         redis_timeout: settings.redis_timeout,
         db_timeout: settings.db_timeout,
+        api_docs_dir: settings.api_docs_dir.as_path().into(),
     }
 }
 

@@ -1,6 +1,8 @@
 //! What every handler is handed: one pool, one Redis connection, the settings
 //! they need. Cheap to clone.
 
+use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
 
 use redis::aio::ConnectionManager;
@@ -19,4 +21,6 @@ pub struct AppState {
     pub default_lock_mode: Strategy,
     pub redis_timeout: Duration,
     pub db_timeout: Duration,
+    /// Swagger UI's files, for `GET /api/docs` (API_DOCS_DIR).
+    pub api_docs_dir: Arc<Path>,
 }

@@ -40,7 +40,7 @@ struct Marks {
 }
 
 /// One buyer, as `timeline` answers it: moments in ms since the crowd began.
-#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct BuyerTimeline {
     pub buyer: u32,
     /// `sold`, `sold_out`, `busy`, `unavailable`, `lock_lost`, `restocked` or `failed`.

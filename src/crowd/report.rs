@@ -9,7 +9,7 @@ use crate::products::ProductStats;
 use crate::timeline::BuyerTimeline;
 
 /// What a crowd did.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct CrowdReport {
     /// The crowd's id: `GET /api/crowds/{id}` answers this report again.
     pub crowd_id: Uuid,

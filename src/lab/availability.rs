@@ -19,7 +19,7 @@ use crate::lock::{Needs, RedisNode, Strategy};
 const PROBE_EVERY: Duration = Duration::from_secs(1);
 
 /// Whether a strategy can be used right now.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Availability {
     pub available: bool,
     pub unavailable_reason: Option<String>,

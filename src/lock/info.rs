@@ -5,7 +5,7 @@
 use serde::Serialize;
 
 /// What kind of guard a strategy is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Family {
     /// No guard at all.
@@ -27,7 +27,7 @@ pub enum Family {
 }
 
 /// What a strategy needs besides the Postgres that holds the stock.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Needs {
     Nothing,
@@ -36,7 +36,7 @@ pub enum Needs {
 }
 
 /// One entry of the catalogue.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct StrategyInfo {
     pub label: &'static str,
     pub family: Family,

@@ -117,6 +117,22 @@ impl fmt::Display for Strategy {
     }
 }
 
+/// In the OpenAPI document: a string, one of the catalogue's names.
+impl utoipa::PartialSchema for Strategy {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{ObjectBuilder, Type};
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .enum_values(Some(Self::ALL.map(Strategy::as_str)))
+            .description(Some(
+                "A strategy's name: the `lock=` of a purchase or a crowd.",
+            ))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for Strategy {}
+
 impl Serialize for Strategy {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         serializer.serialize_str(self.as_str())

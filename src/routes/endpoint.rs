@@ -12,6 +12,7 @@ use crate::error::ApiError;
 
 /// One path and the handlers of its methods.
 pub struct Endpoint {
+    path: String,
     resource: Resource,
     methods: Vec<Method>,
 }
@@ -19,9 +20,19 @@ pub struct Endpoint {
 impl Endpoint {
     pub fn new(path: &str) -> Self {
         Self {
+            path: path.to_owned(),
             resource: web::resource(path),
             methods: Vec::new(),
         }
+    }
+
+    pub fn path(&self) -> &str {
+        &self.path
+    }
+
+    /// The methods registered, HEAD included (OPTIONS is every path's).
+    pub fn methods(&self) -> &[Method] {
+        &self.methods
     }
 
     /// GET, and HEAD through the same handler: the server sends HEAD the

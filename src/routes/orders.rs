@@ -6,10 +6,23 @@ use actix_web::{HttpResponse, web};
 use uuid::Uuid;
 
 use crate::domain::InvalidInput;
-use crate::error::{ApiError, Dependency};
-use crate::lab::stream::FindError;
+use crate::error::{ApiError, Dependency, ErrorBody};
+use crate::lab::stream::{FindError, OrderLookup};
 use crate::state::AppState;
 
+#[utoipa::path(
+    get,
+    path = "/api/orders/{id}",
+    tag = "purchases",
+    params(("id" = uuid::Uuid, Path, description = "An `order_id`, as a purchase answered it.")),
+    responses(
+        (status = 200, description = "Where the order is: `queued` in Redis or `written` in Postgres.", body = OrderLookup,
+            example = json!({"order_id": "0b7e5d8e-5f7a-4c1e-9d7e-2f1f4a6b8c90", "product_id": 1, "status": "written", "lock": "redis-stream"})),
+        (status = 400, description = "`invalid_order_id`: not a UUID.", body = ErrorBody),
+        (status = 404, description = "`order_not_found`: never accepted, or accepted and lost.", body = ErrorBody),
+        (status = 503, description = "`service_unavailable`: Postgres or Redis did not answer.", body = ErrorBody),
+    )
+)]
 pub async fn get(
     state: web::Data<AppState>,
     id: web::Path<String>,

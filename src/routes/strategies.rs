@@ -6,9 +6,10 @@ use crate::lock::StrategyInfo;
 use crate::state::AppState;
 
 /// One entry of `GET /api/strategies`.
-#[derive(Debug, Serialize)]
-struct StrategyEntry {
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct StrategyEntry {
     /// The `lock=` name: a contract users' scripts rely on.
+    #[schema(value_type = crate::lock::Strategy)]
     name: &'static str,
     #[serde(flatten)]
     info: &'static StrategyInfo,
@@ -22,6 +23,23 @@ struct StrategyEntry {
 
 /// The lock lab's catalogue: every strategy, what it teaches, whether it is
 /// safe, and whether it can be used right now.
+#[utoipa::path(
+    get,
+    path = "/api/strategies",
+    tag = "strategies",
+    responses((
+        status = 200,
+        description = "Every strategy, in the order the page lists them.",
+        body = [StrategyEntry],
+        example = json!([{
+            "name": "redis", "label": "Redis spin lock", "family": "redis", "safe": true,
+            "lesson": "SET NX PX with a random token, retried until a deadline, released by a Lua compare-and-delete: one buyer at a time.",
+            "breaks_when": "the work or a pause outlives the TTL: the lock expires under its holder and the next buyer reads the same stock",
+            "needs": "redis", "uses_ttl": true,
+            "uses_deadline": true, "available": true, "unavailable_reason": null, "default": true
+        }])
+    ))
+)]
 pub async fn list(state: web::Data<AppState>) -> HttpResponse {
     let entries: Vec<StrategyEntry> = state
         .shop

@@ -28,6 +28,7 @@ mod metrics;
 mod mixed_guards;
 mod notices;
 mod object_bodies;
+mod openapi;
 mod overtaken;
 mod pages_forms;
 mod pages_view;

@@ -31,6 +31,7 @@
 
 mod browser;
 mod crowd;
+mod docs;
 mod health;
 mod helpers;
 mod timeline;

@@ -13,7 +13,7 @@ use crate::products::ProductStats;
 use crate::sale::OrderStatus;
 
 /// Where an order is, as `GET /api/orders/{id}` answers.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
 pub struct OrderLookup {
     pub order_id: Uuid,
     pub product_id: ProductId,
