@@ -214,7 +214,7 @@ mod tests {
 
         assert_eq!(buckets.len(), 66);
         assert_eq!(buckets[..4], [0.000_01, 0.000_012_5, 0.000_016, 0.000_02]);
-        assert_eq!(buckets[buckets.len() - 3..], [16.0, 20.0, 25.0, 31.5]);
+        assert_eq!(buckets[buckets.len() - 4..], [16.0, 20.0, 25.0, 31.5]);
         // The bounds around a 20 ms hold, as `le` shows them.
         let around: Vec<String> = buckets[32..36].iter().map(f64::to_string).collect();
         assert_eq!(around, ["0.016", "0.02", "0.025", "0.0315"]);
