@@ -139,6 +139,9 @@ pub async fn locked_sale<L: Lock>(
     let held_since = Instant::now();
     if let Some(lane) = &request.trace {
         lane.lock_acquired();
+        if let Some(ttl) = guard.ttl() {
+            lane.lock_ttl(ttl, guard.renewed());
+        }
     }
 
     // Whatever the sale's outcome, release before answering.

@@ -1,11 +1,13 @@
 //! A buyer's timeline: the moments the purchase path itself records when a
-//! traced crowd asks it to — arrived, took the lock, read the stock (and
-//! what it read), wrote it back (and what it wrote), done. The page draws
-//! them as lanes; with the lock off the reads all see the same stock.
+//! traced crowd asks it to — arrived, took the lock (and its TTL), read the
+//! stock (and what it read), wrote it back (and what it wrote), done. The
+//! page draws them as lanes; with the lock off the reads all see the same
+//! stock, and with a TTL shorter than the work the locks expire mid-hold.
 //!
 //! Recording costs one `Option` check per step when tracing is off.
 
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use serde::Serialize;
 use tokio::time::Instant;
@@ -30,6 +32,8 @@ struct LaneInner {
 struct Marks {
     arrived: Option<f64>,
     lock_acquired: Option<f64>,
+    /// The TTL the lock was taken with (ms), and whether it was renewed.
+    lock_ttl: Option<(u64, bool)>,
     read: Option<(f64, i64)>,
     wrote: Option<(f64, i64)>,
     done: Option<f64>,
@@ -47,6 +51,14 @@ pub struct BuyerTimeline {
     pub outcome: String,
     pub arrived: f64,
     pub lock_acquired: Option<f64>,
+    /// The TTL the buyer's lock was taken with, for a strategy with one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lock_ttl_ms: Option<u64>,
+    /// When that lock expired by itself at the latest (`lock_acquired` plus
+    /// the TTL: it was set just before), unless renewals kept it (the
+    /// watchdog). Before `done`, the buyer held an expired lock.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lock_expires_at: Option<f64>,
     pub read_at: Option<f64>,
     pub read_stock: Option<i64>,
     pub wrote_at: Option<f64>,
@@ -94,6 +106,12 @@ impl Lane {
         self.mark(|marks, at| marks.lock_acquired = Some(at));
     }
 
+    /// The lock just taken lives `ttl` unless `renewed` keeps it alive.
+    pub fn lock_ttl(&self, ttl: Duration, renewed: bool) {
+        let ttl_ms = u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX);
+        self.0.marks.lock().expect("not poisoned").lock_ttl = Some((ttl_ms, renewed));
+    }
+
     /// The stock read (the last read, if a strategy retried).
     pub fn read(&self, stock: i64) {
         self.mark(|marks, at| marks.read = Some((at, stock)));
@@ -137,6 +155,11 @@ impl Lane {
             outcome,
             arrived: marks.arrived.unwrap_or(done),
             lock_acquired: marks.lock_acquired,
+            lock_ttl_ms: marks.lock_ttl.map(|(ttl, _)| ttl),
+            lock_expires_at: match (marks.lock_acquired, marks.lock_ttl) {
+                (Some(at), Some((ttl, false))) => Some(((at + ttl as f64) * 100.0).round() / 100.0),
+                _ => None,
+            },
             read_at: marks.read.map(|(at, _)| at),
             read_stock: marks.read.map(|(_, stock)| stock),
             wrote_at: marks.wrote.map(|(at, _)| at),

@@ -64,18 +64,42 @@ export function timeAxis(end, x0, x1) {
   return { step, domain, x, ticks };
 }
 
+// When the last mark of entry `e` falls, in ms: an order written after its
+// buyer's answer (redis-stream) counts. A lock's expiry after its holder was
+// done does not: a 5 s TTL would squeeze a 50 ms crowd into a corner.
+export function timelineEnd(e) {
+  return Math.max(1, ...e.lanes.map((l) => Math.max(l.done, l.wrote_at ?? 0, l.written_at ?? 0)));
+}
+
+// One time scale for drawings shown side by side: the end of the longest,
+// so that a box twice as wide lasted twice as long in either.
+export function sharedEnd(entries) {
+  return Math.max(1, ...entries.map(timelineEnd));
+}
+
+// Whether a lane's lock expired while its buyer still held it: the TTL
+// ran out before the buyer was done.
+export function expiredWhileHeld(lane) {
+  return lane.lock_expires_at != null && lane.lock_acquired != null && lane.lock_expires_at < lane.done;
+}
+
+// Whether a lane wrote the stock after its lock had expired: a stale
+// holder's write, which another holder may have overwritten or will.
+export function wroteAfterExpiry(lane) {
+  return lane.wrote_at != null && lane.lock_expires_at != null && lane.wrote_at > lane.lock_expires_at;
+}
+
 // The whole drawing of entry `e` (a traced crowd: stock_before and lanes):
-// its size, its axis, and one lane each in laneOrder, top to bottom.
-export function layout(e) {
+// its size, its axis, and one lane each in laneOrder, top to bottom. With
+// `end` (ms; see sharedEnd) the axis runs to it instead of to e's own end.
+export function layout(e, end = timelineEnd(e)) {
   const lanes = laneOrder(e.lanes);
   const laneH = laneHeight(lanes.length);
   const badgeH = badgeHeight(laneH);
   const bottom = TOP + lanes.length * laneH;
   const x0 = NAME_W + 14;
   const x1 = WIDTH - OUTCOME_W - 18;
-  // An order written after its buyer's answer (redis-stream) extends the axis.
-  const end = Math.max(1, ...lanes.map((l) => Math.max(l.done, l.wrote_at ?? 0, l.written_at ?? 0)));
-  const axis = timeAxis(end, x0, x1);
+  const axis = timeAxis(Math.max(end, timelineEnd(e)), x0, x1);
   const marks = lanes.map((lane, i) =>
     laneMarks(e.stock_before, lane, TOP + i * laneH + laneH / 2, i, laneH, badgeH, axis.x),
   );
@@ -168,10 +192,12 @@ function markEnd(m) {
 }
 
 // One lane's marks at height y: its life from arrival to done, the wait for
-// the lock, the box of the lock's holding, the work from read to write,
+// the lock, the box of the lock's holding (and where in it the lock
+// expired), the work from read to write,
 // where the badges of the stock read and written go, and (redis-stream) when
 // the order was queued and when it was written — the queue from one to the
-// other, often past done. A mark that did not happen is null.
+// other, often past done — and a write after the lock expired (stale) or a
+// refusal for a lost lock. A mark that did not happen is null.
 function laneMarks(stockBefore, lane, y, i, laneH, badgeH, x) {
   const waitEnd = lane.lock_acquired ?? (lane.read_at == null ? lane.done : null);
   // The badges' places first: the box of the lock's holding is drawn
@@ -181,6 +207,7 @@ function laneMarks(stockBefore, lane, y, i, laneH, badgeH, x) {
     read && lane.wrote_at != null ? { x: x(lane.wrote_at), w: badgeWidth(lane.wrote_stock, badgeH) } : null;
   if (wrote) wrote.x = Math.max(wrote.x, read.x + read.w / 2 + wrote.w / 2 + 3);
   let hold = null;
+  let expiry = null;
   if (lane.lock_acquired != null) {
     let from = x(lane.lock_acquired);
     let to = Math.max(x(lane.done), from + 4);
@@ -189,6 +216,12 @@ function laneMarks(stockBefore, lane, y, i, laneH, badgeH, x) {
     if (last) to = Math.max(to, last.x + last.w / 2 + 4);
     const h = badgeH + 10;
     hold = { x: from, y: y - h / 2, width: to - from, height: h };
+    if (expiredWhileHeld(lane)) {
+      // The TTL ran out inside the box: a line across it where it did, and
+      // the rest of the box, held by nobody as far as Redis knows, shaded.
+      const at = Math.min(Math.max(x(lane.lock_expires_at), from), to);
+      expiry = { x: at, y1: hold.y - 3, y2: hold.y + h + 3, stale: { x: at, y: hold.y, width: to - at, height: h } };
+    }
   }
   let work = null;
   if (read) {
@@ -208,8 +241,17 @@ function laneMarks(stockBefore, lane, y, i, laneH, badgeH, x) {
     wait: waitEnd != null && waitEnd > lane.arrived ? { from: x(lane.arrived), to: x(waitEnd) } : null,
     hold,
     work,
+    expiry,
     read: read && { ...read, value: lane.read_stock },
-    wrote: wrote && { ...wrote, value: lane.wrote_stock, colour: valueClass(stockBefore, lane.wrote_stock) },
+    wrote: wrote && {
+      ...wrote,
+      value: lane.wrote_stock,
+      colour: valueClass(stockBefore, lane.wrote_stock),
+      stale: wroteAfterExpiry(lane),
+    },
+    // Refused at the write: the lock was found gone (a renewal failed, a
+    // validity ran out, a newer fencing token): a cross where it gave up.
+    lost: lane.outcome === "lock_lost" ? { x: x(lane.done) } : null,
     queued,
     written,
   };

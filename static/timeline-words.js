@@ -2,7 +2,7 @@
 // they show, each lane as a sentence, the outcomes counted. Pure functions,
 // no DOM: the drawing's title, description, tooltips and table use them.
 
-import { laneOrder } from "./timeline-layout.js";
+import { expiredWhileHeld, laneOrder, wroteAfterExpiry } from "./timeline-layout.js";
 
 export const OUTCOME_WORDS = {
   sold: "sold",
@@ -51,6 +51,14 @@ export function readsOf(e) {
   ) {
     sentences.push("Each seller read what the one before it wrote.");
   }
+  const stale = lanes.filter(wroteAfterExpiry).length;
+  if (stale > 0) {
+    sentences.push(
+      stale === 1
+        ? "1 wrote after its lock had expired."
+        : `${stale} wrote after their lock had expired.`,
+    );
+  }
   const lost = lanes.filter((l) => l.outcome === "lock_lost").length;
   if (lost > 0) sentences.push(`${lost} lost their lock before writing and sold nothing.`);
   return {
@@ -70,8 +78,14 @@ export function outcomesOf(lanes) {
 export function laneSentence(lane) {
   const parts = [`Buyer ${lane.buyer}: arrived at ${ms(lane.arrived)} ms`];
   if (lane.lock_acquired != null) parts.push(`took the lock at ${ms(lane.lock_acquired)} ms`);
+  if (expiredWhileHeld(lane)) {
+    parts.push(`its lock expired at ${ms(lane.lock_expires_at)} ms (TTL ${lane.lock_ttl_ms} ms)`);
+  }
   if (lane.read_at != null) parts.push(`read ${lane.read_stock} at ${ms(lane.read_at)} ms`);
-  if (lane.wrote_at != null) parts.push(`wrote ${lane.wrote_stock} at ${ms(lane.wrote_at)} ms`);
+  if (lane.wrote_at != null) {
+    const stale = wroteAfterExpiry(lane) ? ", after its lock had expired" : "";
+    parts.push(`wrote ${lane.wrote_stock} at ${ms(lane.wrote_at)} ms${stale}`);
+  }
   if (lane.batch != null) parts.push(`in batch ${lane.batch} of ${lane.batch_size} buyers`);
   if (lane.queued_at != null) parts.push(`order queued at ${ms(lane.queued_at)} ms`);
   parts.push(`done at ${ms(lane.done)} ms: ${outcomeWord(lane.outcome)}`);
@@ -80,11 +94,13 @@ export function laneSentence(lane) {
   return parts.join(", ");
 }
 
-// One row of the table: every time and value of a lane, as text.
+// One row of the table: every time and value of a lane, as text (the
+// lock's expiry only when it fell while the buyer held it).
 export function laneCells(lane) {
   return [
     ms(lane.arrived),
     ms(lane.lock_acquired),
+    ms(expiredWhileHeld(lane) ? lane.lock_expires_at : null),
     ms(lane.read_at),
     lane.read_stock ?? "—",
     ms(lane.wrote_at),

@@ -17,8 +17,9 @@ function el(tag, className, text) {
   return node;
 }
 
-// The figure of entry `e`, the index-th shown; `latest` marks the newer of two.
-export function timelineFigure(e, index, latest) {
+// The figure of entry `e`, the index-th shown; `latest` marks the newer of
+// two; `end` (ms) is the time axis's end shared with the figure beside it.
+export function timelineFigure(e, index, latest, end) {
   const figure = el("figure", `tl ${e.oversold > 0 ? "bad" : "good"}`);
   figure.dataset.lock = e.lock;
   figure.dataset.buyers = String(e.buyers);
@@ -43,7 +44,7 @@ export function timelineFigure(e, index, latest) {
   scroll.tabIndex = 0;
   scroll.setAttribute("role", "group");
   scroll.setAttribute("aria-label", `Timeline, lock ${e.lock}`);
-  scroll.append(timelineSvg(e, `tl-${index}-${String(e.id).slice(0, 8)}`, reads));
+  scroll.append(timelineSvg(e, `tl-${index}-${String(e.id).slice(0, 8)}`, reads, end));
   const details = el("details", "tl-details");
   details.append(el("summary", "", "The same, as a table"), timelineTable(e));
   figure.append(caption, scroll, details);
@@ -73,8 +74,19 @@ function badge(parent, cx, cy, w, h, value, kind) {
   svgText(parent, cx, cy, `tl-${kind}-text`, String(value));
 }
 
-function timelineSvg(e, id, reads) {
-  const at = layout(e);
+// A write after the lock expired: a red disc with "!" on the badge's corner.
+function staleMark(parent, cx, cy, r) {
+  svg("circle", { cx, cy, r, class: "tl-stale-mark" }, parent);
+  svgText(parent, cx, cy, "tl-stale-text", "!");
+}
+
+// Refused for a lost lock: a cross where the buyer gave up.
+function cross(parent, cx, cy, r) {
+  svg("path", { d: `M ${cx - r} ${cy - r} L ${cx + r} ${cy + r} M ${cx - r} ${cy + r} L ${cx + r} ${cy - r}`, class: "tl-lost" }, parent);
+}
+
+function timelineSvg(e, id, reads, end) {
+  const at = layout(e, end);
   const root = svg("svg", {
     class: `tl-svg${at.dense ? " tl-dense" : ""}`,
     viewBox: `0 0 ${at.width} ${at.height}`,
@@ -106,6 +118,8 @@ function timelineSvg(e, id, reads) {
         "data-read": lane.read_stock ?? "",
         "data-wrote": lane.wrote_stock ?? "",
         "data-outcome": lane.outcome,
+        "data-expired": m.expiry ? "true" : "false",
+        "data-stale-write": m.wrote?.stale ? "true" : "false",
       },
       root,
     );
@@ -116,13 +130,21 @@ function timelineSvg(e, id, reads) {
     svg("line", { x1: m.life.from, y1: y, x2: m.life.to, y2: y, class: "tl-life" }, g);
     if (m.wait) svg("line", { x1: m.wait.from, y1: y, x2: m.wait.to, y2: y, class: "tl-wait" }, g);
     if (m.hold) svg("rect", { ...m.hold, rx: 6, class: "tl-hold" }, g);
+    if (m.expiry) svg("rect", { ...m.expiry.stale, class: "tl-stale" }, g);
+    if (m.read) svg("rect", { ...m.work, rx: 2, class: "tl-work" }, g);
+    if (m.expiry) {
+      const { x, y1, y2 } = m.expiry;
+      svg("line", { x1: x, y1, x2: x, y2, class: "tl-expiry" }, g);
+    }
     if (m.read) {
-      svg("rect", { ...m.work, rx: 2, class: "tl-work" }, g);
       badge(g, m.read.x, y, m.read.w, at.badgeH, m.read.value, "read");
       if (m.wrote) {
-        badge(svg("g", { class: m.wrote.colour }, g), m.wrote.x, y, m.wrote.w, at.badgeH, m.wrote.value, "wrote");
+        const wrote = svg("g", { class: m.wrote.colour }, g);
+        badge(wrote, m.wrote.x, y, m.wrote.w, at.badgeH, m.wrote.value, "wrote");
+        if (m.wrote.stale) staleMark(wrote, m.wrote.x + m.wrote.w / 2, y - at.badgeH / 2, at.badgeH / 3);
       }
     }
+    if (m.lost) cross(g, m.lost.x, y, at.badgeH / 3);
     if (m.written) {
       // redis-stream: the order in the queue, from the gate to the writer's commit.
       svg("line", { x1: m.written.from, y1: y, x2: m.written.x, y2: y, class: "tl-queue" }, g);
@@ -155,7 +177,18 @@ function timelineTable(e) {
     el("caption", "", `Every buyer, lock ${e.lock}, in the order they read the stock; times in ms since the crowd began.`),
   );
   const head = el("tr");
-  for (const name of ["Buyer", "Arrived", "Took the lock", "Read at", "Read", "Wrote at", "Wrote", "Done", "Outcome"]) {
+  for (const name of [
+    "Buyer",
+    "Arrived",
+    "Took the lock",
+    "Lock expired",
+    "Read at",
+    "Read",
+    "Wrote at",
+    "Wrote",
+    "Done",
+    "Outcome",
+  ]) {
     const th = el("th", "", name);
     th.scope = "col";
     head.append(th);

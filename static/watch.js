@@ -1,12 +1,13 @@
 // "Watch N buyers": runs a small traced crowd (POST …/flash-crowd with
 // "trace": true) and draws every buyer as a lane on a time axis (timeline.js):
 // waiting for the lock, holding it, the stock it read and the stock it
-// wrote, and how it ended. The last two timelines stay side by side for the
-// tab's session (sessionStorage).
+// wrote, where its lock expired, and how it ended. The last two timelines
+// stay side by side for the tab's session (sessionStorage), on one time scale.
 
 import { call } from "./api.js";
 import { lockLabel, settings } from "./switch.js";
 import { timelineFigure } from "./timeline.js";
+import { sharedEnd } from "./timeline-layout.js";
 import { readsOf } from "./timeline-words.js";
 import { failure, toneOf, verdictOf } from "./words.js";
 
@@ -125,7 +126,10 @@ export function startWatch(form, { show }) {
   }
 
   function drawTimelines(entries) {
-    const figures = entries.map((entry, i) => timelineFigure(entry, i, i === entries.length - 1 && entries.length > 1));
+    const end = sharedEnd(entries);
+    const figures = entries.map((entry, i) =>
+      timelineFigure(entry, i, i === entries.length - 1 && entries.length > 1, end),
+    );
     if (entries.length === 1) {
       const next = document.createElement("p");
       next.className = "tl-next";

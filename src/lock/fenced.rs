@@ -30,6 +30,7 @@
 //! the lock service's place.
 
 use std::sync::LazyLock;
+use std::time::Duration;
 
 use sqlx::PgPool;
 
@@ -136,6 +137,10 @@ impl FencedGuard {
 }
 
 impl Guard for FencedGuard {
+    fn ttl(&self) -> Option<Duration> {
+        self.inner.ttl()
+    }
+
     fn fence(&self) -> Option<i64> {
         Some(self.fence)
     }

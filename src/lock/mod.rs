@@ -179,6 +179,17 @@ pub trait Guard: Send + Sync {
         None
     }
 
+    /// The TTL the lock was taken with, for a lock that has one.
+    fn ttl(&self) -> Option<Duration> {
+        None
+    }
+
+    /// Whether the lock is kept alive while held (the watchdog's renewals)
+    /// instead of expiring its TTL after it was taken.
+    fn renewed(&self) -> bool {
+        false
+    }
+
     /// Where the purchase's `pause_ms` falls: right after the read (true, every
     /// strategy but one), or inside the release (`broken-get-del`).
     fn pauses_after_read(&self) -> bool {
@@ -309,7 +320,11 @@ impl TokenGuard {
     }
 }
 
-impl Guard for TokenGuard {}
+impl Guard for TokenGuard {
+    fn ttl(&self) -> Option<Duration> {
+        Some(self.ttl)
+    }
+}
 
 impl Drop for TokenGuard {
     fn drop(&mut self) {

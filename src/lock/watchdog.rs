@@ -63,6 +63,14 @@ impl Drop for StopOnDrop {
 }
 
 impl Guard for WatchdogGuard {
+    fn ttl(&self) -> Option<Duration> {
+        Some(self.renewal.ttl)
+    }
+
+    fn renewed(&self) -> bool {
+        true
+    }
+
     fn is_lost(&self) -> bool {
         let renewed = *self.renewal.last_renewed.lock().expect("not poisoned");
         self.renewal.lost.load(Ordering::Acquire) || renewed.elapsed() >= self.renewal.ttl

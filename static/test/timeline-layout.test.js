@@ -8,12 +8,16 @@ import {
   badgeHeight,
   badgeWidth,
   batchLabel,
+  expiredWhileHeld,
   laneHeight,
   laneOrder,
   layout,
   niceStep,
+  sharedEnd,
   timeAxis,
+  timelineEnd,
   valueClass,
+  wroteAfterExpiry,
 } from "../timeline-layout.js";
 
 // A lane as the API's trace gives it: every time in ms since the crowd began.
@@ -377,5 +381,99 @@ describe("pg-batch and redis-stream marks", () => {
     assert.ok(m.written.x > m.life.to, "written after done");
     assert.deepEqual(w.written, null, "not written yet");
     assert.deepEqual(w.queued, { x: axis.x(4) });
+  });
+});
+
+// A redis lock with ttl_ms 100 under work_ms 200: each holder's lock expires
+// halfway through its work, the next buyer takes it and reads the same stock.
+const staleHolder = (buyer, at, read) =>
+  lane(buyer, {
+    lock_acquired: at,
+    lock_ttl_ms: 100,
+    lock_expires_at: at + 100,
+    read_at: at + 1,
+    read_stock: read,
+    wrote_at: at + 201,
+    wrote_stock: read - 1,
+    done: at + 202,
+    outcome: "sold",
+  });
+
+describe("a lock that expires under its holder", () => {
+  test("is marked where the TTL ran out, inside the holding box, with the rest of the box shaded", () => {
+    const at = layout({ stock_before: 2, lanes: [staleHolder(1, 0, 2), staleHolder(2, 100, 2)] });
+    const [first, second] = at.lanes;
+    // The axis runs 0–400 ms (steps of 100) on x from 110 to 502.
+    const x = (t) => 110 + (392 * t) / 400;
+    assert.equal(first.expiry.x, x(100));
+    assert.equal(second.expiry.x, x(200));
+    for (const m of [first, second]) {
+      assert.ok(m.expiry.x > m.hold.x && m.expiry.x < m.hold.x + m.hold.width, "inside the box");
+      assert.equal(m.expiry.stale.x + m.expiry.stale.width, m.hold.x + m.hold.width, "shaded to the box's end");
+      assert.ok(m.expiry.y1 < m.hold.y && m.expiry.y2 > m.hold.y + m.hold.height, "across the box");
+    }
+  });
+
+  test("marks its write as stale, and a write before the expiry as not", () => {
+    const at = layout({ stock_before: 2, lanes: [staleHolder(1, 0, 2)] });
+    assert.equal(at.lanes[0].wrote.stale, true);
+    const intime = { ...staleHolder(1, 0, 2), lock_ttl_ms: 5000, lock_expires_at: 5000 };
+    const kept = layout({ stock_before: 2, lanes: [intime] }).lanes[0];
+    assert.equal(kept.wrote.stale, false);
+    assert.equal(kept.expiry, null, "a TTL that outlived the hold draws nothing");
+  });
+
+  test("does not stretch the axis to an expiry after the crowd", () => {
+    const intime = { ...staleHolder(1, 0, 2), lock_ttl_ms: 5000, lock_expires_at: 5000 };
+    assert.equal(layout({ stock_before: 2, lanes: [intime] }).axis.ticks.at(-1).label, "250");
+  });
+
+  test("a buyer refused for a lost lock gets a cross where it gave up", () => {
+    const lost = lane(1, { lock_acquired: 0, lock_ttl_ms: 100, lock_expires_at: 100, read_at: 1, read_stock: 2, done: 150, outcome: "lock_lost" });
+    const at = layout({ stock_before: 2, lanes: [lost, staleHolder(2, 100, 2)] });
+    const m = at.lanes.find((l) => l.lane.buyer === 1);
+    assert.deepEqual(m.lost, { x: m.life.to });
+    assert.equal(m.wrote, null);
+    assert.equal(at.lanes.find((l) => l.lane.buyer === 2).lost, null);
+  });
+
+  test("without the new fields (a timeline kept from before) draws no expiry", () => {
+    const m = layout({ stock_before: 2, lanes: [seller(1, 5, 2)] }).lanes[0];
+    assert.equal(m.expiry, null);
+    assert.equal(m.lost, null);
+  });
+
+  test("the predicates read the lane's times", () => {
+    assert.equal(expiredWhileHeld(staleHolder(1, 0, 2)), true);
+    assert.equal(wroteAfterExpiry(staleHolder(1, 0, 2)), true);
+    assert.equal(expiredWhileHeld({ ...staleHolder(1, 0, 2), lock_acquired: null }), false, "no lock, no expiry");
+    assert.equal(wroteAfterExpiry({ ...staleHolder(1, 0, 2), lock_expires_at: 250 }), false);
+  });
+});
+
+describe("two drawings side by side", () => {
+  const short = { stock_before: 2, lanes: [seller(1, 5, 2), seller(2, 6, 2)] }; // ends at 27 ms
+  const long = { stock_before: 2, lanes: [staleHolder(1, 0, 2), staleHolder(2, 100, 2)] }; // ends at 302 ms
+
+  test("share the end of the longer", () => {
+    assert.equal(timelineEnd(short), 27);
+    assert.equal(timelineEnd(long), 302);
+    assert.equal(sharedEnd([short, long]), 302);
+    assert.equal(sharedEnd([]), 1);
+  });
+
+  test("draw on one time scale: the same ticks, the same x for the same ms", () => {
+    const end = sharedEnd([short, long]);
+    const left = layout(short, end);
+    const right = layout(long, end);
+    assert.deepEqual(left.axis.ticks, right.axis.ticks);
+    assert.equal(left.axis.ticks.at(-1).label, "400");
+    const x = (t) => 110 + (392 * t) / 400;
+    assert.equal(left.lanes[0].life.to, x(26));
+    assert.equal(right.lanes[0].life.to, x(202));
+  });
+
+  test("never cut a drawing short of its own end", () => {
+    assert.equal(layout(long, 10).axis.ticks.at(-1).label, "400");
   });
 });

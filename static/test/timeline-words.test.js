@@ -114,7 +114,51 @@ describe("laneSentence", () => {
 describe("laneCells", () => {
   test("gives the table's row as text, a dash for what never happened", () => {
     const l = lane(1, { arrived: 1, read_at: 2, read_stock: 0, done: 3, outcome: "sold_out" });
-    assert.deepEqual(laneCells(l), ["1.0", "—", "2.0", "0", "—", "—", "3.0", "sold out"]);
+    assert.deepEqual(laneCells(l), ["1.0", "—", "—", "2.0", "0", "—", "—", "3.0", "sold out"]);
+  });
+
+  test("gives when the lock expired only when it expired under its holder", () => {
+    const expired = lane(1, { lock_acquired: 1, lock_ttl_ms: 100, lock_expires_at: 101, read_at: 2, read_stock: 2, wrote_at: 202, wrote_stock: 1, done: 203, outcome: "sold" });
+    assert.equal(laneCells(expired)[2], "101");
+    const kept = { ...expired, lock_ttl_ms: 5000, lock_expires_at: 5001 };
+    assert.equal(laneCells(kept)[2], "—");
+  });
+});
+
+describe("a lock that expired under its holder, in words", () => {
+  const stale = (buyer, at, read) =>
+    lane(buyer, {
+      lock_acquired: at,
+      lock_ttl_ms: 100,
+      lock_expires_at: at + 100,
+      read_at: at + 1,
+      read_stock: read,
+      wrote_at: at + 201,
+      wrote_stock: read - 1,
+      done: at + 202,
+      outcome: "sold",
+    });
+
+  test("the lane's sentence says where the lock expired and that the write came after", () => {
+    assert.equal(
+      laneSentence(stale(3, 0, 2)),
+      "Buyer 3: arrived at 0.0 ms, took the lock at 0.0 ms, its lock expired at 100 ms (TTL 100 ms), " +
+        "read 2 at 1.0 ms, wrote 1 at 201 ms, after its lock had expired, done at 202 ms: sold",
+    );
+  });
+
+  test("the reads' sentence counts the stale writes", () => {
+    const e = { stock_before: 2, lanes: [stale(1, 0, 2), stale(2, 100, 2), sold(3, 400, 1)] };
+    assert.equal(
+      readsOf(e).sentence,
+      "2 buyers read the same stock, 2, and each sold a unit of it. 2 wrote after their lock had expired.",
+    );
+    assert.match(readsOf({ stock_before: 2, lanes: [stale(1, 0, 2)] }).sentence, /^1 wrote after its lock had expired\.$/);
+  });
+
+  test("a lock whose TTL outlived the hold is not mentioned", () => {
+    const kept = { ...stale(3, 0, 2), lock_ttl_ms: 5000, lock_expires_at: 5000 };
+    assert.doesNotMatch(laneSentence(kept), /expired/);
   });
 });
 

@@ -115,6 +115,93 @@ async fn with_the_lock_the_sellers_go_one_at_a_time_and_each_reads_what_the_last
     }
 }
 
+async fn traced_crowd_with(app: &crate::helpers::TestApp, knobs: Value) -> Value {
+    let mut body = json!({"buyers": 4, "restock": 2, "trace": true});
+    body.as_object_mut()
+        .unwrap()
+        .extend(knobs.as_object().unwrap().clone());
+    let response = client()
+        .post(app.url("/api/products/1/flash-crowd"))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    response.json().await.unwrap()
+}
+
+fn ms(lane: &Value, field: &str) -> f64 {
+    lane[field]
+        .as_f64()
+        .unwrap_or_else(|| panic!("no {field}: {lane}"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lock_whose_ttl_is_shorter_than_the_work_expires_under_its_holder_on_the_timeline() {
+    let app = spawn_app().await;
+
+    // A 100 ms lock around 300 ms of work: it runs out mid-hold.
+    let report = traced_crowd_with(
+        &app,
+        json!({"lock": "redis", "ttl_ms": 100, "work_ms": 300}),
+    )
+    .await;
+
+    let lanes = report["timeline"].as_array().unwrap();
+    assert_eq!(lanes.len(), 4, "{report}");
+    let holders: Vec<&Value> = lanes
+        .iter()
+        .filter(|lane| lane["lock_acquired"].is_number())
+        .collect();
+    assert!(!holders.is_empty(), "{report}");
+    for lane in &holders {
+        assert_eq!(lane["lock_ttl_ms"], 100, "{lane}");
+        let expiry = ms(lane, "lock_expires_at") - ms(lane, "lock_acquired");
+        assert!((expiry - 100.0).abs() < 0.011, "{lane}");
+    }
+    // The first holder read 2, worked 300 ms and wrote 1: after its lock
+    // had expired, and after it was done holding it per the TTL.
+    let first = holders
+        .iter()
+        .min_by(|a, b| ms(a, "lock_acquired").total_cmp(&ms(b, "lock_acquired")))
+        .unwrap();
+    assert_eq!(first["outcome"], "sold", "{first}");
+    assert_eq!(first["read_stock"], 2, "{first}");
+    assert!(
+        ms(first, "lock_expires_at") < ms(first, "wrote_at"),
+        "{first}"
+    );
+    assert!(ms(first, "lock_expires_at") < ms(first, "done"), "{first}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lock_without_a_ttl_or_kept_alive_by_renewals_has_no_expiry_on_the_timeline() {
+    let app = spawn_app().await;
+
+    let none = traced_crowd_with(&app, json!({"lock": "none"})).await;
+    let local = traced_crowd_with(&app, json!({"lock": "local"})).await;
+    let watchdog = traced_crowd_with(&app, json!({"lock": "redis-watchdog", "ttl_ms": 300})).await;
+
+    for report in [&none, &local] {
+        for lane in report["timeline"].as_array().unwrap() {
+            assert!(lane.get("lock_ttl_ms").is_none(), "{lane}");
+            assert!(lane.get("lock_expires_at").is_none(), "{lane}");
+        }
+    }
+    // The watchdog renews its lock while held: a TTL, but no expiry.
+    let holders: Vec<&Value> = watchdog["timeline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|lane| lane["lock_acquired"].is_number())
+        .collect();
+    assert!(!holders.is_empty(), "{watchdog}");
+    for lane in holders {
+        assert_eq!(lane["lock_ttl_ms"], 300, "{lane}");
+        assert!(lane.get("lock_expires_at").is_none(), "{lane}");
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_traced_crowd_has_at_most_fifty_buyers() {
     let app = spawn_app().await;

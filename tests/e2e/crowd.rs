@@ -6,8 +6,8 @@ use flashsale::lock::Strategy;
 use flashsale::testing::TestApp;
 
 use crate::helpers::{
-    PHONE, WINDOW, click, disabled, in_browser, save_screenshot, text, type_into, value,
-    viewport_height, wait_for_text,
+    PHONE, WINDOW, click, disabled, in_browser, save_readme_screenshot, save_screenshot, text,
+    type_into, value, viewport_height, wait_for_text,
 };
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -148,7 +148,7 @@ async fn scenario(client: &Client, app: &TestApp) {
         .set_window_size(width as u32, (height + chrome).min(3000) as u32)
         .await
         .expect("fit the window to the page");
-    let path = save_screenshot(client, "flash-crowd.png").await;
+    let path = save_readme_screenshot(client, "flash-crowd.png").await;
 
     // The same page on a phone: the switch, the lesson and the knobs stack
     // up, and nothing is wider than the screen.

@@ -134,6 +134,36 @@ pub async fn save_screenshot(client: &Client, name: &str) -> PathBuf {
     path
 }
 
+/// The README's first picture, rewritten by every run of the browser test
+/// that makes it (the page after the crowds, lock off and on).
+pub const README_SCREENSHOT: &str = "docs/screenshot.png";
+
+/// Saves the page as `target/e2e/{name}` and as the README's first picture
+/// (`docs/screenshot.png`), which must be [`WINDOW`]'s width.
+pub async fn save_readme_screenshot(client: &Client, name: &str) -> PathBuf {
+    let path = save_screenshot(client, name).await;
+    let png = std::fs::read(&path).expect("read the screenshot back");
+    let (width, _) = png_size(&png);
+    assert_eq!(
+        width, WINDOW.0,
+        "the README's picture is {} px wide",
+        WINDOW.0
+    );
+    let readme = Path::new(env!("CARGO_MANIFEST_DIR")).join(README_SCREENSHOT);
+    std::fs::write(&readme, png).expect("write docs/screenshot.png");
+    path
+}
+
+/// A PNG's width and height, from its header (IHDR comes first).
+pub fn png_size(png: &[u8]) -> (u32, u32) {
+    assert!(
+        png.starts_with(b"\x89PNG\r\n\x1a\n") && &png[12..16] == b"IHDR",
+        "not a PNG"
+    );
+    let at = |i: usize| u32::from_be_bytes(png[i..i + 4].try_into().expect("four bytes"));
+    (at(16), at(20))
+}
+
 /// `target/e2e`, beside cargo's own `target/tmp`.
 pub fn screenshot_dir() -> PathBuf {
     Path::new(env!("CARGO_TARGET_TMPDIR"))

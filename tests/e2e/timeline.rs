@@ -11,8 +11,11 @@ use crate::helpers::{
 
 /// "Watch 8 buyers" with the lock off, then on: a lane per buyer in each
 /// timeline, the same colour for the same stock read, and the two side by
-/// side. Saves `target/e2e/timeline-off.png` (the first),
-/// `target/e2e/timeline-on.png` (both) and `target/e2e/timeline-phone.png`.
+/// side; then on with a TTL shorter than the work: the locks expire under
+/// their holders, drawn on the same time scale as the one beside. Saves
+/// `target/e2e/timeline-off.png` (the first), `target/e2e/timeline-on.png`
+/// (both), `target/e2e/timeline-expired.png` (lock on, and the expiring
+/// lock) and `target/e2e/timeline-phone.png`.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn in_a_real_browser_watching_eight_buyers_draws_a_lane_each_with_the_lock_off_and_on() {
     in_browser(watch_scenario).await;
@@ -117,6 +120,44 @@ async fn watch_scenario(client: &Client, app: &TestApp) {
     scroll_into_view(client, "#timeline").await;
     let both = save_element_screenshot(client, "#timeline", "timeline-on.png").await;
 
+    // A TTL shorter than the work: the lock expires under its holder, marked
+    // in the holding box, and the holder writes after it. The lock on (left)
+    // and this (right) share one time scale.
+    type_into(client, "#ttl_ms", "100").await;
+    type_into(client, "#work_ms", "300").await;
+    click(client, "#watch").await;
+    wait_for_text(
+        client,
+        "#timelines .tl:nth-child(1)[data-lock=redis] .tl-verdict",
+        "the lock-on timeline to move left",
+        |t| t.starts_with("sold "),
+    )
+    .await;
+    let expired = timeline(client, 2, "redis").await;
+    assert_eq!(expired.lanes.len(), 8, "{expired:?}");
+    let first_seller = expired
+        .lanes
+        .iter()
+        .find(|l| l.outcome == "sold")
+        .expect("a seller");
+    assert!(first_seller.expired, "{expired:?}");
+    assert!(first_seller.stale_write, "{expired:?}");
+    assert!(
+        !on.lanes.iter().any(|l| l.expired || l.stale_write),
+        "a 5 s TTL outlived every hold: {on:?}"
+    );
+    let ticks = client
+        .execute(
+            "return [...document.querySelectorAll('#timelines .tl')].map((f) => \
+               [...f.querySelectorAll('.tl-tick')].map((t) => t.textContent).join(' '));",
+            vec![],
+        )
+        .await
+        .expect("read the time axes");
+    assert_eq!(ticks[0], ticks[1], "one time scale: {ticks:?}");
+    scroll_into_view(client, "#timeline").await;
+    let stale = save_element_screenshot(client, "#timeline", "timeline-expired.png").await;
+
     // A reload keeps both (for the session), and a phone scrolls the drawing
     // inside its box, never the page.
     client.refresh().await.expect("reload the page");
@@ -146,10 +187,12 @@ async fn watch_scenario(client: &Client, app: &TestApp) {
         phone.display()
     );
     println!(
-        "timelines: {} · {}\nscreenshots: {} and {}",
+        "timelines: {} · {} · {}\nscreenshots: {}, {} and {}",
         off.verdict,
         on.verdict,
+        expired.verdict,
         both.display(),
+        stale.display(),
         phone.display()
     );
 }
@@ -167,6 +210,10 @@ struct Lane {
     read: Option<i64>,
     outcome: String,
     class: String,
+    /// Its lock expired while it held it (a mark in the holding box).
+    expired: bool,
+    /// It wrote after its lock had expired.
+    stale_write: bool,
 }
 
 impl Lane {
@@ -224,6 +271,8 @@ async fn timeline(client: &Client, nth: usize, lock: &str) -> Timeline {
             read: attr("data-read").await.parse().ok(),
             outcome: attr("data-outcome").await,
             class: attr("class").await,
+            expired: attr("data-expired").await == "true",
+            stale_write: attr("data-stale-write").await == "true",
         });
     }
     let verdict = figure

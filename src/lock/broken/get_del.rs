@@ -46,6 +46,10 @@ pub struct GetDelGuard {
 }
 
 impl Guard for GetDelGuard {
+    fn ttl(&self) -> Option<Duration> {
+        self.inner.ttl()
+    }
+
     fn pauses_after_read(&self) -> bool {
         false
     }

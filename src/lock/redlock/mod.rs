@@ -111,7 +111,7 @@ impl Redlock {
         &self,
         key: String,
         token: String,
-        (valid_until, expires_at): (Instant, Instant),
+        (valid_until, expires_at, ttl): (Instant, Instant, Duration),
         node_timeout: Duration,
         won: &[usize],
     ) -> RedlockGuard {
@@ -128,6 +128,7 @@ impl Redlock {
             token,
             valid_until,
             expires_at,
+            ttl,
             node_timeout,
             ledger: self.ledger.clone(),
             entries,
@@ -212,6 +213,7 @@ pub struct RedlockGuard {
     valid_until: Instant,
     /// When the keys expire in Redis by themselves (the attempt's start + TTL).
     expires_at: Instant,
+    ttl: Duration,
     node_timeout: Duration,
     /// The nodes that said yes, in the ledger of held locks.
     ledger: Ledger,
@@ -239,6 +241,10 @@ impl RedlockGuard {
 }
 
 impl Guard for RedlockGuard {
+    fn ttl(&self) -> Option<Duration> {
+        Some(self.ttl)
+    }
+
     fn is_lost(&self) -> bool {
         Instant::now() >= self.valid_until
     }
@@ -287,7 +293,7 @@ impl Lock for Redlock {
 
             if said.yes.len() >= quorum && Instant::now() < valid_until {
                 let expires_at = attempt_started + timing.ttl;
-                let lifetime = (valid_until, expires_at);
+                let lifetime = (valid_until, expires_at, timing.ttl);
                 return Ok(self.hold(key, token, lifetime, node_timeout, &said.yes));
             }
             // Not waited for: the next attempt goes under another token. A
