@@ -67,8 +67,7 @@ impl Application {
         }
 
         let address = settings.address();
-        let listener =
-            TcpListener::bind(&address).with_context(|| format!("cannot listen on {address}"))?;
+        let listener = listen(&address).with_context(|| format!("cannot listen on {address}"))?;
         let port = listener.local_addr()?.port();
         let server = serve(listener, state.clone(), gate, limits, settings.workers)?;
         Ok(Self {
@@ -375,4 +374,18 @@ async fn check_pool_fits(connection: &mut PgConnection, pool: u32) -> anyhow::Re
         );
     }
     Ok(())
+}
+
+/// Connections waiting to be accepted. std's `bind` asks for 128: a flash
+/// crowd's connects overflowed it (the load generator saw SYNs dropped and
+/// retried a second later), so ask for what actix asks for when it binds
+/// (the kernel caps it at `net.core.somaxconn`).
+const LISTEN_BACKLOG: i32 = 2048;
+
+fn listen(address: &str) -> std::io::Result<TcpListener> {
+    let listener = TcpListener::bind(address)?;
+    let socket = socket2::Socket::from(listener);
+    // listen() again on a listening socket only changes its backlog.
+    socket.listen(LISTEN_BACKLOG)?;
+    Ok(socket.into())
 }
