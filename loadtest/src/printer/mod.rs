@@ -354,6 +354,8 @@ pub fn markdown(out: &mut dyn Write, report: &Report) -> io::Result<()> {
 }
 
 #[cfg(test)]
+mod fast_tests;
+#[cfg(test)]
 mod readme_tests;
 #[cfg(test)]
 pub(crate) mod tests;
