@@ -32,6 +32,13 @@ pub struct Args {
     )]
     pub urls: Vec<Target>,
 
+    /// An instance whose `GET /metrics` gives the lock's side of the report
+    /// (default: every --url). Behind a load balancer, name every instance
+    /// here: /metrics through the balancer reaches whichever instance it
+    /// picks, a different one before and after the crowd.
+    #[arg(long = "metrics-url", value_name = "URL", value_parser = Target::parse)]
+    pub metrics_urls: Vec<Target>,
+
     /// The product the crowd buys.
     #[arg(long, default_value_t = 1)]
     pub product: u64,
@@ -187,6 +194,8 @@ pub const MAX_REPEAT: u32 = 100;
 #[derive(Debug, Clone)]
 pub struct Config {
     pub targets: Vec<Target>,
+    /// Whose `/metrics` are read: `--metrics-url`, else the targets.
+    pub metrics_targets: Vec<Target>,
     pub product: u64,
     pub stock: u64,
     pub stop: Stop,
@@ -222,8 +231,14 @@ impl Args {
                 modes.push(mode);
             }
         }
+        let metrics_targets = if self.metrics_urls.is_empty() {
+            self.urls.clone()
+        } else {
+            self.metrics_urls
+        };
         Config {
             targets: self.urls,
+            metrics_targets,
             product: self.product,
             stock: self.stock,
             stop: match self.duration {

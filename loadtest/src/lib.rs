@@ -128,7 +128,7 @@ pub async fn prepare(config: &Config) -> anyhow::Result<Prepared> {
         let (lock, knobs) = sent_as(mode, &config.knobs);
         service::probe_mode(first, config.product, lock, &knobs, &run_id).await?;
     }
-    let no_metrics = scrape_all(&config.targets).await.err();
+    let no_metrics = scrape_all(&config.metrics_targets).await.err();
     Ok(Prepared {
         run_id,
         modes: selection.modes,
@@ -148,7 +148,8 @@ fn sent_as<'a>(mode: &'a str, knobs: &Knobs) -> (&'a str, Knobs) {
     }
 }
 
-/// `GET /metrics` of every instance, or the reason one cannot be had.
+/// `GET /metrics` of every instance named (`--metrics-url`, else every
+/// `--url`), or the reason one cannot be had.
 async fn scrape_all(targets: &[Target]) -> Result<Vec<Exposition>, String> {
     let mut pages = Vec::with_capacity(targets.len());
     for target in targets {
@@ -242,7 +243,7 @@ async fn one_crowd(
         }
     };
     let before = match prepared.no_metrics {
-        None => scrape_all(&config.targets).await.ok(),
+        None => scrape_all(&config.metrics_targets).await.ok(),
         Some(_) => None,
     };
     let title = if front_door {
@@ -261,7 +262,7 @@ async fn one_crowd(
     )
     .await?;
     let after = match before {
-        Some(_) => scrape_all(&config.targets).await.ok(),
+        Some(_) => scrape_all(&config.metrics_targets).await.ok(),
         None => None,
     };
     let drain = Drain {

@@ -111,6 +111,47 @@ async fn the_lock_side_is_the_difference_of_metrics_read_before_and_after_the_cr
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn behind_one_url_the_metrics_urls_name_every_instance_whose_lock_side_is_summed() {
+    // As behind a load balancer: the crowd goes to one address, the lock's
+    // side is read from each instance.
+    let app = spawn_app().await;
+    let peer = app.spawn_peer().await;
+    let first = metrics_proxy(
+        &app.address,
+        before_and_after(page([5, 5, 5], 3, 0), page([5, 15, 15], 13, 1)),
+    )
+    .await;
+    let second = metrics_proxy(
+        &peer,
+        before_and_after(page([0, 0, 0], 0, 0), page([0, 0, 30], 7, 0)),
+    )
+    .await;
+
+    let mut args = vec![
+        "--url",
+        &app.address,
+        "--metrics-url",
+        &first,
+        "--metrics-url",
+        &second,
+        "--format",
+        "json",
+    ];
+    args.extend(CROWD);
+    let run = loadtest(&args).await;
+
+    assert_eq!(run.code(), Some(0), "{run:?}");
+    let report = run.json();
+    let lock = mode(&report, "redis")
+        .lock
+        .clone()
+        .expect("the lock's side");
+    assert_eq!(lock.instances, 2);
+    assert_eq!((lock.waits, lock.holds, lock.expired), (40, 40, 1));
+    assert_eq!(lock.purchases["sold"], 17);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_service_without_metrics_gets_a_note_and_no_lock_side_but_its_report() {
     let app = spawn_app().await;
     for (pages, reason) in [
