@@ -20,24 +20,7 @@ import {
   wroteAfterExpiry,
 } from "../timeline-layout.js";
 
-// A lane as the API's trace gives it: every time in ms since the crowd began.
-function lane(buyer, fields = {}) {
-  return {
-    buyer,
-    arrived: 0,
-    lock_acquired: null,
-    read_at: null,
-    read_stock: null,
-    wrote_at: null,
-    wrote_stock: null,
-    done: 1,
-    outcome: "busy",
-    ...fields,
-  };
-}
-
-const seller = (buyer, at, read) =>
-  lane(buyer, { read_at: at, read_stock: read, wrote_at: at + 20, wrote_stock: read - 1, done: at + 21, outcome: "sold" });
+import { lane, seller, staleHolder } from "./lanes.js";
 
 describe("laneOrder", () => {
   test("puts lanes in the order the buyers read the stock", () => {
@@ -383,21 +366,6 @@ describe("pg-batch and redis-stream marks", () => {
     assert.deepEqual(w.queued, { x: axis.x(4) });
   });
 });
-
-// A redis lock with ttl_ms 100 under work_ms 200: each holder's lock expires
-// halfway through its work, the next buyer takes it and reads the same stock.
-const staleHolder = (buyer, at, read) =>
-  lane(buyer, {
-    lock_acquired: at,
-    lock_ttl_ms: 100,
-    lock_expires_at: at + 100,
-    read_at: at + 1,
-    read_stock: read,
-    wrote_at: at + 201,
-    wrote_stock: read - 1,
-    done: at + 202,
-    outcome: "sold",
-  });
 
 describe("a lock that expires under its holder", () => {
   test("is marked where the TTL ran out, inside the holding box, with the rest of the box shaded", () => {

@@ -4,23 +4,7 @@ import { describe, test } from "node:test";
 
 import { laneCells, laneSentence, ms, outcomeWord, outcomesOf, readsOf } from "../timeline-words.js";
 
-function lane(buyer, fields = {}) {
-  return {
-    buyer,
-    arrived: 0,
-    lock_acquired: null,
-    read_at: null,
-    read_stock: null,
-    wrote_at: null,
-    wrote_stock: null,
-    done: 1,
-    outcome: "busy",
-    ...fields,
-  };
-}
-
-const sold = (buyer, at, read) =>
-  lane(buyer, { read_at: at, read_stock: read, wrote_at: at + 20, wrote_stock: read - 1, done: at + 21, outcome: "sold" });
+import { lane, seller as sold, staleHolder as stale } from "./lanes.js";
 
 describe("ms", () => {
   test("shows a decimal below 10 ms, whole ms from 10, and a dash for what did not happen", () => {
@@ -126,19 +110,6 @@ describe("laneCells", () => {
 });
 
 describe("a lock that expired under its holder, in words", () => {
-  const stale = (buyer, at, read) =>
-    lane(buyer, {
-      lock_acquired: at,
-      lock_ttl_ms: 100,
-      lock_expires_at: at + 100,
-      read_at: at + 1,
-      read_stock: read,
-      wrote_at: at + 201,
-      wrote_stock: read - 1,
-      done: at + 202,
-      outcome: "sold",
-    });
-
   test("the lane's sentence says where the lock expired and that the write came after", () => {
     assert.equal(
       laneSentence(stale(3, 0, 2)),
