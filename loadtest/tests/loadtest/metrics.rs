@@ -9,7 +9,7 @@
 
 use std::sync::Arc;
 
-use flashsale::testing::spawn_app;
+use flashsale::testing::{TestApp, spawn_app};
 use serde_json::Value;
 
 use crate::helpers::{MetricsPages, loadtest, metrics_proxy, mode};
@@ -66,13 +66,13 @@ fn before_and_after(before: String, after: String) -> Arc<MetricsPages> {
     Arc::new(move |n| Some(if n < 2 { before.clone() } else { after.clone() }))
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_lock_side_is_the_difference_of_metrics_read_before_and_after_the_crowd_summed_over_instances()
- {
+/// Two instances of one shop, each behind a proxy whose `/metrics` says:
+/// the first saw 10 waits in (25 ms, 50 ms] during the crowd, the second 30
+/// in (50 ms, 100 ms]; 10 and 7 sales, 1 lock expired. Returns the app and
+/// the two proxies' addresses.
+async fn two_instances_with_metrics() -> (TestApp, String, String) {
     let app = spawn_app().await;
     let peer = app.spawn_peer().await;
-    // The first instance saw 10 waits in (25 ms, 50 ms] during the crowd, the
-    // second 30 in (50 ms, 100 ms]; 10 and 7 sales, 1 lock expired.
     let first = metrics_proxy(
         &app.address,
         before_and_after(page([5, 5, 5], 3, 0), page([5, 15, 15], 13, 1)),
@@ -83,6 +83,13 @@ async fn the_lock_side_is_the_difference_of_metrics_read_before_and_after_the_cr
         before_and_after(page([0, 0, 0], 0, 0), page([0, 0, 30], 7, 0)),
     )
     .await;
+    (app, first, second)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_lock_side_is_the_difference_of_metrics_read_before_and_after_the_crowd_summed_over_instances()
+ {
+    let (_app, first, second) = two_instances_with_metrics().await;
 
     let mut args = vec!["--url", &first, "--url", &second, "--format", "json"];
     args.extend(CROWD);
@@ -114,18 +121,7 @@ async fn the_lock_side_is_the_difference_of_metrics_read_before_and_after_the_cr
 async fn behind_one_url_the_metrics_urls_name_every_instance_whose_lock_side_is_summed() {
     // As behind a load balancer: the crowd goes to one address, the lock's
     // side is read from each instance.
-    let app = spawn_app().await;
-    let peer = app.spawn_peer().await;
-    let first = metrics_proxy(
-        &app.address,
-        before_and_after(page([5, 5, 5], 3, 0), page([5, 15, 15], 13, 1)),
-    )
-    .await;
-    let second = metrics_proxy(
-        &peer,
-        before_and_after(page([0, 0, 0], 0, 0), page([0, 0, 30], 7, 0)),
-    )
-    .await;
+    let (app, first, second) = two_instances_with_metrics().await;
 
     let mut args = vec![
         "--url",
