@@ -1,6 +1,6 @@
 //! One running instance of the service, and a purchase sent to one.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
@@ -26,20 +26,7 @@ impl Service {
     /// The same instance again, on the same port (a load balancer knows it
     /// by its port), after [`Service::kill`].
     pub async fn restart(&mut self) {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_flashsale"));
-        command
-            .env_clear()
-            .envs(self.env.iter().map(|(n, v)| (n, v)))
-            .env("PORT", self.port.to_string())
-            .stdin(Stdio::null());
-        if let Some(log) = &self.log {
-            let file = std::fs::OpenOptions::new()
-                .append(true)
-                .open(log)
-                .expect("open the service's log");
-            command.stdout(file.try_clone().unwrap()).stderr(file);
-        }
-        self.child = command.spawn().expect("restart flashsale");
+        self.child = spawn(&self.env, self.port, self.log.as_deref(), true);
         if let Err(why) = self.wait_ready(Duration::from_secs(20)).await {
             panic!("the restarted service did not become ready: {why}");
         }
@@ -56,17 +43,7 @@ impl Service {
                     .join(format!("flashsale-fault-{}.log", Uuid::new_v4().simple()))
             });
             let port = if log.is_some() { 0 } else { free_port() };
-            let mut command = Command::new(env!("CARGO_BIN_EXE_flashsale"));
-            command
-                .env_clear()
-                .envs(env.iter().map(|(n, v)| (n, v)))
-                .env("PORT", port.to_string())
-                .stdin(Stdio::null());
-            if let Some(log) = &log {
-                let file = std::fs::File::create(log).expect("create the service's log");
-                command.stdout(file.try_clone().unwrap()).stderr(file);
-            }
-            let child = command.spawn().expect("start flashsale");
+            let child = spawn(&env, port, log.as_deref(), false);
             let mut service = Self {
                 child,
                 port,
@@ -201,6 +178,28 @@ impl Service {
             .unwrap_or("(empty log)")
             .to_owned()
     }
+}
+
+/// The service's process on `port`, its output into `log` (appended to,
+/// for a restart) when there is one.
+fn spawn(env: &[(String, String)], port: u16, log: Option<&Path>, append: bool) -> Child {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_flashsale"));
+    command
+        .env_clear()
+        .envs(env.iter().map(|(n, v)| (n, v)))
+        .env("PORT", port.to_string())
+        .stdin(Stdio::null());
+    if let Some(log) = log {
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .write(true)
+            .append(append)
+            .truncate(!append)
+            .open(log)
+            .expect("open the service's log");
+        command.stdout(file.try_clone().unwrap()).stderr(file);
+    }
+    command.spawn().expect("start flashsale")
 }
 
 impl Drop for Service {
