@@ -71,10 +71,16 @@ fn spawn_purchase(app: &TestApp, query: &str) -> JoinHandle<StatusCode> {
     tokio::spawn(async move { purchase(&client(), &base, 1, &query).await.status() })
 }
 
-/// Waits until the lock on product 1 is taken; its token.
+/// Waits until the service holds the lock on product 1; its token. The
+/// service holds it once the answer to its SET is back (its ledger has it),
+/// which is later than Redis has it: a gate closed in between would cut the
+/// answer, and the purchase would fail before its work.
 async fn held_by(app: &TestApp) -> String {
+    let ledger = app.state.shop.lab.ledger();
     for _ in 0..500 {
-        if let Some(token) = lock_in_redis(app).await {
+        if ledger.len() == 1
+            && let Some(token) = lock_in_redis(app).await
+        {
             return token;
         }
         tokio::time::sleep(Duration::from_millis(10)).await;
