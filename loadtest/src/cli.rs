@@ -4,7 +4,7 @@ use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use clap::Parser;
+use clap::{Parser, Subcommand};
 
 use crate::crowd::Stop;
 use crate::http::Target;
@@ -21,7 +21,11 @@ use crate::request::{KnobRange, Knobs};
 #[derive(Debug, Parser)]
 #[command(name = "flashsale-loadtest", version)]
 #[command(after_help = "Example: flashsale-loadtest --stock 100 --requests 1000 --work-ms 20")]
+#[command(args_conflicts_with_subcommands = true)]
 pub struct Args {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+
     /// Base URL of a flashsale instance. Repeat it to spread the crowd over
     /// several instances round-robin (request n goes to URL n mod count).
     #[arg(
@@ -181,9 +185,74 @@ pub struct Args {
     #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=MAX_REPEAT as i64))]
     pub repeat: u32,
 
+    /// Send one mode's crowd as one shard of a crowd sent from several
+    /// machines at once: no restock before it, no read-back after it (the
+    /// other shards may still be buying), and what it counted, its latency
+    /// histograms included, saved to FILE for `flashsale-loadtest merge`.
+    /// Restock once before the shards start (POST /api/products/ID/reset).
+    #[arg(
+        long,
+        value_name = "FILE",
+        conflicts_with_all = ["stock", "per_buyer", "repeat", "get", "from_json", "out", "format", "expect_safe", "drain_timeout", "metrics_urls"]
+    )]
+    pub shard: Option<PathBuf>,
+
     /// Draw no progress on stderr (it is drawn whenever stderr is a
     /// terminal, whatever stdout is).
     #[arg(long, short = 'q', visible_alias = "no-progress")]
+    pub quiet: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Add the shards of one crowd (files saved by --shard, one per machine)
+    /// into one report: counts summed, latency histograms added (so its
+    /// percentiles are those of every request), timelines on one clock;
+    /// with --url, the verdict from the service's own numbers.
+    Merge(MergeArgs),
+}
+
+/// `flashsale-loadtest merge`.
+#[derive(Debug, clap::Args)]
+#[command(after_help = "Example: flashsale-loadtest merge a.shard b.shard --url http://lb:8080")]
+pub struct MergeArgs {
+    /// The shard files, each saved by a run with --shard.
+    #[arg(value_name = "SHARD", required = true)]
+    pub shards: Vec<PathBuf>,
+
+    /// The service (an instance or the load balancer): once the product's
+    /// queue has drained, its numbers give the verdict. Without it the
+    /// report has the crowd's side only.
+    #[arg(long = "url", value_name = "URL", value_parser = Target::parse)]
+    pub url: Option<Target>,
+
+    /// Wait at most this long for the orders the crowd queued (202) to be
+    /// written before the verdict.
+    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = parse_duration, requires = "url")]
+    pub drain_timeout: Duration,
+
+    /// Exit 1 when the merged crowd's mode is named here and its verdict is
+    /// unsafe; `safe`: when the service's catalogue marks it safe.
+    #[arg(
+        long,
+        value_name = "MODE",
+        value_delimiter = ',',
+        requires = "url",
+        value_parser = parse_expected_mode
+    )]
+    pub expect_safe: Vec<String>,
+
+    /// Report format.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+
+    /// Write the report to FILE instead of stdout (stdout then gets only the
+    /// verdict lines).
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+
+    /// Accepted for symmetry with a run; merge draws no progress.
+    #[arg(long, short = 'q', visible_alias = "no-progress", hide = true)]
     pub quiet: bool,
 }
 
@@ -220,6 +289,8 @@ pub struct Config {
     pub get_path: Option<String>,
     /// `--repeat`: runs per mode.
     pub repeat: u32,
+    /// `--shard FILE`: one crowd, saved for `merge`.
+    pub shard: Option<PathBuf>,
     pub progress: bool,
 }
 
@@ -271,6 +342,7 @@ impl Args {
                 .collect(),
             get_path: self.get,
             repeat: self.repeat,
+            shard: self.shard,
             progress: !self.quiet && std::io::stderr().is_terminal(),
         }
     }

@@ -13,6 +13,7 @@
 //! - [`metrics`]: the Prometheus text, and the lock's side of each crowd;
 //! - [`report`]: the report and its verdicts (the stable JSON);
 //! - [`printer`]: text, JSON, Markdown, CSV and HTML to any `Write`;
+//! - [`shard`]: `--shard` (one machine's part of a crowd, saved) and `merge`;
 //! - [`progress`]: which crowd of how many, and its progress, on stderr.
 
 pub mod catalogue;
@@ -27,10 +28,13 @@ pub mod progress;
 pub mod report;
 pub mod request;
 pub mod service;
+pub mod shard;
 pub mod stats;
 
+use std::collections::hash_map::RandomState;
+use std::hash::BuildHasher;
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime};
 
 use anyhow::bail;
 
@@ -45,6 +49,7 @@ use crate::report::{
     Connecting, Drain, FRONT_DOOR, Fairness, ModeReport, Parameters, Report, SCHEMA_VERSION,
 };
 use crate::request::{Knobs, Work};
+use crate::shard::{Merged, Shard, ShardOf};
 use crate::stats::{Answer, Stats};
 
 /// A run checked and ready to send its crowds: what [`prepare`] found out.
@@ -321,23 +326,160 @@ fn parameters(config: &Config, prepared: Prepared) -> Parameters {
             .is_none()
             .then_some(config.drain_timeout.as_secs_f64()),
         repeat: config.repeat,
+        shards: None,
     }
 }
 
-/// A short id that differs between runs, so users (`lt-{run}-{mode}-{n}`) of
-/// two runs never collide.
+/// A short random id, so users (`lt-{run}-{mode}-{n}`) of two runs never
+/// collide, nor those of two shards started in the same millisecond on two
+/// machines.
 fn run_id() -> String {
-    let millis = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis())
-        .unwrap_or(0);
-    let mut n = millis % 36u128.pow(8);
+    // A random 64-bit number from the standard library's hasher keys.
+    let mut n = RandomState::new().hash_one(SystemTime::now()) % 36u64.pow(8);
     let mut id = Vec::new();
     for _ in 0..8 {
         id.push(char::from_digit((n % 36) as u32, 36).expect("a base-36 digit"));
         n /= 36;
     }
     id.iter().rev().collect()
+}
+
+/// `--shard FILE`: one mode's crowd, without the restock before it and the
+/// read-back after it (other shards of the crowd may be buying). The mode
+/// is checked against the service's catalogue, not probed: a probe would
+/// restock.
+pub async fn shard(config: &Config) -> anyhow::Result<Shard> {
+    let [mode] = config.modes.as_slice() else {
+        bail!(
+            "--shard sends one mode (got --modes {}): the restock between two modes is the coordinator's",
+            config.modes.join(",")
+        );
+    };
+    if mode == catalogue::ALL || mode == FRONT_DOOR {
+        bail!("--shard sends one named mode, not `{mode}`");
+    }
+    service::check_reachable(&config.targets).await?;
+    let first = &config.targets[0];
+    let catalogue = service::catalogue(first).await?;
+    select_modes(std::slice::from_ref(mode), catalogue.as_ref(), &first.url)
+        .map_err(anyhow::Error::msg)?;
+    if let Some(catalogue) = &catalogue
+        && catalogue.get(mode).is_none()
+    {
+        bail!("lock={mode} is not in the catalogue of {first} (GET /api/strategies)");
+    }
+    let run_id = run_id();
+    let work = Work::Purchase {
+        product: config.product,
+        mode: mode.clone(),
+        knobs: config.knobs,
+        run_id: run_id.clone(),
+        buyers: config.buyers,
+        duplicate_check: config.duplicate_check.clone(),
+        idempotent: config.retry > 0,
+    };
+    let step = Step {
+        mode: 1,
+        modes: 1,
+        run: 1,
+        runs: 1,
+    };
+    let (stats, _) = crowd(config, work, step.label(&format!("lock={mode} (shard)"))).await;
+    let asked = ShardOf {
+        mode,
+        product: config.product,
+        knobs: config.knobs,
+        urls: config.targets.iter().map(|t| t.url.clone()).collect(),
+        concurrency: config.concurrency,
+        stop: config.stop,
+        rate: config.rate,
+        timeout: config.timeout,
+        buyers: config.buyers,
+        duplicate_check: config.duplicate_check.clone(),
+        retry: config.retry,
+        run_id: &run_id,
+    };
+    Ok(Shard::of(asked, &stats, SystemTime::now()))
+}
+
+/// `merge`: the merged shards' report, with the verdict read from `service`
+/// once the product's queue has drained (none without it).
+pub async fn merged_report(
+    merged: Merged,
+    service: Option<&Target>,
+    drain_timeout: Duration,
+    expect_safe: &[String],
+) -> anyhow::Result<Report> {
+    let stats = &merged.stats;
+    let (mut mode, stock, expect_safe) = match service {
+        Some(target) => {
+            let drained = drain::drain(
+                target,
+                merged.product,
+                tokio::time::Instant::now(),
+                drain_timeout,
+                stats.count(Answer::Accepted),
+            )
+            .await?;
+            let drain = Drain {
+                waited: drained.waited,
+                drained: drained.drained,
+            };
+            let modes = std::slice::from_ref(&merged.mode);
+            let catalogue = if expect_safe.is_empty() {
+                None
+            } else {
+                service::catalogue(target).await?
+            };
+            let expect_safe = expected_safe(expect_safe, modes, catalogue.as_ref(), &target.url)
+                .map_err(anyhow::Error::msg)?;
+            let report =
+                ModeReport::after_drain(&merged.mode, stats, Some(&drained.product), drain);
+            let stock = drained.product.initial_stock.max(0) as u64;
+            (report, stock, expect_safe)
+        }
+        None => (ModeReport::new(&merged.mode, stats, None), 0, Vec::new()),
+    };
+    // The shards' connects were their own, and fairness needs the crowd's
+    // peak in flight, which shards on several machines cannot tell.
+    mode.fairness = None;
+    let (requests, duration_s) = (merged.requests, merged.duration_s);
+    Ok(Report {
+        schema_version: SCHEMA_VERSION,
+        parameters: Parameters {
+            urls: merged.urls,
+            product: merged.product,
+            stock,
+            buyers: merged.buyers,
+            per_buyer: None,
+            duplicate_check: merged.duplicate_check,
+            retry: merged.retry,
+            requests,
+            duration_s,
+            concurrency: merged.concurrency,
+            modes: vec![merged.mode.clone()],
+            skipped: Vec::new(),
+            work_ms: merged.knobs.work_ms,
+            ttl_ms: merged.knobs.ttl_ms,
+            deadline_ms: merged.knobs.deadline_ms,
+            pause_ms: merged.knobs.pause_ms,
+            model: if merged.rate.is_some() {
+                "open"
+            } else {
+                "closed"
+            }
+            .to_string(),
+            rate: merged.rate,
+            timeout_s: merged.timeout_s,
+            expect_safe,
+            run_id: merged.run_id,
+            get_path: None,
+            drain_timeout_s: service.map(|_| drain_timeout.as_secs_f64()),
+            repeat: 1,
+            shards: Some(merged.shards),
+        },
+        modes: vec![mode],
+    })
 }
 
 /// One crowd, with its progress on stderr when stderr is a terminal, and the

@@ -11,13 +11,18 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::Parser;
-use loadtest::cli::{Args, Config};
-use loadtest::printer;
+use loadtest::cli::{Args, Command, Config, MergeArgs};
+use loadtest::printer::{self, Format};
 use loadtest::report::Report;
+use loadtest::shard::Shard;
 
 fn main() -> ExitCode {
-    let config = Args::parse().into_config();
-    match try_main(&config) {
+    let mut args = Args::parse();
+    let outcome = match args.command.take() {
+        Some(Command::Merge(merge)) => try_merge(&merge),
+        None => try_main(&args.into_config()),
+    };
+    match outcome {
         Ok(code) => code,
         Err(e) => {
             eprintln!("error: {e:#}");
@@ -27,30 +32,70 @@ fn main() -> ExitCode {
 }
 
 fn try_main(config: &Config) -> anyhow::Result<ExitCode> {
+    if let Some(path) = &config.shard {
+        return run_shard(config, path);
+    }
     // Open the output file first: a bad path should not cost a whole run.
-    let file = match &config.out {
-        Some(path) => {
-            Some(File::create(path).with_context(|| format!("cannot write {}", path.display()))?)
-        }
-        None => None,
-    };
+    let file = create(config.out.as_deref())?;
     let report = match &config.from_json {
         Some(path) => saved(path)?,
         None => run(config)?,
     };
+    write_report(&report, config.format, file, config.out.as_deref())
+}
 
+/// `merge`: the shards' report, then the exit status of its verdict.
+fn try_merge(args: &MergeArgs) -> anyhow::Result<ExitCode> {
+    let file = create(args.out.as_deref())?;
+    let merged = loadtest::shard::merge(&args.shards)?;
+    let report = runtime()?.block_on(loadtest::merged_report(
+        merged,
+        args.url.as_ref(),
+        args.drain_timeout,
+        &args.expect_safe,
+    ))?;
+    write_report(&report, args.format, file, args.out.as_deref())
+}
+
+/// `--shard FILE`: the crowd, saved, and one line on stdout saying so.
+fn run_shard(config: &Config, path: &Path) -> anyhow::Result<ExitCode> {
+    // Written once first: a bad path should not cost a crowd.
+    File::create(path).with_context(|| format!("cannot write {}", path.display()))?;
+    let shard: Shard = runtime()?.block_on(loadtest::shard(config))?;
+    shard.save(path)?;
+    println!(
+        "{}; saved to {} for `flashsale-loadtest merge`",
+        shard.summary(),
+        path.display()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn create(out: Option<&Path>) -> anyhow::Result<Option<File>> {
+    out.map(|path| File::create(path).with_context(|| format!("cannot write {}", path.display())))
+        .transpose()
+}
+
+/// Prints the report to `file` (then the verdicts to stdout) or to stdout,
+/// and says on stderr which expected-safe mode was not: exit status 1.
+fn write_report(
+    report: &Report,
+    format: Format,
+    file: Option<File>,
+    out: Option<&Path>,
+) -> anyhow::Result<ExitCode> {
     let stdout = io::stdout();
-    match (file, &config.out) {
+    match (file, out) {
         (Some(file), Some(path)) => {
             let mut out = BufWriter::new(file);
-            printer::print(&mut out, &report, config.format)
+            printer::print(&mut out, report, format)
                 .and_then(|()| out.flush())
                 .with_context(|| format!("cannot write {}", path.display()))?;
-            printer::verdicts(&mut stdout.lock(), &report)?;
+            printer::verdicts(&mut stdout.lock(), report)?;
         }
         _ => {
             let mut out = stdout.lock();
-            printer::print(&mut out, &report, config.format)?;
+            printer::print(&mut out, report, format)?;
             out.flush()?;
         }
     }
@@ -70,13 +115,16 @@ fn try_main(config: &Config) -> anyhow::Result<ExitCode> {
     })
 }
 
-/// The crowds, with the notes said on stderr before the first.
-fn run(config: &Config) -> anyhow::Result<Report> {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
-        .context("cannot start the async runtime")?;
-    runtime.block_on(async {
+        .context("cannot start the async runtime")
+}
+
+/// The crowds, with the notes said on stderr before the first.
+fn run(config: &Config) -> anyhow::Result<Report> {
+    runtime()?.block_on(async {
         let prepared = loadtest::prepare(config).await?;
         if let Some(note) = loadtest::catalogue::skipped_note(&prepared.skipped) {
             eprintln!("{note}");

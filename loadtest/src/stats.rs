@@ -302,7 +302,6 @@ impl Stats {
         self.peak_in_flight = self.peak_in_flight.max(other.peak_in_flight);
     }
 
-    /// All answers' latencies in one histogram.
     /// The latencies of one outcome (empty when nobody got it).
     pub fn latency(&self, outcome: Outcome) -> &Histogram<u64> {
         static EMPTY: OnceLock<Histogram<u64>> = OnceLock::new();
@@ -311,6 +310,15 @@ impl Stats {
             .unwrap_or_else(|| EMPTY.get_or_init(histogram))
     }
 
+    /// Sets the latencies of one outcome (a shard's, read back: see
+    /// [`crate::shard`]), kept in an auto-resizing histogram as recorded ones are.
+    pub fn set_latency(&mut self, outcome: Outcome, latencies: Histogram<u64>) {
+        let mut kept = histogram();
+        add(&mut kept, &latencies);
+        self.by_outcome[outcome as usize] = Some(kept);
+    }
+
+    /// All answers' latencies in one histogram.
     pub fn latency_all(&self) -> Histogram<u64> {
         let mut all = histogram();
         for histogram in self.by_outcome.iter().flatten() {

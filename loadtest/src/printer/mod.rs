@@ -19,7 +19,7 @@ use clap::ValueEnum;
 pub use self::csv::{csv, csv_header};
 pub use self::repeat::has_repeats;
 pub use self::rows::{verdict_word, word_of};
-use crate::report::{Connecting, FRONT_DOOR, Fairness, Latency, ModeReport, Report};
+use crate::report::{Connecting, FRONT_DOOR, Fairness, Latency, ModeReport, Parameters, Report};
 
 /// Up to this many modes are printed side by side; more get a row each.
 pub const SIDE_BY_SIDE_MAX: usize = 3;
@@ -116,10 +116,15 @@ fn headline(report: &Report) -> String {
                     knobs.push_str(&format!(", {name} {ms} ms"));
                 }
             }
+            // Shards merged without the service: nobody read the stock.
+            let stock = if p.shards.is_some() && p.drain_timeout_s.is_none() {
+                "?".to_string()
+            } else {
+                p.stock.to_string()
+            };
             format!(
-                "flashsale-loadtest: product {}, stock {}, {budget} per mode{}, concurrency {}, {knobs}, {model}",
+                "flashsale-loadtest: product {}, stock {stock}, {budget} per mode{}, concurrency {}, {knobs}, {model}",
                 p.product,
-                p.stock,
                 runs(p.repeat),
                 p.concurrency
             )
@@ -238,16 +243,32 @@ fn fairness_lines(report: &Report) -> Vec<(String, String)> {
 
 /// The lines under the headline: the targets, and what `--modes all` skipped.
 fn preamble(report: &Report) -> Vec<String> {
-    let urls = &report.parameters.urls;
-    let mut lines = vec![if urls.len() > 1 {
-        format!("targets (round-robin): {}", urls.join(", "))
-    } else {
-        format!("target: {}", urls.join(", "))
-    }];
+    let urls: Vec<&str> = report.parameters.urls.iter().map(String::as_str).collect();
+    let mut lines = vec![targets_line(&report.parameters, &urls)];
     for skipped in &report.parameters.skipped {
         lines.push(format!("skipped lock={}: {}", skipped.mode, skipped.reason));
     }
     lines
+}
+
+/// `target: …`, `targets (round-robin): …`, or for a merged report the
+/// shards' targets and whether the verdict was read.
+pub(crate) fn targets_line(p: &Parameters, urls: &[&str]) -> String {
+    match p.shards {
+        Some(shards) => {
+            let verdict = if p.drain_timeout_s.is_some() {
+                "verdict read from the service"
+            } else {
+                "no verdict: merged without --url"
+            };
+            format!(
+                "{shards} shards merged (targets: {}); {verdict}",
+                urls.join(", ")
+            )
+        }
+        None if urls.len() > 1 => format!("targets (round-robin): {}", urls.join(", ")),
+        None => format!("target: {}", urls.join(", ")),
+    }
 }
 
 /// `(lock=redis, sentence)` for every mode with a verdict.

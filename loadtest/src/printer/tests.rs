@@ -70,6 +70,7 @@ pub(crate) fn sample() -> Report {
             get_path: None,
             drain_timeout_s: Some(30.0),
             repeat: 1,
+            shards: None,
         },
         modes: vec![
             ModeReport::new("none", &none, Some(&product(100, 137, 0, 37))),
@@ -240,7 +241,7 @@ fn the_json_report_round_trips() {
         assert_eq!(parsed, report);
     }
     let value: serde_json::Value = serde_json::from_str(&render(&many(), Format::Json)).unwrap();
-    assert_eq!(value["schema_version"], 5);
+    assert_eq!(value["schema_version"], 6);
     assert_eq!(value["modes"][0]["server"]["oversold"], 37);
     assert_eq!(value["modes"][2]["requests"]["lock_lost_409"], 2);
     assert_eq!(value["modes"][2]["latency_ms"]["lock_lost"]["count"], 2);

@@ -27,6 +27,10 @@
 //! Version 5 adds `parameters.repeat` (`--repeat`, 1 in older reports) and
 //! each mode's `repeat` (every run's throughput, p99 and verdict, and their
 //! median and spread; `null` for a single run); no field changed meaning.
+//!
+//! Version 6 adds `parameters.shards`: how many shards `flashsale-loadtest
+//! merge` added into the report (`null` for a run from one machine); no
+//! field changed meaning.
 
 use std::time::Duration;
 
@@ -58,7 +62,7 @@ pub use verdict::{Verdict, reference, verdict};
 /// modes' throughput is measured against (`front_door_ratio`).
 pub const FRONT_DOOR: &str = "front-door";
 
-pub const SCHEMA_VERSION: u32 = 5;
+pub const SCHEMA_VERSION: u32 = 6;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Report {
@@ -123,6 +127,11 @@ pub struct Parameters {
     /// `--repeat`: runs per mode.
     #[serde(default = "one")]
     pub repeat: u32,
+    /// `merge`: the shards added into this report (`null`: one machine's
+    /// run). `urls` are then every shard's, `concurrency`, `requests` and
+    /// `rate` their sums.
+    #[serde(default)]
+    pub shards: Option<u32>,
 }
 
 fn one() -> u32 {

@@ -481,5 +481,6 @@ fn parameters() -> Parameters {
         get_path: None,
         drain_timeout_s: Some(30.0),
         repeat: 1,
+        shards: None,
     }
 }

@@ -12,3 +12,4 @@ mod per_buyer;
 mod repeat;
 mod report;
 mod sale;
+mod shard;

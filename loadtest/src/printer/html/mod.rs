@@ -193,11 +193,7 @@ fn run_lines(report: &Report) -> Vec<String> {
         headline(report)
             .trim_start_matches("flashsale-loadtest: ")
             .to_string(),
-        if urls.len() > 1 {
-            format!("targets (round-robin): {}", urls.join(", "))
-        } else {
-            format!("target: {}", urls.join(", "))
-        },
+        super::targets_line(&report.parameters, &urls),
     ];
     for skipped in &report.parameters.skipped {
         lines.push(format!("skipped lock={}: {}", skipped.mode, skipped.reason));
