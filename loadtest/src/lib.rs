@@ -410,74 +410,49 @@ pub async fn merged_report(
     drain_timeout: Duration,
     expect_safe: &[String],
 ) -> anyhow::Result<Report> {
-    let stats = &merged.stats;
-    let (mut mode, stock, expect_safe) = match service {
+    let Merged {
+        stats,
+        mut parameters,
+    } = merged;
+    let name = parameters.modes[0].clone();
+    let mut mode = match service {
         Some(target) => {
             let drained = drain::drain(
                 target,
-                merged.product,
+                parameters.product,
                 tokio::time::Instant::now(),
                 drain_timeout,
                 stats.count(Answer::Accepted),
             )
             .await?;
-            let drain = Drain {
-                waited: drained.waited,
-                drained: drained.drained,
-            };
-            let modes = std::slice::from_ref(&merged.mode);
             let catalogue = if expect_safe.is_empty() {
                 None
             } else {
                 service::catalogue(target).await?
             };
-            let expect_safe = expected_safe(expect_safe, modes, catalogue.as_ref(), &target.url)
-                .map_err(anyhow::Error::msg)?;
-            let report =
-                ModeReport::after_drain(&merged.mode, stats, Some(&drained.product), drain);
-            let stock = drained.product.initial_stock.max(0) as u64;
-            (report, stock, expect_safe)
+            parameters.expect_safe = expected_safe(
+                expect_safe,
+                &parameters.modes,
+                catalogue.as_ref(),
+                &target.url,
+            )
+            .map_err(anyhow::Error::msg)?;
+            parameters.stock = drained.product.initial_stock.max(0) as u64;
+            parameters.drain_timeout_s = Some(drain_timeout.as_secs_f64());
+            let drain = Drain {
+                waited: drained.waited,
+                drained: drained.drained,
+            };
+            ModeReport::after_drain(&name, &stats, Some(&drained.product), drain)
         }
-        None => (ModeReport::new(&merged.mode, stats, None), 0, Vec::new()),
+        None => ModeReport::new(&name, &stats, None),
     };
-    // The shards' connects were their own, and fairness needs the crowd's
-    // peak in flight, which shards on several machines cannot tell.
+    // Fairness needs the crowd's peak in flight, which shards sent from
+    // several machines cannot tell.
     mode.fairness = None;
-    let (requests, duration_s) = (merged.requests, merged.duration_s);
     Ok(Report {
         schema_version: SCHEMA_VERSION,
-        parameters: Parameters {
-            urls: merged.urls,
-            product: merged.product,
-            stock,
-            buyers: merged.buyers,
-            per_buyer: None,
-            duplicate_check: merged.duplicate_check,
-            retry: merged.retry,
-            requests,
-            duration_s,
-            concurrency: merged.concurrency,
-            modes: vec![merged.mode.clone()],
-            skipped: Vec::new(),
-            work_ms: merged.knobs.work_ms,
-            ttl_ms: merged.knobs.ttl_ms,
-            deadline_ms: merged.knobs.deadline_ms,
-            pause_ms: merged.knobs.pause_ms,
-            model: if merged.rate.is_some() {
-                "open"
-            } else {
-                "closed"
-            }
-            .to_string(),
-            rate: merged.rate,
-            timeout_s: merged.timeout_s,
-            expect_safe,
-            run_id: merged.run_id,
-            get_path: None,
-            drain_timeout_s: service.map(|_| drain_timeout.as_secs_f64()),
-            repeat: 1,
-            shards: Some(merged.shards),
-        },
+        parameters,
         modes: vec![mode],
     })
 }

@@ -25,6 +25,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::crowd::Stop;
 use crate::http::TransportError;
+use crate::report::Parameters;
 use crate::request::Knobs;
 use crate::stats::{Answer, BUCKET, Connects, Outcome, Stats};
 
@@ -390,27 +391,15 @@ fn decode(encoded: &str) -> anyhow::Result<Histogram<u64>> {
 /// The shards of one crowd, added.
 #[derive(Debug, Clone)]
 pub struct Merged {
-    pub mode: String,
-    pub product: u64,
-    pub knobs: Knobs,
     /// Every shard's numbers, on the clock of the first shard's start: the
     /// crowd lasted until the last shard's end.
     pub stats: Stats,
-    /// The shards' URLs, each once, in the order first named.
-    pub urls: Vec<String>,
-    /// The shards' concurrency, requests, rate summed; the longest duration
-    /// and timeout.
-    pub concurrency: usize,
-    pub requests: Option<u64>,
-    pub duration_s: Option<f64>,
-    pub rate: Option<f64>,
-    pub timeout_s: f64,
-    pub buyers: Option<u64>,
-    pub duplicate_check: Option<String>,
-    pub retry: u32,
-    /// The shards' run ids, joined by `+`.
-    pub run_id: String,
-    pub shards: u32,
+    /// The shards' one mode, product and knobs; every shard's URLs (each
+    /// once, in the order first named); their concurrency, requests and
+    /// rates summed; the longest duration and timeout; their run ids joined
+    /// by `+`. What only the service can tell is left to the report:
+    /// `stock` 0, `expect_safe` empty, `drain_timeout_s` null.
+    pub parameters: Parameters,
 }
 
 /// Adds the shards saved at `paths` (read with [`Shard::load`]): they must
@@ -457,32 +446,39 @@ pub fn merge(paths: &[PathBuf]) -> anyhow::Result<Merged> {
     }
     let sum = |of: fn(&Shard) -> Option<u64>| shards.iter().map(of).sum::<Option<u64>>();
     let max = |of: fn(&Shard) -> Option<f64>| shards.iter().filter_map(of).max_by(f64::total_cmp);
-    Ok(Merged {
-        mode: first.mode.clone(),
-        product: first.product,
-        knobs: Knobs {
-            work_ms: first.work_ms,
-            ttl_ms: first.ttl_ms,
-            deadline_ms: first.deadline_ms,
-            pause_ms: first.pause_ms,
-        },
-        stats,
+    let rate = shards.iter().filter_map(|s| s.rate).reduce(|a, b| a + b);
+    let parameters = Parameters {
         urls,
-        concurrency: shards.iter().map(|s| s.concurrency).sum(),
-        requests: sum(|s| s.requests),
-        duration_s: max(|s| s.duration_s),
-        rate: shards.iter().filter_map(|s| s.rate).reduce(|a, b| a + b),
-        timeout_s: max(|s| Some(s.timeout_s)).unwrap_or(0.0),
+        product: first.product,
+        stock: 0,
         buyers: first.buyers,
+        per_buyer: None,
         duplicate_check: first.duplicate_check.clone(),
         retry: first.retry,
+        requests: sum(|s| s.requests),
+        duration_s: max(|s| s.duration_s),
+        concurrency: shards.iter().map(|s| s.concurrency).sum(),
+        modes: vec![first.mode.clone()],
+        skipped: Vec::new(),
+        work_ms: first.work_ms,
+        ttl_ms: first.ttl_ms,
+        deadline_ms: first.deadline_ms,
+        pause_ms: first.pause_ms,
+        model: if rate.is_some() { "open" } else { "closed" }.to_string(),
+        rate,
+        timeout_s: max(|s| Some(s.timeout_s)).unwrap_or(0.0),
+        expect_safe: Vec::new(),
         run_id: shards
             .iter()
             .map(|s| s.run_id.as_str())
             .collect::<Vec<_>>()
             .join("+"),
-        shards: shards.len() as u32,
-    })
+        get_path: None,
+        drain_timeout_s: None,
+        repeat: 1,
+        shards: Some(shards.len() as u32),
+    };
+    Ok(Merged { stats, parameters })
 }
 
 #[cfg(test)]

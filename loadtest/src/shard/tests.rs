@@ -120,11 +120,16 @@ fn merged_percentiles_are_those_of_every_request_never_an_average_of_the_shards(
     assert_eq!(merged.stats.count(Answer::Sold), 2000);
     assert_eq!(merged.stats.sent, 2002);
     assert_eq!(merged.stats.transport_errors(), 2);
+    let p = &merged.parameters;
     assert_eq!(
-        (merged.concurrency, merged.requests, merged.shards),
-        (100, Some(2002), 2)
+        (p.concurrency, p.requests, p.shards),
+        (100, Some(2002), Some(2))
     );
-    assert_eq!(merged.run_id, "abcdefgh+abcdefgh");
+    assert_eq!(
+        (p.modes.as_slice(), p.work_ms),
+        (&["redis".to_string()][..], 20)
+    );
+    assert_eq!(p.run_id, "abcdefgh+abcdefgh");
 }
 
 #[test]
@@ -143,12 +148,8 @@ fn the_timelines_are_laid_on_one_clock_from_the_first_start_to_the_last_end() {
     assert_eq!(sold.iter().sum::<u32>(), 3);
     let answered = &merged.stats.answered_per_bucket;
     assert_eq!((answered[9], answered[14]), (1, 1), "{answered:?}");
-    assert_eq!(
-        merged.urls.len(),
-        2,
-        "each shard's URL once: {:?}",
-        merged.urls
-    );
+    let urls = &merged.parameters.urls;
+    assert_eq!(urls.len(), 2, "each shard's URL once: {urls:?}");
 }
 
 #[test]

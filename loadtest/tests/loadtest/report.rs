@@ -87,6 +87,8 @@ const PARAMETERS: &[&str] = &[
     "run_id",
     "get_path",
     "drain_timeout_s",
+    "repeat",
+    "shards",
 ];
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -121,7 +123,7 @@ async fn the_json_report_parses_and_carries_every_field() {
     let json: Value = serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
     std::fs::remove_dir_all(&dir).ok();
 
-    assert_eq!(json["schema_version"], 5);
+    assert_eq!(json["schema_version"], 6);
     for field in PARAMETERS {
         assert!(
             json["parameters"].get(field).is_some(),
