@@ -59,10 +59,19 @@ fn try_merge(args: &MergeArgs) -> anyhow::Result<ExitCode> {
 
 /// `--shard FILE`: the crowd, saved, and one line on stdout saying so.
 fn run_shard(config: &Config, path: &Path) -> anyhow::Result<ExitCode> {
-    // Written once first: a bad path should not cost a crowd.
-    File::create(path).with_context(|| format!("cannot write {}", path.display()))?;
-    let shard: Shard = runtime()?.block_on(loadtest::shard(config))?;
-    shard.save(path)?;
+    // Opened first: a bad path should not cost a crowd. A run refused
+    // leaves no empty file behind for `merge` to trip over.
+    let file = File::create(path).with_context(|| format!("cannot write {}", path.display()))?;
+    let shard: Shard = match runtime().and_then(|runtime| runtime.block_on(loadtest::shard(config)))
+    {
+        Ok(shard) => shard,
+        Err(e) => {
+            drop(file);
+            let _ = std::fs::remove_file(path);
+            return Err(e);
+        }
+    };
+    shard.save(BufWriter::new(file), path)?;
     println!(
         "{}; saved to {} for `flashsale-loadtest merge`",
         shard.summary(),

@@ -13,6 +13,7 @@
 //! drain and reads the verdict from the service, as a single run does.
 
 use std::collections::BTreeMap;
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -201,10 +202,12 @@ impl Shard {
         }
     }
 
-    /// Writes the shard to `path` as JSON.
-    pub fn save(&self, path: &Path) -> anyhow::Result<()> {
-        let json = serde_json::to_vec_pretty(self).expect("a shard serializes");
-        std::fs::write(path, json).with_context(|| format!("cannot write {}", path.display()))
+    /// Writes the shard as JSON to `out`, the file at `path`.
+    pub fn save(&self, mut out: impl Write, path: &Path) -> anyhow::Result<()> {
+        serde_json::to_writer_pretty(&mut out, self)
+            .map_err(std::io::Error::from)
+            .and_then(|()| out.flush())
+            .with_context(|| format!("cannot write {}", path.display()))
     }
 
     /// Reads a shard saved by `--shard`.

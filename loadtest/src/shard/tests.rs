@@ -53,7 +53,9 @@ fn saved(shards: &[Shard]) -> Vec<PathBuf> {
                 "flashsale-shard-test-{}-{n}.json",
                 std::process::id()
             ));
-            shard.save(&path).unwrap();
+            shard
+                .save(std::fs::File::create(&path).unwrap(), &path)
+                .unwrap();
             path
         })
         .collect()

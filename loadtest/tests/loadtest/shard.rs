@@ -187,6 +187,10 @@ async fn a_shard_asked_for_what_it_cannot_do_says_so_in_one_line_and_sends_nothi
         assert!(run.stderr.starts_with(says), "{run:?}");
         assert_eq!(run.stderr.lines().count(), 1, "{run:?}");
     }
+    assert!(
+        !std::path::Path::new(&path).exists(),
+        "a refused shard leaves no file for merge to trip over"
+    );
     // The restock is the coordinator's: --stock with --shard is refused.
     let run = loadtest(&["--url", &app.address, "--shard", &path, "--stock", "9"]).await;
     assert_eq!(run.code(), Some(2), "{run:?}");
