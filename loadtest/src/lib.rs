@@ -49,7 +49,7 @@ use crate::report::{
     Connecting, Drain, FRONT_DOOR, Fairness, ModeReport, Parameters, Report, SCHEMA_VERSION,
 };
 use crate::request::{Knobs, Work};
-use crate::shard::{Merged, Shard, ShardOf};
+use crate::shard::{Merged, Shard};
 use crate::stats::{Answer, Stats};
 
 /// A run checked and ready to send its crowds: what [`prepare`] found out.
@@ -385,21 +385,7 @@ pub async fn shard(config: &Config) -> anyhow::Result<Shard> {
         runs: 1,
     };
     let (stats, _) = crowd(config, work, step.label(&format!("lock={mode} (shard)"))).await;
-    let asked = ShardOf {
-        mode,
-        product: config.product,
-        knobs: config.knobs,
-        urls: config.targets.iter().map(|t| t.url.clone()).collect(),
-        concurrency: config.concurrency,
-        stop: config.stop,
-        rate: config.rate,
-        timeout: config.timeout,
-        buyers: config.buyers,
-        duplicate_check: config.duplicate_check.clone(),
-        retry: config.retry,
-        run_id: &run_id,
-    };
-    Ok(Shard::of(asked, &stats, SystemTime::now()))
+    Ok(Shard::of(config, mode, &run_id, &stats, SystemTime::now()))
 }
 
 /// `merge`: the merged shards' report, with the verdict read from `service`

@@ -24,10 +24,10 @@ use hdrhistogram::Histogram;
 use hdrhistogram::serialization::{Deserializer, Serializer, V2Serializer};
 use serde::{Deserialize, Serialize};
 
+use crate::cli::Config;
 use crate::crowd::Stop;
 use crate::http::TransportError;
 use crate::report::Parameters;
-use crate::request::Knobs;
 use crate::stats::{Answer, BUCKET, Connects, Outcome, Stats};
 
 /// What the `kind` field of a shard file says: a JSON report or any other
@@ -105,24 +105,6 @@ pub struct Counts {
     pub connects_failed_during: u64,
 }
 
-/// What a shard run was asked: the parts of [`crate::cli::Config`] a shard
-/// file records.
-#[derive(Debug, Clone)]
-pub struct ShardOf<'a> {
-    pub mode: &'a str,
-    pub product: u64,
-    pub knobs: Knobs,
-    pub urls: Vec<String>,
-    pub concurrency: usize,
-    pub stop: Stop,
-    pub rate: Option<f64>,
-    pub timeout: Duration,
-    pub buyers: Option<u64>,
-    pub duplicate_check: Option<String>,
-    pub retry: u32,
-    pub run_id: &'a str,
-}
-
 const OUTCOMES: [(Outcome, &str); Outcome::COUNT] = [
     (Outcome::Sold, "sold"),
     (Outcome::SoldOut, "sold_out"),
@@ -132,14 +114,20 @@ const OUTCOMES: [(Outcome, &str); Outcome::COUNT] = [
 ];
 
 impl Shard {
-    /// A crowd's numbers as a shard; `ended` is the wall-clock moment it
-    /// ended.
-    pub fn of(asked: ShardOf, stats: &Stats, ended: SystemTime) -> Shard {
+    /// The crowd of `mode` that `config` asked for, its buyers named after
+    /// `run_id`, as a shard; `ended` is the wall-clock moment it ended.
+    pub fn of(
+        config: &Config,
+        mode: &str,
+        run_id: &str,
+        stats: &Stats,
+        ended: SystemTime,
+    ) -> Shard {
         let ended_us = ended
             .duration_since(UNIX_EPOCH)
             .map_or(0, |d| d.as_micros() as u64);
         let elapsed_us = stats.elapsed.as_micros() as u64;
-        let (requests, duration_s) = match asked.stop {
+        let (requests, duration_s) = match config.stop {
             Stop::Requests(n) => (Some(n), None),
             Stop::Duration(d) => (None, Some(d.as_secs_f64())),
         };
@@ -153,22 +141,22 @@ impl Shard {
         Shard {
             kind: KIND.to_string(),
             shard_version: SHARD_VERSION,
-            mode: asked.mode.to_string(),
-            product: asked.product,
-            work_ms: asked.knobs.work_ms,
-            ttl_ms: asked.knobs.ttl_ms,
-            deadline_ms: asked.knobs.deadline_ms,
-            pause_ms: asked.knobs.pause_ms,
-            urls: asked.urls,
-            concurrency: asked.concurrency,
+            mode: mode.to_string(),
+            product: config.product,
+            work_ms: config.knobs.work_ms,
+            ttl_ms: config.knobs.ttl_ms,
+            deadline_ms: config.knobs.deadline_ms,
+            pause_ms: config.knobs.pause_ms,
+            urls: config.targets.iter().map(|t| t.url.clone()).collect(),
+            concurrency: config.concurrency,
             requests,
             duration_s,
-            rate: asked.rate,
-            timeout_s: asked.timeout.as_secs_f64(),
-            buyers: asked.buyers,
-            duplicate_check: asked.duplicate_check,
-            retry: asked.retry,
-            run_id: asked.run_id.to_string(),
+            rate: config.rate,
+            timeout_s: config.timeout.as_secs_f64(),
+            buyers: config.buyers,
+            duplicate_check: config.duplicate_check.clone(),
+            retry: config.retry,
+            run_id: run_id.to_string(),
             started_at_unix_us: ended_us.saturating_sub(elapsed_us),
             elapsed_us,
             counts: Counts {

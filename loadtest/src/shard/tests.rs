@@ -1,6 +1,9 @@
 use std::time::{Duration, UNIX_EPOCH};
 
+use clap::Parser;
+
 use super::*;
+use crate::cli::Args;
 
 /// A shard of `mode` whose crowd started `start_ms` after the epoch and
 /// lasted `elapsed_ms`, with one sale per latency (µs), each answered in
@@ -18,25 +21,25 @@ fn shard(mode: &str, start_ms: u64, elapsed_ms: u64, sales_us: &[u64]) -> Shard 
     stats.record_error(TransportError::Reset);
     stats.elapsed = Duration::from_millis(elapsed_ms);
     stats.connects_before.record(Duration::from_micros(250));
-    let asked = ShardOf {
-        mode,
-        product: 1,
-        knobs: Knobs {
-            work_ms: 20,
-            ..Knobs::default()
-        },
-        urls: vec![format!("http://127.0.0.1:{}", 8080 + start_ms % 3)],
-        concurrency: 50,
-        stop: Stop::Requests(sales_us.len() as u64 + 1),
-        rate: None,
-        timeout: Duration::from_secs(30),
-        buyers: None,
-        duplicate_check: None,
-        retry: 0,
-        run_id: "abcdefgh",
-    };
+    let url = format!("http://127.0.0.1:{}", 8080 + start_ms % 3);
+    let requests = (sales_us.len() + 1).to_string();
+    let config = Args::try_parse_from([
+        "flashsale-loadtest",
+        "--url",
+        &url,
+        "--work-ms",
+        "20",
+        "--concurrency",
+        "50",
+        "--requests",
+        &requests,
+    ])
+    .unwrap()
+    .into_config();
     Shard::of(
-        asked,
+        &config,
+        mode,
+        "abcdefgh",
         &stats,
         UNIX_EPOCH + Duration::from_millis(start_ms + elapsed_ms),
     )
