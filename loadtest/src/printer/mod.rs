@@ -261,8 +261,9 @@ pub(crate) fn targets_line(p: &Parameters, urls: &[&str]) -> String {
             } else {
                 "no verdict: merged without --url"
             };
+            let noun = if shards == 1 { "shard" } else { "shards" };
             format!(
-                "{shards} shards merged (targets: {}); {verdict}",
+                "{shards} {noun} merged (targets: {}); {verdict}",
                 urls.join(", ")
             )
         }

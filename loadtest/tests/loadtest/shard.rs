@@ -151,7 +151,7 @@ async fn two_shards_without_a_lock_oversell_and_the_merge_exits_1() {
     assert_eq!(offline.code(), Some(0), "{offline:?}");
     assert!(offline.stdout.contains("stock ?"), "{offline:?}");
     assert!(
-        offline.stdout.contains("1 shards merged (targets: "),
+        offline.stdout.contains("1 shard merged (targets: "),
         "{offline:?}"
     );
     assert!(
