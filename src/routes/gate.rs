@@ -285,9 +285,10 @@ impl FromRequest for PurchaseQuota {
             return Either::Left(ready(Ok(PurchaseQuota)));
         };
         Either::Right(Box::pin(async move {
-            match limit.check(client).await {
-                Ok(()) => Ok(PurchaseQuota),
-                Err(_) => Err(ApiError::RateLimited),
+            if limit.allows(client).await {
+                Ok(PurchaseQuota)
+            } else {
+                Err(ApiError::RateLimited)
             }
         }))
     }

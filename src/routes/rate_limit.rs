@@ -10,7 +10,6 @@
 use std::net::IpAddr;
 use std::num::NonZeroU32;
 use std::sync::LazyLock;
-use std::time::Duration;
 
 use crate::lock::RedisNode;
 
@@ -41,8 +40,10 @@ impl PurchaseRateLimit {
         format!("{}:ratelimit:{{{client}}}", self.key_prefix)
     }
 
-    /// `Ok` within the rate; `Err(wait)` over it.
-    pub async fn check(&self, client: IpAddr) -> Result<(), Duration> {
+    /// Whether a purchase from `client` is within the rate. (The script
+    /// also says how long to wait; the 429 answers the one-second
+    /// `Retry-After` every 429 carries.)
+    pub async fn allows(&self, client: IpAddr) -> bool {
         let interval = 1_000_000 / u64::from(self.per_second.get());
         let tolerance = interval * u64::from(self.per_second.get() - 1);
         let mut connection = self.redis.connection();
@@ -57,11 +58,10 @@ impl PurchaseRateLimit {
             )
             .await;
         match reply {
-            Ok(0) => Ok(()),
-            Ok(wait_us) => Err(Duration::from_micros(wait_us)),
+            Ok(wait_us) => wait_us == 0,
             Err(error) => {
                 tracing::warn!(%error, "rate limit unchecked: Redis did not answer");
-                Ok(())
+                true
             }
         }
     }

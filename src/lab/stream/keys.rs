@@ -36,12 +36,12 @@ impl Queue {
     }
 }
 
-/// The Redis keys of the stream designs under one prefix.
 /// The hash tag of every key of the stream designs: the gate takes a
 /// product's stock and the shared stream in one script, so on Redis Cluster
 /// they must share a slot — one shard holds the whole queue.
 const ORDERS_TAG: &str = "{orders}";
 
+/// The Redis keys of the stream designs under one prefix.
 #[derive(Debug, Clone)]
 pub struct Keys {
     prefix: String,
